@@ -1,0 +1,85 @@
+// Events the trainer emits (CLI --json lines, child-process messages, webview feeds).
+// One schema, validated where it crosses a process or webview boundary.
+import { z } from 'zod';
+
+export const BackendInfo = z.object({
+  name: z.string(), // 'tensorflow' (tfjs-node[-gpu]), 'wasm', 'cpu'
+  kind: z.enum(['native-gpu', 'native-cpu', 'wasm', 'cpu']),
+  device: z.string().optional(), // GPU name, when known
+  threads: z.number().int().optional(),
+  simd: z.boolean().optional(),
+  fp16: z.boolean(), // whether this backend can train in half precision
+  reason: z.string().optional(), // why better backends were not used
+});
+export type BackendInfo = z.infer<typeof BackendInfo>;
+
+export const ClassCount = z.object({ name: z.string(), train: z.number().int(), valid: z.number().int() });
+
+export const RunKind = z.enum(['fit', 'fit_one_cycle', 'lr_find']);
+
+export const TrainerEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('backend'), backend: BackendInfo }),
+  z.object({
+    type: z.literal('dataset'),
+    root: z.string(),
+    rule: z.record(z.string(), z.unknown()),
+    classes: z.array(z.string()),
+    counts: z.array(ClassCount),
+    trainCount: z.number().int(),
+    validCount: z.number().int(),
+    skipped: z.array(z.object({ file: z.string(), reason: z.string() })),
+  }),
+  z.object({
+    type: z.literal('fit_begin'),
+    runId: z.string(),
+    kind: RunKind,
+    epochs: z.number().int(),
+    batchesPerEpoch: z.number().int(),
+    totalBatches: z.number().int(),
+    lrs: z.array(z.number()), // max lr per layer group
+    frozenTo: z.number().int(), // first trainable layer group (0 = unfrozen)
+    layerGroups: z.number().int(),
+  }),
+  z.object({
+    type: z.literal('batch'),
+    runId: z.string(),
+    epoch: z.number().int(),
+    iter: z.number().int(), // batch index within the epoch
+    step: z.number().int(), // batch index within the run
+    lrs: z.array(z.number()),
+    mom: z.number(),
+    loss: z.number(),
+    smoothLoss: z.number(),
+  }),
+  z.object({
+    type: z.literal('epoch'),
+    runId: z.string(),
+    epoch: z.number().int(),
+    trainLoss: z.number(),
+    validLoss: z.number().nullable(),
+    errorRate: z.number().nullable(),
+    accuracy: z.number().nullable(),
+    seconds: z.number(),
+    trainImagesPerSecond: z.number(),
+  }),
+  z.object({
+    type: z.literal('lr_find_result'),
+    runId: z.string(),
+    lrs: z.array(z.number()),
+    losses: z.array(z.number()), // smoothed
+    suggestions: z.object({ minGrad: z.number().nullable(), valley: z.number().nullable() }),
+  }),
+  z.object({
+    type: z.literal('fit_end'),
+    runId: z.string(),
+    kind: RunKind,
+    status: z.enum(['completed', 'stopped', 'failed']),
+    error: z.string().optional(),
+  }),
+  z.object({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), message: z.string() }),
+  z.object({ type: z.literal('error'), message: z.string(), file: z.string().optional(), fix: z.string().optional() }),
+]);
+export type TrainerEvent = z.infer<typeof TrainerEvent>;
+export type TrainerEventOf<T extends TrainerEvent['type']> = Extract<TrainerEvent, { type: T }>;
+
+export type EventSink = (event: TrainerEvent) => void;

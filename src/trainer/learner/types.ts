@@ -1,0 +1,61 @@
+// Contract of the learner as the CLI, the child process and interpretation call it.
+import type { ClassifierModel } from '../models/types';
+import type { DataBunch } from '../data/types';
+import type { EventSink } from '../../protocol/events';
+
+/** A number (every group), or fastai's slice(stop) / slice(start, stop). */
+export type LrSpec = number | { start?: number; stop: number };
+
+export interface OneCycleOptions {
+  moms?: [number, number]; // (0.95, 0.85)
+  divFactor?: number; // 25
+  pctStart?: number; // 0.3
+  finalDiv?: number; // divFactor * 1e4
+  wd?: number; // 1e-2
+}
+
+export interface LrFindOptions {
+  startLr?: number; // 1e-7
+  endLr?: number; // 10
+  numIt?: number; // 100
+  stopDiv?: boolean; // true
+}
+
+export interface LrFindResult {
+  lrs: number[];
+  losses: number[]; // smoothed
+  suggestions: { minGrad: number | null; valley: number | null };
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  validLoss: number | null;
+  errorRate: number | null;
+  accuracy: number | null;
+  seconds: number;
+  trainImagesPerSecond: number;
+}
+
+/** Validation-set predictions, the input of interpretation. */
+export interface Predictions {
+  files: string[];
+  targets: number[];
+  probs: Float32Array[]; // softmax per item
+  losses: number[]; // cross-entropy per item
+}
+
+export interface PredictResult {
+  className: string;
+  index: number;
+  probs: number[];
+}
+
+export interface LearnerOptions {
+  data: DataBunch;
+  model: ClassifierModel;
+  /** Run folder; checkpoints go to `${path}/models`. */
+  path: string;
+  wd?: number; // 1e-2
+  onEvent?: EventSink;
+}
