@@ -1,0 +1,78 @@
+// Requests the extension (or any client) sends to the trainer child process, and the envelopes
+// both sides exchange over Node IPC. Validated on receipt on both sides.
+import { z } from 'zod';
+import { TrainerEvent } from './events';
+
+export const LabellingSpec = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('nameRe'), pattern: z.string().min(1) }),
+  z.object({ kind: z.literal('folder'), train: z.string().optional(), valid: z.string().optional() }),
+  z.object({ kind: z.literal('csv'), csvFile: z.string().min(1), fnCol: z.string().optional(), labelCol: z.string().optional() }),
+]);
+export type LabellingSpec = z.infer<typeof LabellingSpec>;
+
+export const LrSpecSchema = z.union([
+  z.number().positive(),
+  z.object({ start: z.number().positive().optional(), stop: z.number().positive() }),
+]);
+
+export const DataOptions = z.object({
+  root: z.string().min(1),
+  labelling: LabellingSpec,
+  validPct: z.number().min(0).max(0.99).optional(),
+  seed: z.number().int().optional(),
+  size: z.number().int().min(8).max(1024).optional(),
+  bs: z.number().int().min(1).max(4096).optional(),
+  numWorkers: z.number().int().min(0).max(64).optional(),
+});
+export type DataOptions = z.infer<typeof DataOptions>;
+
+export const LearnerOptionsSchema = z.object({
+  arch: z.enum(['resnet18', 'resnet34', 'resnet50']).optional(),
+  pretrained: z.string().optional(), // 'auto' | 'none' | path to .safetensors
+  weightsCacheDir: z.string().optional(),
+});
+
+/** method name → params schema. Results are plain JSON described next to each handler. */
+export const RequestParams = {
+  backendInfo: z.object({ backend: z.string().optional() }),
+  previewLabels: z.object({ root: z.string(), labelling: LabellingSpec, limit: z.number().int().min(1).max(200).optional() }),
+  openDataset: DataOptions,
+  showBatch: z.object({ split: z.enum(['train', 'valid']).optional(), n: z.number().int().min(1).max(64).optional(), seed: z.number().int().optional() }),
+  createLearner: LearnerOptionsSchema,
+  lrFind: z.object({ startLr: z.number().positive().optional(), endLr: z.number().positive().optional(), numIt: z.number().int().min(2).optional(), stopDiv: z.boolean().optional() }),
+  fitOneCycle: z.object({ epochs: z.number().int().min(1), maxLr: LrSpecSchema.optional(), moms: z.tuple([z.number(), z.number()]).optional(), divFactor: z.number().positive().optional(), pctStart: z.number().min(0).max(1).optional(), wd: z.number().min(0).optional() }),
+  fit: z.object({ epochs: z.number().int().min(1), lr: LrSpecSchema.optional() }),
+  freeze: z.object({}),
+  unfreeze: z.object({}),
+  freezeTo: z.object({ n: z.number().int() }),
+  stop: z.object({}),
+  save: z.object({ name: z.string().regex(/^[\w.-]+$/) }),
+  load: z.object({ name: z.string().regex(/^[\w.-]+$/) }),
+  export: z.object({ dir: z.string().optional() }),
+  predict: z.object({ files: z.array(z.string()).min(1), modelDir: z.string().optional() }),
+  interpret: z.object({ k: z.number().int().min(1).optional() }),
+  gradCam: z.object({ file: z.string(), classIndex: z.number().int().optional() }),
+  relabel: z.object({ file: z.string(), newLabel: z.string().min(1) }),
+  deleteFile: z.object({ file: z.string() }),
+  undo: z.object({}),
+  shutdown: z.object({}),
+} as const;
+export type Method = keyof typeof RequestParams;
+export type ParamsOf<M extends Method> = z.infer<(typeof RequestParams)[M]>;
+
+export const RequestEnvelope = z.object({
+  kind: z.literal('request'),
+  id: z.number().int(),
+  method: z.string(),
+  params: z.unknown(),
+});
+export const ErrorInfo = z.object({ message: z.string(), file: z.string().optional(), fix: z.string().optional() });
+export const ResponseEnvelope = z.union([
+  z.object({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ kind: z.literal('response'), id: z.number().int(), ok: z.literal(false), error: ErrorInfo }),
+]);
+export const EventEnvelope = z.object({ kind: z.literal('event'), event: TrainerEvent });
+export const TrainerToHost = z.union([ResponseEnvelope, EventEnvelope]);
+export type RequestEnvelope = z.infer<typeof RequestEnvelope>;
+export type ResponseEnvelope = z.infer<typeof ResponseEnvelope>;
+export type TrainerToHost = z.infer<typeof TrainerToHost>;
