@@ -1,0 +1,173 @@
+// Picks and starts the TensorFlow.js backend: native GPU, native CPU, threaded SIMD wasm, then the
+// pure-JS cpu backend. Everything in the trainer uses this module's `tf` (one tfjs-core instance).
+import * as os from 'os';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's CommonJS build registers no gradients (its register_all_gradients is ESM-only);
+// the union package's Node bundle registers them on this same tfjs-core instance.
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import type { BackendInfo } from '../../protocol/events';
+import { enableThreadedWasm } from './wasm-threads';
+import { registerWasmTrainingKernels } from './wasm-conv-grads';
+import { patchBatchNormGradient } from './batchnorm-grad';
+
+export { tf };
+
+export type BackendKind = BackendInfo['kind'];
+export const BACKEND_KINDS: readonly BackendKind[] = ['native-gpu', 'native-cpu', 'wasm', 'cpu'];
+
+/** Names users may pass to --backend, besides the kinds themselves. */
+const ALIASES: Record<string, BackendKind> = {
+  gpu: 'native-gpu',
+  'tensorflow-gpu': 'native-gpu',
+  'tfjs-node-gpu': 'native-gpu',
+  native: 'native-cpu',
+  tensorflow: 'native-cpu',
+  'tfjs-node': 'native-cpu',
+  node: 'native-cpu',
+};
+
+export interface SelectBackendOptions {
+  /** Force one backend ('native-gpu', 'native-cpu', 'wasm', 'cpu', or an alias like 'gpu'). */
+  prefer?: string;
+  /** wasm thread count; default: the number of CPU cores (IMAGE_TRAINER_WASM_THREADS overrides). */
+  threads?: number;
+}
+
+export class BackendUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+let active: Promise<BackendInfo> | null = null;
+let activeInfo: BackendInfo | null = null;
+
+export function resolveBackendName(name: string): BackendKind {
+  const key = name.trim().toLowerCase();
+  if ((BACKEND_KINDS as readonly string[]).includes(key)) return key as BackendKind;
+  const alias = ALIASES[key];
+  if (!alias) {
+    throw new BackendUnavailableError(
+      `Unknown backend '${name}'. Use one of: ${BACKEND_KINDS.join(', ')} (or gpu, tensorflow).`,
+    );
+  }
+  return alias;
+}
+
+/**
+ * Starts the best backend present (or the one asked for) and returns what it is. Idempotent: a
+ * second call returns the active backend; asking for a different one after that is an error.
+ */
+export function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendInfo> {
+  const wanted = opts.prefer ? resolveBackendName(opts.prefer) : null;
+  if (active) {
+    return active.then((info) => {
+      if (wanted && info.kind !== wanted) {
+        throw new BackendUnavailableError(
+          `The ${info.kind} backend is already active in this process; cannot switch to ${wanted}.`,
+        );
+      }
+      return info;
+    });
+  }
+  active = start(wanted, opts).then((info) => (activeInfo = info));
+  active.catch(() => (active = null));
+  return active;
+}
+
+/** The backend started by selectBackend, or null before that. */
+export function activeBackend(): BackendInfo | null {
+  return activeInfo;
+}
+
+async function start(wanted: BackendKind | null, opts: SelectBackendOptions): Promise<BackendInfo> {
+  const skipped: string[] = [];
+  for (const kind of wanted ? [wanted] : BACKEND_KINDS) {
+    try {
+      const info = await STARTERS[kind](opts);
+      if (skipped.length) info.reason = skipped.join('; ');
+      return info;
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      if (wanted) throw new BackendUnavailableError(`The ${kind} backend is not available: ${why}`);
+      skipped.push(`${kind}: ${why}`);
+    }
+  }
+  throw new BackendUnavailableError(`No TensorFlow.js backend could start (${skipped.join('; ')}).`);
+}
+
+// tfjs-core 4.22 has no float16 dtype on any backend, so no backend can train in half precision.
+const FP16 = false;
+
+const STARTERS: Record<BackendKind, (opts: SelectBackendOptions) => Promise<BackendInfo>> = {
+  'native-gpu': async () => {
+    requireOptional('@tensorflow/tfjs-node-gpu');
+    await activate('tensorflow');
+    const device = nativeGpuName();
+    if (!device) throw new Error('@tensorflow/tfjs-node-gpu loaded but TensorFlow found no CUDA GPU');
+    patchBatchNormGradient();
+    return { name: 'tensorflow', kind: 'native-gpu', device, fp16: FP16 };
+  },
+  'native-cpu': async () => {
+    requireOptional('@tensorflow/tfjs-node');
+    await activate('tensorflow');
+    patchBatchNormGradient();
+    return { name: 'tensorflow', kind: 'native-cpu', threads: os.availableParallelism(), fp16: FP16 };
+  },
+  wasm: async (opts) => {
+    const threads = opts.threads ?? (Number(process.env.IMAGE_TRAINER_WASM_THREADS) || os.availableParallelism());
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+    // The threaded build is the SIMD one; without SIMD tfjs falls back to the single-threaded build.
+    const patch = threads > 1 && simd ? enableThreadedWasm(threads) : null;
+    try {
+      await activate('wasm');
+    } finally {
+      patch?.restoreCpus();
+    }
+    registerWasmTrainingKernels();
+    patchBatchNormGradient();
+    return { name: 'wasm', kind: 'wasm', threads: wasm.getThreadsCount(), simd: Boolean(simd), fp16: FP16 };
+  },
+  cpu: async () => {
+    await activate('cpu');
+    silenceCpuBackendBanner();
+    patchBatchNormGradient();
+    return { name: 'cpu', kind: 'cpu', threads: 1, fp16: FP16 };
+  },
+};
+
+/** The cpu backend prints a "use tfjs-node" banner on first use; we already report the choice. */
+export function silenceCpuBackendBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}
+
+function requireOptional(pkg: string): void {
+  try {
+    require(pkg);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'MODULE_NOT_FOUND' ? `${pkg} is not installed` : `${pkg} failed to load: ${(err as Error).message}`);
+  }
+}
+
+async function activate(name: string): Promise<void> {
+  if (!tf.findBackendFactory(name)) throw new Error(`no '${name}' backend is registered`);
+  const ok = await tf.setBackend(name);
+  await tf.ready();
+  if (!ok || tf.getBackend() !== name) throw new Error(`the '${name}' backend failed to initialise`);
+}
+
+function nativeGpuName(): string | undefined {
+  // tfjs-node-gpu does not expose the device; TensorFlow logs it, and nvidia-smi knows it.
+  try {
+    const { execFileSync } = require('child_process') as typeof import('child_process');
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000 });
+    return out.split('\n')[0].trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
