@@ -1,0 +1,110 @@
+// `image-trainer`: fast.ai Lesson 1 from the command line — train, lr-find, predict, interpret, demo.
+import { Command, Option } from 'commander';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ARCHS, intArg, lrArg, numberArg } from './options';
+import { runLrFind, runPredict, runTrain, type LrFindFlags, type PredictFlags, type TrainFlags } from './run';
+
+const PACKAGE_ROOT = path.resolve(__dirname, '../../../..');
+
+/** The demo: resnet18 from scratch on the Fashion-MNIST sample that ships in the repository. */
+export const DEMO = {
+  data: path.join(PACKAGE_ROOT, 'samples', 'fashion-mnist'),
+  labelRe: '/([^/]+)_\\d+\\.png$',
+  arch: 'resnet18' as const,
+  pretrained: 'none',
+  size: 32,
+  bs: 64,
+  epochs: 4,
+  lr: 1e-2,
+};
+
+function version(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function addDataModelOptions(cmd: Command, defaults: { arch?: string; pretrained?: string; size?: number } = {}): Command {
+  return cmd
+    .option('--label-re <regex>', "label = first capture group of this regex on the file's path, e.g. '/([^/]+)_\\d+.jpg$'")
+    .option('--folders', 'label = parent folder (train/ and valid/ subfolders fix the split when present)')
+    .option('--csv <file>', 'label from a CSV file (file name and label columns)')
+    .option('--fn-col <name>', 'CSV column with the file name (default: the first)')
+    .option('--label-col <name>', 'CSV column with the label (default: the second)')
+    .addOption(new Option('--arch <name>', 'architecture').choices(ARCHS).default(defaults.arch ?? 'resnet34'))
+    .option('--size <px>', 'image size (square)', intArg('--size', 8, 1024), defaults.size ?? 224)
+    .option('--bs <n>', 'batch size', intArg('--bs', 1, 4096), 64)
+    .option('--valid-pct <p>', 'share of images held out for validation', numberArg('--valid-pct', 0, 0.99), 0.2)
+    .option('--seed <n>', 'random seed of the split, shuffling and augmentation', intArg('--seed', 0), 42)
+    .option('--pretrained <auto|none|path>', 'ImageNet weights: auto (download and cache), none, or a .safetensors file', defaults.pretrained ?? 'auto')
+    .option('--unfreeze', 'train every layer group (default with pretrained weights: only the head)')
+    .option('--backend <name>', 'force a backend: tensorflow, wasm or cpu (default: the best present)')
+    .option('--workers <n>', 'data-loading worker threads (default: one per core)', intArg('--workers', 0, 64))
+    .option('--fp16', 'mixed precision where the backend supports it')
+    .option('--out <dir>', 'run folder for metrics.json, models/ and export/ (default: runs/<command>-<time>)')
+    .option('--json', 'print one JSON event per line on stdout instead of the table')
+    .option('--verbose', 'print stack traces with errors');
+}
+
+export function buildProgram(onExit: (code: number) => void): Command {
+  const program = new Command('image-trainer')
+    .description('Train and inspect image classifiers (fast.ai Lesson 1) on TensorFlow.js')
+    .version(version())
+    .showSuggestionAfterError(true)
+    // Same prefix as the CLI's own errors; inherited by the subcommands defined below.
+    .configureOutput({ outputError: (text, write) => write(`image-trainer: ${text}`) });
+
+  addDataModelOptions(
+    program.command('train').description('fine-tune a ResNet with the one-cycle policy (fit_one_cycle)')
+      .requiredOption('--data <dir>', 'folder of images'),
+  )
+    .option('--epochs <n>', 'epochs', intArg('--epochs', 1, 10_000), 4)
+    .option('--lr <lr>', 'max learning rate: a number (3e-3) or a range START:STOP (1e-6:1e-4) across layer groups', lrArg)
+    .option('--save <name>', 'checkpoint name under OUT/models', 'stage-1')
+    .action(async (flags: TrainFlags) => onExit(await runTrain(flags)));
+
+  addDataModelOptions(
+    program.command('lr-find').description('run the learning-rate finder and print its suggestions')
+      .requiredOption('--data <dir>', 'folder of images'),
+  )
+    .option('--start-lr <lr>', 'first learning rate', numberArg('--start-lr', 1e-12, 1e3), 1e-7)
+    .option('--end-lr <lr>', 'last learning rate', numberArg('--end-lr', 1e-12, 1e3), 10)
+    .option('--num-it <n>', 'iterations', intArg('--num-it', 2, 100_000), 100)
+    .action(async (flags: LrFindFlags) => onExit(await runLrFind(flags)));
+
+  program.command('predict').description('classify images with an exported model')
+    .requiredOption('--model <dir>', 'an export folder (OUT/export of a train run)')
+    .argument('<images...>', 'image files')
+    .option('--backend <name>', 'force a backend: tensorflow, wasm or cpu')
+    .option('--json', 'one JSON line per image')
+    .option('--verbose', 'print stack traces with errors')
+    .action(async (images: string[], flags: PredictFlags) => onExit(await runPredict(images, flags)));
+
+  addDataModelOptions(
+    program.command('demo').description('train resnet18 from scratch on the bundled Fashion-MNIST sample (a few minutes on 2 cores)')
+      .option('--data <dir>', 'folder of images', DEMO.data),
+    { arch: DEMO.arch, pretrained: DEMO.pretrained, size: DEMO.size },
+  )
+    .option('--epochs <n>', 'epochs', intArg('--epochs', 1, 10_000), DEMO.epochs)
+    .option('--lr <lr>', 'max learning rate', lrArg, DEMO.lr)
+    .option('--save <name>', 'checkpoint name under OUT/models', 'stage-1')
+    .action(async (flags: TrainFlags) => {
+      const useDefaultLabels = flags.labelRe === undefined && !flags.folders && flags.csv === undefined;
+      onExit(await runTrain({ ...flags, ...(useDefaultLabels ? { labelRe: DEMO.labelRe } : {}) }, 'demo'));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram((code) => {
+    // Worker threads (data loading, wasm) would keep the process alive; the run is over.
+    process.exit(code);
+  });
+  await program.parseAsync(argv);
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,94 @@
+// OUT/metrics.json: what a run measured, collected from the session's events so that a stopped
+// or failed run still reports the epochs it finished.
+import { z } from 'zod';
+import { BackendInfo, type TrainerEvent } from '../../protocol/events';
+import { writeJsonAtomic } from '../service/atomic-write';
+
+export const EpochMetrics = z.object({
+  epoch: z.number().int(),
+  train_loss: z.number(),
+  valid_loss: z.number().nullable(),
+  error_rate: z.number().nullable(),
+  seconds: z.number(),
+  train_images_per_second: z.number(),
+});
+
+export const LrFindMetrics = z.object({
+  lrs: z.array(z.number()),
+  losses: z.array(z.number()),
+  suggestions: z.object({ minGrad: z.number().nullable(), valley: z.number().nullable() }),
+});
+
+export const Metrics = z.object({
+  backend: BackendInfo,
+  classes: z.array(z.string()),
+  train_count: z.number().int(),
+  valid_count: z.number().int(),
+  epochs: z.array(EpochMetrics),
+  lr_find: LrFindMetrics.optional(),
+}).strict();
+export type Metrics = z.infer<typeof Metrics>;
+
+export class MetricsCollector {
+  private backend?: BackendInfo;
+  private classes: string[] = [];
+  private trainCount = 0;
+  private validCount = 0;
+  private haveDataset = false;
+  private readonly epochs: z.infer<typeof EpochMetrics>[] = [];
+  private lrFind?: z.infer<typeof LrFindMetrics>;
+
+  readonly onEvent = (e: TrainerEvent): void => {
+    switch (e.type) {
+      case 'backend':
+        this.backend = e.backend;
+        break;
+      case 'dataset':
+        this.haveDataset = true;
+        this.classes = e.classes;
+        this.trainCount = e.trainCount;
+        this.validCount = e.validCount;
+        break;
+      case 'epoch':
+        this.epochs.push({
+          epoch: e.epoch,
+          train_loss: e.trainLoss,
+          valid_loss: e.validLoss,
+          error_rate: e.errorRate,
+          seconds: e.seconds,
+          train_images_per_second: e.trainImagesPerSecond,
+        });
+        break;
+      case 'lr_find_result':
+        this.lrFind = { lrs: e.lrs, losses: e.losses, suggestions: e.suggestions };
+        break;
+      default:
+        break;
+    }
+  };
+
+  /** Null until the backend and the dataset are known: nothing worth writing before that. */
+  snapshot(): Metrics | null {
+    if (!this.backend || !this.haveDataset) return null;
+    const m: Metrics = {
+      backend: this.backend,
+      classes: this.classes,
+      train_count: this.trainCount,
+      valid_count: this.validCount,
+      epochs: this.epochs,
+    };
+    if (this.lrFind) m.lr_find = this.lrFind;
+    return m;
+  }
+
+  get lastEpoch(): z.infer<typeof EpochMetrics> | undefined {
+    return this.epochs[this.epochs.length - 1];
+  }
+
+  async write(file: string): Promise<boolean> {
+    const m = this.snapshot();
+    if (!m) return false;
+    await writeJsonAtomic(file, m);
+    return true;
+  }
+}

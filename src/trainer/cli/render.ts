@@ -1,0 +1,165 @@
+// How the CLI shows a run. Human: the backend line, the dataset line, fastai's progress bars (an
+// epoch bar and a batch bar, on stderr, only on a terminal) and a table row per epoch as it ends.
+// JSON: every TrainerEvent as one line on stdout, nothing else there.
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import type { BackendInfo, TrainerEvent, TrainerEventOf } from '../../protocol/events';
+
+export interface Renderer {
+  onEvent(e: TrainerEvent): void;
+  /** A human note (stderr); silent in JSON mode, where events carry everything. */
+  note(text: string): void;
+  /** A result line for people (stdout); ignored in JSON mode. */
+  result(text: string): void;
+  close(): void;
+}
+
+export class JsonRenderer implements Renderer {
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+  onEvent(e: TrainerEvent): void {
+    this.out.write(JSON.stringify(e) + '\n');
+  }
+  note(): void {}
+  result(): void {}
+  close(): void {}
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+export function formatBackend(b: BackendInfo): string {
+  const extras: string[] = [];
+  if (b.device) extras.push(b.device);
+  if (b.threads !== undefined) extras.push(`${b.threads} thread${b.threads === 1 ? '' : 's'}`);
+  if (b.simd !== undefined) extras.push(b.simd ? 'SIMD' : 'no SIMD');
+  let line = `backend: ${b.name} (${[b.kind, ...extras].join(', ')})`;
+  if (b.reason) line += ` — ${b.reason}`;
+  return line;
+}
+
+const COLUMNS = ['epoch', 'train_loss', 'valid_loss', 'error_rate', 'time'];
+const WIDTH = 12;
+
+export function tableHeader(): string {
+  return COLUMNS.map((c) => c.padEnd(WIDTH)).join('').trimEnd();
+}
+
+export function tableRow(e: TrainerEventOf<'epoch'>): string {
+  const num = (v: number | null): string => (v === null || !Number.isFinite(v) ? '#na#' : v.toFixed(6));
+  return [String(e.epoch), num(e.trainLoss), num(e.validLoss), num(e.errorRate), formatDuration(e.seconds)]
+    .map((c) => c.padEnd(WIDTH)).join('').trimEnd();
+}
+
+export class HumanRenderer implements Renderer {
+  private bars?: MultiBar;
+  private epochBar?: SingleBar;
+  private batchBar?: SingleBar;
+  private readonly tty: boolean;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stdout,
+    private readonly err: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.tty = Boolean(err.isTTY);
+  }
+
+  onEvent(e: TrainerEvent): void {
+    switch (e.type) {
+      case 'backend':
+        this.line(formatBackend(e.backend));
+        break;
+      case 'dataset': {
+        const shown = e.classes.length > 8 ? `${e.classes.slice(0, 8).join(', ')}, …` : e.classes.join(', ');
+        this.line(`data: ${e.trainCount} train, ${e.validCount} valid, ${e.classes.length} classes (${shown})` +
+          (e.skipped.length ? `; ${e.skipped.length} files skipped` : ''));
+        for (const s of e.skipped.slice(0, 5)) this.note(`skipped ${s.file}: ${s.reason}`);
+        if (e.skipped.length > 5) this.note(`… and ${e.skipped.length - 5} more skipped files`);
+        break;
+      }
+      case 'fit_begin':
+        if (e.kind === 'lr_find') this.line(`lr_find: up to ${e.totalBatches} batches`);
+        else this.line(tableHeader());
+        this.startBars(e);
+        break;
+      case 'batch':
+        if (this.batchBar) {
+          this.batchBar.update(e.iter + 1, { loss: e.smoothLoss.toFixed(4) });
+          this.epochBar?.update(e.epoch);
+        }
+        break;
+      case 'epoch':
+        this.epochBar?.update(e.epoch + 1);
+        this.batchBar?.update(0, { loss: '' });
+        this.line(tableRow(e));
+        break;
+      case 'lr_find_result': {
+        const fmt = (v: number | null): string => (v === null ? 'none' : v.toExponential(2));
+        this.line(`lr_find suggestions: valley ${fmt(e.suggestions.valley)}, min numerical gradient ${fmt(e.suggestions.minGrad)}`);
+        break;
+      }
+      case 'fit_end':
+        this.stopBars();
+        if (e.status === 'stopped') this.note('stopped');
+        if (e.status === 'failed') this.note(`failed: ${e.error ?? 'unknown error'}`);
+        break;
+      case 'log':
+        if (e.level !== 'debug') this.note(e.level === 'info' ? e.message : `${e.level}: ${e.message}`);
+        break;
+      case 'error':
+        // The CLI prints the final error itself, once.
+        break;
+    }
+  }
+
+  private startBars(e: TrainerEventOf<'fit_begin'>): void {
+    this.stopBars();
+    if (!this.tty) return;
+    this.bars = new MultiBar(
+      {
+        stream: this.err,
+        clearOnComplete: true,
+        hideCursor: true,
+        format: ' {label} |{bar}| {value}/{total} {loss}',
+        barsize: 30,
+        fps: 5,
+      },
+      Presets.shades_classic,
+    );
+    if (e.kind === 'lr_find') {
+      this.batchBar = this.bars.create(e.totalBatches, 0, { label: 'batch', loss: '' });
+    } else {
+      this.epochBar = this.bars.create(e.epochs, 0, { label: 'epoch', loss: '' });
+      this.batchBar = this.bars.create(e.batchesPerEpoch, 0, { label: 'batch', loss: '' });
+    }
+  }
+
+  private stopBars(): void {
+    this.bars?.stop();
+    this.bars = undefined;
+    this.epochBar = undefined;
+    this.batchBar = undefined;
+  }
+
+  /** stdout line; printed above the bars when both streams are the same terminal. */
+  private line(text: string): void {
+    if (this.bars && this.out.isTTY) this.bars.log(text + '\n');
+    else this.out.write(text + '\n');
+  }
+
+  note(text: string): void {
+    if (this.bars) this.bars.log(text + '\n');
+    else this.err.write(text + '\n');
+  }
+
+  result(text: string): void {
+    this.line(text);
+  }
+
+  close(): void {
+    this.stopBars();
+  }
+}

@@ -1,0 +1,143 @@
+// The CLI's commands as sequences of TrainerSession calls (the same calls the extension's child
+// process makes), with a renderer for people or JSON lines, metrics.json, and Ctrl-C handling.
+import * as path from 'path';
+import type { TrainerEvent } from '../../protocol/events';
+import type { LrSpec } from '../learner/types';
+import { TrainerSession } from '../session';
+import { formatErrorLine, toErrorInfo } from '../service/errors';
+import { MetricsCollector } from './metrics';
+import { dataOptionsFrom, defaultOutDir, type DataModelFlags } from './options';
+import { HumanRenderer, JsonRenderer, type Renderer } from './render';
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_INTERRUPTED = 130;
+
+export interface TrainFlags extends DataModelFlags {
+  epochs: number;
+  lr?: LrSpec;
+  save: string;
+}
+
+export interface LrFindFlags extends DataModelFlags {
+  startLr: number;
+  endLr: number;
+  numIt: number;
+}
+
+/** One CLI invocation: renderer, metrics, session and the SIGINT handler, torn down together. */
+class CliRun {
+  readonly renderer: Renderer;
+  readonly metrics = new MetricsCollector();
+  readonly session: TrainerSession;
+  readonly outDir: string;
+  interrupted = false;
+  private readonly onSigint = (): void => {
+    if (this.interrupted) {
+      this.renderer.close();
+      process.exit(EXIT_INTERRUPTED);
+    }
+    this.interrupted = true;
+    this.renderer.note('interrupted: stopping at the next batch (Ctrl-C again to quit now)');
+    void this.session.stop({});
+  };
+
+  constructor(readonly command: string, readonly flags: { json?: boolean; verbose?: boolean; out?: string }) {
+    this.renderer = flags.json ? new JsonRenderer() : new HumanRenderer();
+    this.outDir = path.resolve(flags.out ?? defaultOutDir(command));
+    this.session = new TrainerSession({ onEvent: (e) => this.onEvent(e), outDir: this.outDir });
+    process.on('SIGINT', this.onSigint);
+  }
+
+  onEvent(e: TrainerEvent): void {
+    this.metrics.onEvent(e);
+    this.renderer.onEvent(e);
+  }
+
+  get metricsFile(): string {
+    return path.join(this.outDir, 'metrics.json');
+  }
+
+  /** Runs the steps; returns the exit code. Errors become one line on stderr (and an event in JSON mode). */
+  async execute(steps: () => Promise<void>, writeMetrics: boolean): Promise<number> {
+    let code = EXIT_OK;
+    try {
+      await steps();
+    } catch (err) {
+      code = EXIT_ERROR;
+      const info = toErrorInfo(err);
+      if (this.flags.json) this.renderer.onEvent({ type: 'error', ...info });
+      this.renderer.close();
+      process.stderr.write(`image-trainer: error: ${formatErrorLine(info)}\n`);
+      if (this.flags.verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    }
+    if (this.interrupted && code === EXIT_OK) code = EXIT_INTERRUPTED;
+    try {
+      if (writeMetrics && (await this.metrics.write(this.metricsFile))) this.renderer.note(`metrics: ${this.metricsFile}`);
+    } catch (err) {
+      process.stderr.write(`image-trainer: error: could not write ${this.metricsFile}: ${toErrorInfo(err).message}\n`);
+      code = code || EXIT_ERROR;
+    }
+    this.renderer.close();
+    process.off('SIGINT', this.onSigint);
+    await this.session.shutdown({});
+    return code;
+  }
+
+  /** Backend, dataset and learner: the first steps of train, lr-find and interpret. */
+  async prepare(flags: DataModelFlags): Promise<void> {
+    const data = dataOptionsFrom(flags);
+    await this.session.backendInfo(flags.backend !== undefined ? { backend: flags.backend } : {});
+    await this.session.openDataset(data);
+    if (this.interrupted) return;
+    await this.session.createLearner({ arch: flags.arch, pretrained: flags.pretrained, ...(flags.fp16 ? { fp16: true } : {}) });
+    if (flags.unfreeze) await this.session.unfreeze({});
+  }
+}
+
+export async function runTrain(flags: TrainFlags, command = 'train'): Promise<number> {
+  const run = new CliRun(command, flags);
+  return run.execute(async () => {
+    await run.prepare(flags);
+    if (run.interrupted) return;
+    await run.session.fitOneCycle({ epochs: flags.epochs, ...(flags.lr !== undefined ? { maxLr: flags.lr } : {}) });
+    const last = run.metrics.lastEpoch;
+    if (last && last.error_rate !== null) run.renderer.result(`error_rate: ${last.error_rate.toFixed(4)} after ${last.epoch + 1} epoch${last.epoch ? 's' : ''}`);
+    if (run.interrupted) return;
+    const saved = await run.session.save({ name: flags.save });
+    run.renderer.note(`saved: ${saved.path}`);
+    const exported = await run.session.export({ dir: path.join(run.outDir, 'export') });
+    run.renderer.note(`exported: ${exported.dir}`);
+  }, true);
+}
+
+export async function runLrFind(flags: LrFindFlags): Promise<number> {
+  const run = new CliRun('lr-find', flags);
+  return run.execute(async () => {
+    await run.prepare(flags);
+    if (run.interrupted) return;
+    await run.session.lrFind({ startLr: flags.startLr, endLr: flags.endLr, numIt: flags.numIt });
+  }, true);
+}
+
+export interface PredictFlags {
+  model: string;
+  backend?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export async function runPredict(images: string[], flags: PredictFlags): Promise<number> {
+  const run = new CliRun('predict', { ...flags, out: flags.model });
+  return run.execute(async () => {
+    if (flags.backend !== undefined) await run.session.backendInfo({ backend: flags.backend });
+    const results = await run.session.predict({ files: images, modelDir: path.resolve(flags.model) });
+    for (const r of results) {
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({ type: 'prediction', file: r.file, className: r.className, index: r.index, probability: r.probs[r.index], probs: r.probs }) + '\n');
+      } else {
+        run.renderer.result(`${r.file}\t${r.className}\t${(r.probs[r.index] ?? 0).toFixed(4)}`);
+      }
+    }
+  }, false);
+}

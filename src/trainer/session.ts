@@ -1,0 +1,378 @@
+// TrainerSession: the one facade over the trainer that both the CLI and the child process drive.
+// One async method per protocol method (src/protocol/requests.ts), plain JSON in and out; events
+// go to the EventSink. It owns the dataset, the DataBunch and the Learner, and lets only one long
+// job (a fit, an lr_find, an interpretation) run at a time.
+import * as path from 'path';
+import type { BackendInfo, EventSink } from '../protocol/events';
+import { RequestParams, type Method, type ParamsOf } from '../protocol/requests';
+import type { DataBunch, LabelledDataset, SplitDataset } from './data/types';
+import type { EpochRecord, LrFindResult, PredictResult } from './learner/types';
+import { TrainerError } from './service/errors';
+import { parts } from './service/parts';
+
+export interface SessionOptions {
+  /** Where events go (CLI renderer, IPC, a test's array). */
+  onEvent?: EventSink;
+  /** Run folder of the learner (checkpoints in `${outDir}/models`); default: the dataset's root, as fastai. */
+  outDir?: string;
+}
+
+export interface DatasetSummary {
+  root: string;
+  rule: Record<string, unknown>;
+  classes: string[];
+  counts: { name: string; train: number; valid: number }[];
+  trainCount: number;
+  validCount: number;
+  skipped: { file: string; reason: string }[];
+}
+
+export interface LearnerSummary {
+  arch: string;
+  classes: string[];
+  pretrained: string;
+  layerGroups: number;
+  frozenTo: number;
+  path: string;
+}
+
+export class TrainerSession {
+  private readonly emit: EventSink;
+  private readonly outDir?: string;
+  private backend?: BackendInfo;
+  private backendPrefer?: string;
+  private dataset?: SplitDataset;
+  private dataOptions?: ParamsOf<'openDataset'>;
+  private data?: DataBunch;
+  private learner?: any;
+  private arch?: string;
+  private pretrained?: string;
+  private interpretation?: any;
+  private job?: { method: Method; done: Promise<unknown> };
+  private closed = false;
+
+  constructor(opts: SessionOptions = {}) {
+    this.emit = opts.onEvent ?? (() => undefined);
+    if (opts.outDir !== undefined) this.outDir = opts.outDir;
+  }
+
+  /** Validate untrusted params against the protocol schema, then call the method. */
+  async dispatch(method: string, params: unknown): Promise<unknown> {
+    if (!Object.prototype.hasOwnProperty.call(RequestParams, method)) {
+      throw new TrainerError(`Unknown method '${method}'`, { fix: `Use one of: ${Object.keys(RequestParams).join(', ')}` });
+    }
+    const m = method as Method;
+    const parsed = RequestParams[m].safeParse(params ?? {});
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+      throw new TrainerError(`Invalid parameters for '${m}': ${issues}`, { fix: 'Send parameters that match src/protocol/requests.ts' });
+    }
+    const fn = (this as unknown as Record<Method, (p: unknown) => Promise<unknown>>)[m];
+    return fn.call(this, parsed.data);
+  }
+
+  /** The running long job's method, if any. */
+  get busyWith(): Method | undefined {
+    return this.job?.method;
+  }
+
+  private async exclusive<T>(method: Method, run: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new TrainerError('The trainer is shutting down', { fix: 'Start a new trainer session' });
+    if (this.job) {
+      throw new TrainerError(`The trainer is busy with '${this.job.method}'; '${method}' cannot run at the same time`, {
+        fix: 'Wait for it to finish, or send stop first',
+      });
+    }
+    const done = run();
+    this.job = { method, done };
+    try {
+      return await done;
+    } finally {
+      this.job = undefined;
+    }
+  }
+
+  private requireData(): DataBunch {
+    if (!this.data || !this.dataset) throw new TrainerError('No dataset is open', { fix: 'Open a dataset first (openDataset)' });
+    return this.data;
+  }
+
+  private requireLearner(): any {
+    if (!this.learner) throw new TrainerError('No learner has been created', { fix: 'Create a learner first (createLearner)' });
+    return this.learner;
+  }
+
+  private runDir(): string {
+    return this.outDir ?? this.dataset?.root ?? process.cwd();
+  }
+
+  // --- backend and data -------------------------------------------------------------------
+
+  async backendInfo(p: ParamsOf<'backendInfo'>): Promise<BackendInfo> {
+    if (!this.backend || (p.backend !== undefined && p.backend !== this.backendPrefer)) {
+      if (this.backend && this.job) {
+        throw new TrainerError(`Cannot switch backend while '${this.job.method}' is running`, { fix: 'Stop the job first' });
+      }
+      this.backend = (await parts.backend().selectBackend({ prefer: p.backend })) as BackendInfo;
+      this.backendPrefer = p.backend;
+      this.emit({ type: 'backend', backend: this.backend });
+    }
+    return this.backend;
+  }
+
+  async previewLabels(p: ParamsOf<'previewLabels'>): Promise<{ items: { file: string; label: string }[]; classes: string[]; total: number; skipped: number }> {
+    const ds = await this.label(p.root, p.labelling);
+    const limit = p.limit ?? 20;
+    return {
+      items: ds.items.slice(0, limit).map((file, i) => ({ file, label: ds.labels[i] as string })),
+      classes: ds.classes,
+      total: ds.items.length,
+      skipped: ds.skipped.length,
+    };
+  }
+
+  private async label(root: string, spec: ParamsOf<'previewLabels'>['labelling']): Promise<LabelledDataset> {
+    const data = parts.data();
+    const dir = path.resolve(root);
+    switch (spec.kind) {
+      case 'nameRe':
+        return data.fromNameRe(dir, spec.pattern);
+      case 'folder':
+        return data.fromFolder(dir, { train: spec.train, valid: spec.valid });
+      case 'csv':
+        return data.fromCsv(dir, path.resolve(dir, spec.csvFile), { fnCol: spec.fnCol, labelCol: spec.labelCol });
+    }
+  }
+
+  async openDataset(p: ParamsOf<'openDataset'>): Promise<DatasetSummary> {
+    return this.exclusive('openDataset', async () => {
+      const dataApi = parts.data();
+      const labelled = await this.label(p.root, p.labelling);
+      const split: SplitDataset = await dataApi.splitDataset(labelled, { validPct: p.validPct, seed: p.seed });
+      const bunch: DataBunch = await dataApi.createDataBunch(split, {
+        size: p.size, bs: p.bs, numWorkers: p.numWorkers, seed: p.seed,
+      });
+      await this.closeData();
+      this.dataset = split;
+      this.data = bunch;
+      this.dataOptions = p;
+      const summary = this.datasetSummary(split);
+      this.emit({ type: 'dataset', ...summary });
+      return summary;
+    });
+  }
+
+  private datasetSummary(split: SplitDataset): DatasetSummary {
+    const counts = split.classes.map((name) => ({ name, train: 0, valid: 0 }));
+    for (const y of split.train.y) (counts[y] as { train: number }).train++;
+    for (const y of split.valid.y) (counts[y] as { valid: number }).valid++;
+    return {
+      root: split.root,
+      rule: { ...split.rule },
+      classes: split.classes,
+      counts,
+      trainCount: split.train.items.length,
+      validCount: split.valid.items.length,
+      skipped: split.skipped,
+    };
+  }
+
+  async showBatch(p: ParamsOf<'showBatch'>): Promise<unknown> {
+    const data = this.requireData();
+    return parts.data().showBatch(data, { split: p.split ?? 'train', n: p.n ?? 9, seed: p.seed });
+  }
+
+  // --- learner ------------------------------------------------------------------------------
+
+  async createLearner(p: ParamsOf<'createLearner'>): Promise<LearnerSummary> {
+    return this.exclusive('createLearner', async () => {
+      const data = this.requireData();
+      await this.backendInfo({});
+      const arch = p.arch ?? 'resnet34';
+      const pretrained = p.pretrained ?? 'auto';
+      const models = parts.models();
+      const model = await models.createModel({ arch, numClasses: data.c });
+      let loaded = false;
+      if (pretrained !== 'none') {
+        loaded = Boolean(await models.loadPretrained(model, arch, pretrained, {
+          cacheDir: p.weightsCacheDir,
+          onLog: (message: string) => this.emit({ type: 'log', level: 'info', message }),
+        }));
+      }
+      const { Learner } = parts.learner();
+      this.disposeLearner();
+      this.learner = new Learner({ data, model, path: this.runDir(), onEvent: this.emit });
+      this.arch = arch;
+      this.pretrained = pretrained;
+      // fastai's cnn_learner freezes the body only when it starts from pretrained weights.
+      if (loaded) this.learner.freeze();
+      return this.learnerSummary();
+    });
+  }
+
+  private learnerSummary(): LearnerSummary {
+    const l = this.requireLearner();
+    return {
+      arch: this.arch as string,
+      classes: this.dataset?.classes ?? [],
+      pretrained: this.pretrained as string,
+      layerGroups: l.layerGroupCount ?? l.model?.layerGroupCount ?? 3,
+      frozenTo: l.frozenTo ?? 0,
+      path: this.runDir(),
+    };
+  }
+
+  async lrFind(p: ParamsOf<'lrFind'>): Promise<LrFindResult> {
+    return this.exclusive('lrFind', async () => this.requireLearner().lrFind(p));
+  }
+
+  async fitOneCycle(p: ParamsOf<'fitOneCycle'>): Promise<EpochRecord[]> {
+    return this.exclusive('fitOneCycle', async () => {
+      const { epochs, maxLr, ...opts } = p;
+      return this.requireLearner().fitOneCycle(epochs, maxLr ?? 3e-3, opts);
+    });
+  }
+
+  async fit(p: ParamsOf<'fit'>): Promise<EpochRecord[]> {
+    return this.exclusive('fit', async () => this.requireLearner().fit(p.epochs, p.lr ?? 3e-3));
+  }
+
+  async freeze(_p: ParamsOf<'freeze'>): Promise<LearnerSummary> {
+    return this.exclusive('freeze', async () => {
+      this.requireLearner().freeze();
+      return this.learnerSummary();
+    });
+  }
+
+  async unfreeze(_p: ParamsOf<'unfreeze'>): Promise<LearnerSummary> {
+    return this.exclusive('unfreeze', async () => {
+      this.requireLearner().unfreeze();
+      return this.learnerSummary();
+    });
+  }
+
+  async freezeTo(p: ParamsOf<'freezeTo'>): Promise<LearnerSummary> {
+    return this.exclusive('freezeTo', async () => {
+      this.requireLearner().freezeTo(p.n);
+      return this.learnerSummary();
+    });
+  }
+
+  /** Ends the running fit/lr_find at the next batch boundary; answered at once. */
+  async stop(_p: ParamsOf<'stop'>): Promise<{ stopping: Method | null }> {
+    const running = this.job?.method ?? null;
+    if (this.learner && running) this.learner.stop();
+    return { stopping: running };
+  }
+
+  async save(p: ParamsOf<'save'>): Promise<{ path: string }> {
+    return this.exclusive('save', async () => {
+      const file = await this.requireLearner().save(p.name);
+      return { path: typeof file === 'string' ? file : path.join(this.runDir(), 'models', p.name) };
+    });
+  }
+
+  async load(p: ParamsOf<'load'>): Promise<LearnerSummary> {
+    return this.exclusive('load', async () => {
+      await this.requireLearner().load(p.name);
+      return this.learnerSummary();
+    });
+  }
+
+  async export(p: ParamsOf<'export'>): Promise<{ dir: string }> {
+    return this.exclusive('export', async () => {
+      const dir = path.resolve(p.dir ?? path.join(this.runDir(), 'export'));
+      const written = await this.requireLearner().export(dir);
+      return { dir: typeof written === 'string' ? written : dir };
+    });
+  }
+
+  async predict(p: ParamsOf<'predict'>): Promise<{ file: string; className: string; index: number; probs: number[] }[]> {
+    await this.backendInfo({});
+    const files = p.files.map((f) => path.resolve(f));
+    let predictor: { predict(file: string): Promise<PredictResult>; dispose?(): void };
+    let ownPredictor = false;
+    if (p.modelDir !== undefined) {
+      predictor = await parts.learner().loadExported(path.resolve(p.modelDir));
+      ownPredictor = true;
+    } else {
+      if (this.job) throw new TrainerError(`The trainer is busy with '${this.job.method}'`, { fix: 'Wait for it to finish, or predict with an exported model (modelDir)' });
+      predictor = this.requireLearner();
+    }
+    try {
+      const out = [];
+      for (const file of files) out.push({ file, ...(await predictor.predict(file)) });
+      return out;
+    } finally {
+      if (ownPredictor) predictor.dispose?.();
+    }
+  }
+
+  // --- interpretation (src/trainer/interpret) -------------------------------------------------
+
+  async interpret(p: ParamsOf<'interpret'>): Promise<unknown> {
+    return this.exclusive('interpret', async () => {
+      const api = parts.interpret();
+      this.interpretation = await api.interpretLearner(this.requireLearner(), { onEvent: this.emit });
+      return api.summarize ? api.summarize(this.interpretation, { k: p.k ?? 9 }) : this.interpretation;
+    });
+  }
+
+  async gradCam(p: ParamsOf<'gradCam'>): Promise<unknown> {
+    return this.exclusive('gradCam', async () =>
+      parts.interpret().gradCam(this.requireLearner(), path.resolve(p.file), { classIndex: p.classIndex }));
+  }
+
+  async relabel(p: ParamsOf<'relabel'>): Promise<unknown> {
+    return this.exclusive('relabel', async () =>
+      parts.interpret().relabel(this.requireDatasetRule(), path.resolve(p.file), p.newLabel));
+  }
+
+  async deleteFile(p: ParamsOf<'deleteFile'>): Promise<unknown> {
+    return this.exclusive('deleteFile', async () =>
+      parts.interpret().deleteFile(this.requireDatasetRule(), path.resolve(p.file)));
+  }
+
+  async undo(_p: ParamsOf<'undo'>): Promise<unknown> {
+    return this.exclusive('undo', async () => parts.interpret().undo(this.requireDatasetRule()));
+  }
+
+  private requireDatasetRule(): SplitDataset {
+    if (!this.dataset) throw new TrainerError('No dataset is open', { fix: 'Open a dataset first (openDataset)' });
+    return this.dataset;
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  /** Stops any running job, waits for it briefly, releases workers and tensors. Idempotent. */
+  async shutdown(_p: ParamsOf<'shutdown'> = {}): Promise<{ ok: true }> {
+    if (this.closed) return { ok: true };
+    this.closed = true;
+    const job = this.job;
+    if (job) {
+      this.learner?.stop();
+      await Promise.race([job.done.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    }
+    this.disposeLearner();
+    await this.closeData();
+    return { ok: true };
+  }
+
+  private disposeLearner(): void {
+    const l = this.learner;
+    this.learner = undefined;
+    this.interpretation = undefined;
+    if (!l) return;
+    if (typeof l.dispose === 'function') l.dispose();
+    else l.model?.dispose?.();
+  }
+
+  private async closeData(): Promise<void> {
+    const d = this.data;
+    this.data = undefined;
+    this.dataset = undefined;
+    this.dataOptions = undefined;
+    if (d) await d.close();
+  }
+
+}
