@@ -1,0 +1,69 @@
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { DataError } from './errors';
+import type { SkippedFile } from './types';
+
+/** Extensions sharp (libvips) decodes. Matched case-insensitively. */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff'];
+/** Image formats users have but sharp cannot decode: found, reported as skipped, never loaded. */
+export const UNSUPPORTED_IMAGE_EXTENSIONS: Record<string, string> = {
+  '.bmp': 'BMP is not supported by the image decoder (sharp/libvips); convert it to PNG or JPEG (e.g. `mogrify -format png *.bmp`)',
+};
+
+export interface DiscoveredImages {
+  /** Absolute paths, sorted by code point so every machine sees the same order. */
+  files: string[];
+  skipped: SkippedFile[];
+}
+
+export function isImageFile(file: string): boolean {
+  return IMAGE_EXTENSIONS.includes(path.extname(file).toLowerCase());
+}
+
+/**
+ * Every image under `dir`, recursively (fastai's get_image_files). Hidden files and folders
+ * (leading '.') are ignored; symlinked folders are not followed, so a link loop cannot hang it.
+ */
+export async function getImageFiles(dir: string): Promise<DiscoveredImages> {
+  const root = path.resolve(dir);
+  await assertDirectory(root);
+  const files: string[] = [];
+  const skipped: SkippedFile[] = [];
+  const walk = async (d: string): Promise<void> => {
+    const entries = await fs.readdir(d, { withFileTypes: true });
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile() || e.isSymbolicLink()) {
+        const ext = path.extname(e.name).toLowerCase();
+        if (IMAGE_EXTENSIONS.includes(ext)) files.push(p);
+        else if (UNSUPPORTED_IMAGE_EXTENSIONS[ext]) skipped.push({ file: p, reason: UNSUPPORTED_IMAGE_EXTENSIONS[ext] });
+      }
+    }
+  };
+  await walk(root);
+  return { files: files.sort(compareCodePoints), skipped: skipped.sort((a, b) => compareCodePoints(a.file, b.file)) };
+}
+
+export async function assertDirectory(dir: string): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.stat(dir);
+  } catch {
+    throw new DataError('Folder not found', { file: dir, fix: 'check the path; it must be an existing folder of images' });
+  }
+  if (!stat.isDirectory()) {
+    throw new DataError('Not a folder', { file: dir, fix: 'pass the folder that contains the images, not a file' });
+  }
+}
+
+/** Locale-independent ordering (localeCompare differs between machines). */
+export function compareCodePoints(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Path with '/' separators, so label regexes written for POSIX paths work on Windows too. */
+export function posixPath(file: string): string {
+  return file.split(path.sep).join('/');
+}

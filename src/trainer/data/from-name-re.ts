@@ -1,0 +1,54 @@
+import { DataError } from './errors';
+import { getImageFiles, posixPath } from './discover';
+import { makeDataset, type LabelOptions, type LabelledFile } from './dataset';
+import type { LabelledDataset, SkippedFile } from './types';
+
+/**
+ * fastai's from_name_re: the label is the first capture group of `pattern` searched in the
+ * file's full path (with '/' separators). Python syntax for named groups (`(?P<name>...)`) is
+ * accepted, so a pattern copied from a notebook works unchanged. Files the pattern does not
+ * match are skipped (listed in `skipped`), not fatal; matching none is.
+ */
+export async function fromNameRe(dir: string, pattern: string | RegExp, opts: LabelOptions = {}): Promise<LabelledDataset> {
+  const re = compileLabelPattern(pattern);
+  const found = await getImageFiles(dir);
+  const labelled: LabelledFile[] = [];
+  const skipped: SkippedFile[] = [...found.skipped];
+  for (const file of found.files) {
+    const m = re.exec(posixPath(file));
+    const label = m?.[1];
+    if (label) labelled.push({ file, label });
+    else skipped.push({ file, reason: m ? `pattern ${re} matched but its first group is empty` : `file name does not match ${re}` });
+  }
+  if (labelled.length === 0 && found.files.length > 0) {
+    throw new DataError(`The pattern ${re} matched none of the ${found.files.length} images`, {
+      file: found.files[0],
+      fix: `write a pattern whose first (...) group captures the label from a path like '${posixPath(found.files[0])}', e.g. /([^/]+)_\\d+\\.(jpg|png)$/ for files named like 'class_name_12.jpg'`,
+    });
+  }
+  return makeDataset(dir, { kind: 'nameRe', pattern: re.source }, labelled, skipped, opts);
+}
+
+/** A RegExp from a JS or Python-style pattern; rejects patterns without a capture group. */
+export function compileLabelPattern(pattern: string | RegExp): RegExp {
+  let re: RegExp;
+  if (pattern instanceof RegExp) {
+    re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')); // stateless exec
+  } else {
+    const source = pattern.replace(/\(\?P<(\w+)>/g, '(?<$1>').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
+    try {
+      re = new RegExp(source);
+    } catch (e) {
+      throw new DataError(`Invalid label pattern: ${(e as Error).message}`, {
+        fix: "write a JavaScript regular expression, e.g. '/([^/]+)_\\d+.jpg$'",
+      });
+    }
+  }
+  const groups = new RegExp(`${re.source}|`, re.flags).exec('')!.length - 1;
+  if (groups < 1) {
+    throw new DataError(`The label pattern ${re} has no capture group`, {
+      fix: "put the part of the path that is the label in parentheses, e.g. '/([^/]+)_\\d+.jpg$'",
+    });
+  }
+  return re;
+}

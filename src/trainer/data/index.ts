@@ -1,0 +1,11 @@
+// The data pipeline's public surface: labelling, splitting, loading, showing.
+export * from './types';
+export { DataError, isDataError } from './errors';
+export { getImageFiles, IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS } from './discover';
+export type { LabelOptions } from './dataset';
+export { prescanImages } from './prescan';
+export { fromNameRe, compileLabelPattern } from './from-name-re';
+export { fromFolder, type FromFolderOptions } from './from-folder';
+export { fromCsv, type FromCsvOptions } from './from-csv';
+export { fromNameFunc } from './from-name-func';
+export { splitDataset } from './split';
