@@ -1,0 +1,129 @@
+// createModel: a torchvision resnet body + fastai head as one ClassifierModel.
+import { tf } from '../backend';
+import type { ArchName, ClassifierModel, ModelConfig, ModelParam } from './types';
+import { ARCHS, buildResNetBody } from './resnet';
+import { buildHead } from './head';
+import { BatchNormSet } from './batchnorm';
+import { ParamStore } from './params';
+import { SeededRandom } from './random';
+
+export interface CreateModelOptions {
+  arch: ArchName;
+  numClasses: number;
+  /** fastai's ps: a number p means [p/2, p] (default 0.5 → [0.25, 0.5]). */
+  ps?: number | [number, number];
+  /** Seeds weight init and dropout masks; random when omitted. */
+  seed?: number;
+}
+
+export const ARCH_NAMES = Object.keys(ARCHS) as ArchName[];
+
+export function isArchName(name: string): name is ArchName {
+  return (ARCH_NAMES as string[]).includes(name);
+}
+
+export function createModel(opts: CreateModelOptions): ClassifierModel {
+  if (!isArchName(opts.arch)) throw new Error(`Unknown architecture '${opts.arch}'. Use one of: ${ARCH_NAMES.join(', ')}.`);
+  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) {
+    throw new Error(`numClasses must be a positive integer (got ${opts.numClasses}).`);
+  }
+  const p = opts.ps ?? 0.5;
+  const ps: [number, number] = typeof p === 'number' ? [p / 2, p] : [p[0], p[1]];
+  for (const v of ps) if (!(v >= 0 && v < 1)) throw new Error(`dropout probabilities must be in [0, 1) (got ${ps.join(', ')}).`);
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  return new ResNetClassifier({ arch: opts.arch, numClasses: opts.numClasses, ps }, seed);
+}
+
+class ResNetClassifier implements ClassifierModel {
+  readonly layerGroupCount = 3;
+  private readonly store = new ParamStore();
+  private readonly bns = new BatchNormSet();
+  private readonly body;
+  private readonly headNet;
+
+  constructor(
+    readonly config: ModelConfig,
+    seed: number,
+  ) {
+    this.body = buildResNetBody(config.arch, this.store, new SeededRandom(seed), this.bns);
+    this.headNet = buildHead(
+      this.store,
+      new SeededRandom(seed ^ 0x48454144),
+      this.bns,
+      this.body.channels,
+      config.numClasses,
+      config.ps,
+      new SeededRandom(seed ^ 0x44524f50),
+    );
+  }
+
+  get params(): ModelParam[] {
+    return this.store.params;
+  }
+
+  get buffers(): Map<string, tf.Tensor> {
+    return this.store.buffers;
+  }
+
+  features(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return this.body.apply(x, training);
+  }
+
+  head(features: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    return this.headNet.apply(features, training);
+  }
+
+  forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    return tf.tidy(() => this.head(this.features(x, training), training));
+  }
+
+  commitBatchStats(): void {
+    this.bns.commit();
+  }
+
+  /** Copies (sharing storage) of every parameter and buffer; the caller disposes them. */
+  stateDict(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    for (const name of this.store.names()) out.set(name, tf.clone(this.store.get(name)!));
+    return out;
+  }
+
+  loadStateDict(state: Map<string, tf.Tensor>, opts: { strict?: boolean } = {}): void {
+    const strict = opts.strict ?? true;
+    const unexpected = [...state.keys()].filter((n) => !this.store.get(n));
+    const missing = this.store.names().filter((n) => !state.has(n));
+    if (strict && (unexpected.length || missing.length)) {
+      throw new Error(
+        `State dict does not match ${this.config.arch} with ${this.config.numClasses} classes:` +
+          (missing.length ? ` missing ${listNames(missing)};` : '') +
+          (unexpected.length ? ` unexpected ${listNames(unexpected)};` : '') +
+          ' load with strict=false to load only the matching names.',
+      );
+    }
+    const mismatched: string[] = [];
+    for (const [name, value] of state) {
+      const target = this.store.get(name);
+      if (target && !tf.util.arraysEqual(target.shape, value.shape)) {
+        mismatched.push(`${name} (model [${target.shape}], file [${value.shape}])`);
+      }
+    }
+    if (mismatched.length) throw new Error(`State dict shapes do not match: ${listNames(mismatched)}.`);
+    tf.tidy(() => {
+      for (const [name, value] of state) {
+        const target = this.store.get(name);
+        if (target) target.assign(value.dtype === target.dtype ? value : tf.cast(value, target.dtype));
+      }
+    });
+    this.bns.discard();
+  }
+
+  dispose(): void {
+    this.bns.discard();
+    this.store.dispose();
+  }
+}
+
+function listNames(names: string[]): string {
+  const shown = names.slice(0, 8).join(', ');
+  return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
+}

@@ -1,0 +1,150 @@
+// torchvision's ResNet body (conv1, bn1, relu, maxpool, layer1..layer4; everything before avgpool)
+// as plain tf ops on tf.Variables, NHWC, with torch's explicit symmetric padding: TF's 'same'
+// pads stride-2 convs on the bottom/right only, which shifts every window relative to torch.
+import { tf } from '../backend';
+import type { ArchName } from './types';
+import { BatchNorm, type BatchNormSet } from './batchnorm';
+import type { ParamStore } from './params';
+import type { SeededRandom } from './random';
+
+type BlockKind = 'basic' | 'bottleneck';
+
+export const ARCHS: Record<ArchName, { block: BlockKind; layers: [number, number, number, number] }> = {
+  resnet18: { block: 'basic', layers: [2, 2, 2, 2] },
+  resnet34: { block: 'basic', layers: [3, 4, 6, 3] },
+  resnet50: { block: 'bottleneck', layers: [3, 4, 6, 3] },
+};
+
+const EXPANSION: Record<BlockKind, number> = { basic: 1, bottleneck: 4 };
+
+/** Channels of the body's output (the head's nf): 512 for basic blocks, 2048 for bottlenecks. */
+export function bodyChannels(arch: ArchName): number {
+  return 512 * EXPANSION[ARCHS[arch].block];
+}
+
+/** fastai's layer groups for a resnet: stem..layer2 → 0, layer3..layer4 → 1. */
+function groupOf(layer: number): number {
+  return layer <= 2 ? 0 : 1;
+}
+
+class Conv {
+  readonly weight: tf.Variable; // HWIO
+  private readonly pad: 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+  constructor(
+    store: ParamStore,
+    rand: SeededRandom,
+    name: string,
+    k: number,
+    cin: number,
+    cout: number,
+    readonly stride: number,
+    padding: number,
+    group: number,
+  ) {
+    // torchvision: kaiming_normal_(mode='fan_out', nonlinearity='relu') → std = √(2 / (k·k·cout))
+    const std = Math.sqrt(2 / (k * k * cout));
+    this.weight = store.param(`${name}.weight`, tf.tensor4d(rand.normal(k * k * cin * cout, std), [k, k, cin, cout]), group);
+    this.pad = padding === 0 ? 'valid' : [[0, 0], [padding, padding], [padding, padding], [0, 0]];
+  }
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.pad);
+  }
+}
+
+interface Block {
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D;
+}
+
+class ConvBn {
+  readonly conv: Conv;
+  readonly bn: BatchNorm;
+  constructor(
+    store: ParamStore,
+    rand: SeededRandom,
+    bns: BatchNormSet,
+    convName: string,
+    bnName: string,
+    k: number,
+    cin: number,
+    cout: number,
+    stride: number,
+    padding: number,
+    group: number,
+  ) {
+    this.conv = new Conv(store, rand, convName, k, cin, cout, stride, padding, group);
+    this.bn = new BatchNorm(store, bnName, cout, group, bns);
+  }
+  apply(x: tf.Tensor4D, training: boolean, relu: boolean): tf.Tensor4D {
+    const y = this.bn.apply(this.conv.apply(x), training);
+    return relu ? tf.relu(y) : y;
+  }
+}
+
+function makeBlock(
+  kind: BlockKind,
+  store: ParamStore,
+  rand: SeededRandom,
+  bns: BatchNormSet,
+  p: string,
+  cin: number,
+  planes: number,
+  stride: number,
+  group: number,
+): Block {
+  const cout = planes * EXPANSION[kind];
+  const cb = (i: number, k: number, ci: number, co: number, s: number, pad: number) =>
+    new ConvBn(store, rand, bns, `${p}.conv${i}`, `${p}.bn${i}`, k, ci, co, s, pad, group);
+  const downsample =
+    stride !== 1 || cin !== cout
+      ? new ConvBn(store, rand, bns, `${p}.downsample.0`, `${p}.downsample.1`, 1, cin, cout, stride, 0, group)
+      : null;
+  const convs =
+    kind === 'basic'
+      ? [cb(1, 3, cin, planes, stride, 1), cb(2, 3, planes, planes, 1, 1)]
+      : // torchvision v1.5 bottleneck: the stride sits on the 3×3 conv
+        [cb(1, 1, cin, planes, 1, 0), cb(2, 3, planes, planes, stride, 1), cb(3, 1, planes, cout, 1, 0)];
+  return {
+    apply(x, training) {
+      let h: tf.Tensor4D = x;
+      convs.forEach((c, i) => (h = c.apply(h, training, i < convs.length - 1)));
+      const identity = downsample ? downsample.apply(x, training, false) : x;
+      return tf.relu(tf.add(h, identity)) as tf.Tensor4D;
+    },
+  };
+}
+
+export interface ResNetBody {
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D;
+  readonly channels: number;
+}
+
+export function buildResNetBody(
+  arch: ArchName,
+  store: ParamStore,
+  rand: SeededRandom,
+  bns: BatchNormSet,
+  prefix = 'body',
+): ResNetBody {
+  const { block, layers } = ARCHS[arch];
+  const stem = new ConvBn(store, rand, bns, `${prefix}.conv1`, `${prefix}.bn1`, 7, 3, 64, 2, 3, 0);
+  const blocks: Block[] = [];
+  let cin = 64;
+  layers.forEach((count, li) => {
+    const planes = 64 * 2 ** li;
+    for (let b = 0; b < count; b++) {
+      const stride = b === 0 && li > 0 ? 2 : 1;
+      blocks.push(makeBlock(block, store, rand, bns, `${prefix}.layer${li + 1}.${b}`, cin, planes, stride, groupOf(li + 1)));
+      cin = planes * EXPANSION[block];
+    }
+  });
+  return {
+    channels: cin,
+    apply(x, training) {
+      let h = stem.apply(x, training, true);
+      // maxpool(3, stride 2, padding 1): implicit −∞ padding, as torch
+      h = tf.maxPool(h, 3, 2, 1);
+      for (const b of blocks) h = b.apply(h, training);
+      return h;
+    },
+  };
+}
