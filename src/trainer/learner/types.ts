@@ -58,4 +58,6 @@ export interface LearnerOptions {
   path: string;
   wd?: number; // 1e-2
   onEvent?: EventSink;
+  /** Weight decay on BatchNorm params too (fastai v1 bn_wd=True, the lesson's default). */
+  bnWd?: boolean; // true
 }

@@ -1,0 +1,15 @@
+// The learner's public API (see docs/learner.md).
+export { Learner, crossEntropyPerItem, type RunOptions, type ValidationResult, type Fp16Status } from './learner';
+export type { Callback, RunContext, RunKind, RunStatus, ValidBatchOutput } from './callback';
+export { Recorder, AccuracyMetric, ConstantLr, OneCycleScheduler, LrFinder, ProgressEvents } from './callbacks';
+export { AdamW, type AdamWOptions, type AdamWState } from './optimizer';
+export { DynamicLossScaler, type LossScalerOptions } from './loss-scaler';
+export { parseLrSpec, lrRange, evenMults, describeLr } from './lr';
+export { annealCos, annealExp, oneCycleAt, lrFindAt, type OneCycleParams } from './schedule';
+export { minGradLr, valleyLr, numericalGradient } from './suggestions';
+export { SmoothedValue } from './smooth';
+export { saveCheckpoint, loadCheckpoint, readCheckpointInfo, CHECKPOINT_FORMAT, type CheckpointInfo } from './checkpoint';
+export { exportModel, loadExported, EXPORT_FORMAT, type ExportedPredictor, type ModelFactory } from './export';
+export { loadImageTensorData, type Preprocessing } from './preprocess';
+export { LearnerError } from './errors';
+export type * from './types';

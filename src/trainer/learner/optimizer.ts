@@ -1,0 +1,136 @@
+// AdamW as fastai uses it: decoupled weight decay (true_wd: p ← p·(1 − lr·wd)), Adam moments with
+// the scheduled momentum as beta1, bias correction as torch's Adam, per-layer-group lr and mom.
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelParam } from '../models/types';
+
+export interface AdamWOptions {
+  /** beta2 (fastai sqr_mom). */
+  sqrMom?: number; // 0.99
+  eps?: number; // 1e-5
+  wd?: number; // 1e-2
+  /**
+   * Weight decay on BatchNorm weights/biases too. fastai v1 (the lesson) defaults bn_wd=True and
+   * decays every parameter; set false for fastai v2's wd_bn_bias=False behaviour.
+   */
+  bnWd?: boolean; // true
+  nGroups: number;
+}
+
+interface ParamState {
+  step: number;
+  expAvg: tf.Variable;
+  expAvgSq: tf.Variable;
+}
+
+/** Host-side copy of the optimiser state (for checkpoints and lr_find's restore). */
+export interface AdamWState {
+  steps: Record<string, number>;
+  expAvg: Map<string, tf.Tensor>;
+  expAvgSq: Map<string, tf.Tensor>;
+}
+
+export class AdamW {
+  /** Current lr per layer group (set by the schedulers before each step). */
+  lrs: number[];
+  /** Current beta1 per layer group. */
+  moms: number[];
+  wd: number;
+  readonly sqrMom: number;
+  readonly eps: number;
+  readonly bnWd: boolean;
+  private readonly state = new Map<string, ParamState>();
+
+  constructor(private readonly params: readonly ModelParam[], opts: AdamWOptions) {
+    this.sqrMom = opts.sqrMom ?? 0.99;
+    this.eps = opts.eps ?? 1e-5;
+    this.wd = opts.wd ?? 1e-2;
+    this.bnWd = opts.bnWd ?? true;
+    this.lrs = new Array<number>(opts.nGroups).fill(3e-3);
+    this.moms = new Array<number>(opts.nGroups).fill(0.9);
+  }
+
+  setMom(mom: number): void {
+    this.moms = this.moms.map(() => mom);
+  }
+
+  /**
+   * One update for every param that has a gradient in `grads` (keyed by tf variable name).
+   * Params without a gradient (frozen) are left alone, their step count included.
+   */
+  step(grads: Record<string, tf.Tensor | null>): void {
+    for (const p of this.params) {
+      const g = grads[p.variable.name];
+      if (!g) continue;
+      const st = this.stateOf(p);
+      st.step += 1;
+      const lr = this.lrs[p.group];
+      const mom = this.moms[p.group];
+      const wd = p.isBn && !this.bnWd ? 0 : this.wd;
+      const debias1 = 1 - Math.pow(mom, st.step);
+      const debias2 = 1 - Math.pow(this.sqrMom, st.step);
+      tf.tidy(() => {
+        const m = tf.add(tf.mul(st.expAvg, mom), tf.mul(g, 1 - mom));
+        const v = tf.add(tf.mul(st.expAvgSq, this.sqrMom), tf.mul(tf.square(g), 1 - this.sqrMom));
+        const decayed = wd !== 0 ? tf.mul(p.variable, 1 - lr * wd) : p.variable;
+        const denom = tf.add(tf.sqrt(tf.div(v, debias2)), this.eps);
+        const next = tf.sub(decayed, tf.mul(tf.div(m, denom), lr / debias1));
+        st.expAvg.assign(m);
+        st.expAvgSq.assign(v);
+        p.variable.assign(next);
+      });
+    }
+  }
+
+  private stateOf(p: ModelParam): ParamState {
+    let st = this.state.get(p.name);
+    if (!st) {
+      st = {
+        step: 0,
+        expAvg: tf.variable(tf.zerosLike(p.variable), false),
+        expAvgSq: tf.variable(tf.zerosLike(p.variable), false),
+      };
+      this.state.set(p.name, st);
+    }
+    return st;
+  }
+
+  /** Copies of the state tensors (caller disposes them). */
+  getState(): AdamWState {
+    const out: AdamWState = { steps: {}, expAvg: new Map(), expAvgSq: new Map() };
+    for (const [name, st] of this.state) {
+      out.steps[name] = st.step;
+      out.expAvg.set(name, tf.clone(st.expAvg));
+      out.expAvgSq.set(name, tf.clone(st.expAvgSq));
+    }
+    return out;
+  }
+
+  /** Replaces the whole state; params missing from `s` start fresh. Shapes must match. */
+  setState(s: AdamWState): void {
+    this.reset();
+    const byName = new Map(this.params.map((p) => [p.name, p]));
+    for (const [name, step] of Object.entries(s.steps)) {
+      const p = byName.get(name);
+      const m = s.expAvg.get(name);
+      const v = s.expAvgSq.get(name);
+      if (!p || !m || !v) continue;
+      if (!tf.util.arraysEqual(m.shape, p.variable.shape) || !tf.util.arraysEqual(v.shape, p.variable.shape)) {
+        throw new Error(`Optimizer state for '${name}' has shape [${m.shape}] but the parameter is [${p.variable.shape}]`);
+      }
+      this.state.set(name, { step, expAvg: tf.variable(tf.clone(m), false), expAvgSq: tf.variable(tf.clone(v), false) });
+    }
+  }
+
+  /** Forget all moments (a fresh optimiser). */
+  reset(): void {
+    for (const st of this.state.values()) {
+      st.expAvg.dispose();
+      st.expAvgSq.dispose();
+    }
+    this.state.clear();
+  }
+
+  dispose(): void {
+    this.reset();
+  }
+}
