@@ -30,6 +30,7 @@ export const LearnerOptionsSchema = z.object({
   arch: z.enum(['resnet18', 'resnet34', 'resnet50']).optional(),
   pretrained: z.string().optional(), // 'auto' | 'none' | path to .safetensors
   weightsCacheDir: z.string().optional(),
+  fp16: z.boolean().optional(), // learn.to_fp16(): mixed precision where the backend can, else a warning and fp32
 });
 
 /** method name → params schema. Results are plain JSON described next to each handler. */
