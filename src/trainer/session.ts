@@ -6,7 +6,8 @@ import * as path from 'path';
 import type { BackendInfo, EventSink } from '../protocol/events';
 import { RequestParams, type Method, type ParamsOf } from '../protocol/requests';
 import type { DataBunch, LabelledDataset, SplitDataset } from './data/types';
-import type { EpochRecord, LrFindResult, PredictResult } from './learner/types';
+import type { EpochRecord, LrFindResult } from './learner/types';
+import type { ExportedPredictor, Learner } from './learner';
 import { TrainerError } from './service/errors';
 import { parts } from './service/parts';
 
@@ -44,7 +45,7 @@ export class TrainerSession {
   private dataset?: SplitDataset;
   private dataOptions?: ParamsOf<'openDataset'>;
   private data?: DataBunch;
-  private learner?: any;
+  private learner?: Learner;
   private arch?: string;
   private pretrained?: string;
   private interpretation?: any;
@@ -97,7 +98,7 @@ export class TrainerSession {
     return this.data;
   }
 
-  private requireLearner(): any {
+  private requireLearner(): Learner {
     if (!this.learner) throw new TrainerError('No learner has been created', { fix: 'Create a learner first (createLearner)' });
     return this.learner;
   }
@@ -149,7 +150,8 @@ export class TrainerSession {
       const dataApi = parts.data();
       const labelled = await this.label(p.root, p.labelling);
       const split: SplitDataset = await dataApi.splitDataset(labelled, { validPct: p.validPct, seed: p.seed });
-      const bunch: DataBunch = await dataApi.createDataBunch(split, {
+      // TODO(wire): typed once the data pipeline's loader lands.
+      const bunch: DataBunch = await (dataApi as any).createDataBunch(split, {
         size: p.size, bs: p.bs, numWorkers: p.numWorkers, seed: p.seed,
       });
       await this.closeData();
@@ -179,7 +181,7 @@ export class TrainerSession {
 
   async showBatch(p: ParamsOf<'showBatch'>): Promise<unknown> {
     const data = this.requireData();
-    return parts.data().showBatch(data, { split: p.split ?? 'train', n: p.n ?? 9, seed: p.seed });
+    return (parts.data() as any).showBatch(data, { split: p.split ?? 'train', n: p.n ?? 9, seed: p.seed });
   }
 
   // --- learner ------------------------------------------------------------------------------
@@ -191,10 +193,10 @@ export class TrainerSession {
       const arch = p.arch ?? 'resnet34';
       const pretrained = p.pretrained ?? 'auto';
       const models = parts.models();
-      const model = await models.createModel({ arch, numClasses: data.c });
+      const model = models.createModel({ arch, numClasses: data.c });
       let loaded = false;
       if (pretrained !== 'none') {
-        loaded = Boolean(await models.loadPretrained(model, arch, pretrained, {
+        loaded = Boolean(await (models as any).loadPretrained(model, arch, pretrained, {
           cacheDir: p.weightsCacheDir,
           onLog: (message: string) => this.emit({ type: 'log', level: 'info', message }),
         }));
@@ -206,6 +208,7 @@ export class TrainerSession {
       this.pretrained = pretrained;
       // fastai's cnn_learner freezes the body only when it starts from pretrained weights.
       if (loaded) this.learner.freeze();
+      if (p.fp16) this.learner.toFp16(this.backend);
       return this.learnerSummary();
     });
   }
@@ -216,8 +219,8 @@ export class TrainerSession {
       arch: this.arch as string,
       classes: this.dataset?.classes ?? [],
       pretrained: this.pretrained as string,
-      layerGroups: l.layerGroupCount ?? l.model?.layerGroupCount ?? 3,
-      frozenTo: l.frozenTo ?? 0,
+      layerGroups: l.layerGroupCount,
+      frozenTo: l.frozenTo,
       path: this.runDir(),
     };
   }
@@ -290,37 +293,51 @@ export class TrainerSession {
   async predict(p: ParamsOf<'predict'>): Promise<{ file: string; className: string; index: number; probs: number[] }[]> {
     await this.backendInfo({});
     const files = p.files.map((f) => path.resolve(f));
-    let predictor: { predict(file: string): Promise<PredictResult>; dispose?(): void };
-    let ownPredictor = false;
+    let exported: ExportedPredictor | undefined;
     if (p.modelDir !== undefined) {
-      predictor = await parts.learner().loadExported(path.resolve(p.modelDir));
-      ownPredictor = true;
-    } else {
-      if (this.job) throw new TrainerError(`The trainer is busy with '${this.job.method}'`, { fix: 'Wait for it to finish, or predict with an exported model (modelDir)' });
-      predictor = this.requireLearner();
+      exported = await parts.learner().loadExported(path.resolve(p.modelDir));
+    } else if (this.job) {
+      throw new TrainerError(`The trainer is busy with '${this.job.method}'`, { fix: 'Wait for it to finish, or predict with an exported model (modelDir)' });
     }
+    const predictor = exported ?? this.requireLearner();
     try {
       const out = [];
       for (const file of files) out.push({ file, ...(await predictor.predict(file)) });
       return out;
     } finally {
-      if (ownPredictor) predictor.dispose?.();
+      exported?.dispose();
     }
   }
 
   // --- interpretation (src/trainer/interpret) -------------------------------------------------
 
-  async interpret(p: ParamsOf<'interpret'>): Promise<unknown> {
+  async interpret(p: ParamsOf<'interpret'>): Promise<InterpretationResult> {
     return this.exclusive('interpret', async () => {
-      const api = parts.interpret();
-      this.interpretation = await api.interpretLearner(this.requireLearner(), { onEvent: this.emit });
-      return api.summarize ? api.summarize(this.interpretation, { k: p.k ?? 9 }) : this.interpretation;
+      const { ClassificationInterpretation } = parts.interpret();
+      const interp = await ClassificationInterpretation.fromLearner(this.requireLearner());
+      this.interpretation = interp;
+      return interpretationJson(interp, p.k ?? 9);
     });
   }
 
-  async gradCam(p: ParamsOf<'gradCam'>): Promise<unknown> {
-    return this.exclusive('gradCam', async () =>
-      parts.interpret().gradCam(this.requireLearner(), path.resolve(p.file), { classIndex: p.classIndex }));
+  /** The last interpretation (for the CLI's report); null before interpret ran. */
+  get lastInterpretation(): unknown {
+    return this.interpretation ?? null;
+  }
+
+  async gradCam(p: ParamsOf<'gradCam'>): Promise<{ file: string; classIndex: number; className: string; predicted: number; predictedName: string; png: string }> {
+    return this.exclusive('gradCam', async () => {
+      const learner = this.requireLearner();
+      const cam = await parts.interpret().gradCamForFile(learner, path.resolve(p.file), { classIndex: p.classIndex });
+      return {
+        file: cam.file,
+        classIndex: cam.classIndex,
+        className: cam.className,
+        predicted: cam.predicted,
+        predictedName: cam.predictedName,
+        png: Buffer.from(cam.png).toString('base64'),
+      };
+    });
   }
 
   async relabel(p: ParamsOf<'relabel'>): Promise<unknown> {
@@ -362,9 +379,7 @@ export class TrainerSession {
     const l = this.learner;
     this.learner = undefined;
     this.interpretation = undefined;
-    if (!l) return;
-    if (typeof l.dispose === 'function') l.dispose();
-    else l.model?.dispose?.();
+    l?.dispose();
   }
 
   private async closeData(): Promise<void> {
@@ -375,4 +390,29 @@ export class TrainerSession {
     if (d) await d.close();
   }
 
+}
+
+/** The interpretation as plain JSON (it crosses IPC): every item plus the lesson's views. */
+export interface InterpretationResult {
+  classes: string[];
+  items: { file: string; actual: number; predicted: number; probs: number[]; loss: number }[];
+  confusion: number[][];
+  mostConfused: { actual: string; predicted: string; count: number }[];
+  topLosses: { file: string; actual: string; predicted: string; loss: number; probability: number }[];
+  perClass: { name: string; support: number; precision: number | null; recall: number | null; f1: number | null }[];
+  errorRate: number | null;
+  accuracy: number | null;
+}
+
+function interpretationJson(interp: any, k: number): InterpretationResult {
+  return {
+    classes: [...interp.classes],
+    items: interp.items.map((it: any) => ({ file: it.file, actual: it.actual, predicted: it.predicted, probs: Array.from(it.probs as ArrayLike<number>), loss: it.loss })),
+    confusion: interp.confusionMatrix(),
+    mostConfused: interp.mostConfused(1),
+    topLosses: interp.topLosses(k),
+    perClass: interp.perClass(),
+    errorRate: interp.errorRate(),
+    accuracy: interp.accuracy(),
+  };
 }

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ARCHS, intArg, lrArg, numberArg } from './options';
-import { runLrFind, runPredict, runTrain, type LrFindFlags, type PredictFlags, type TrainFlags } from './run';
+import { runInterpret, runLrFind, runPredict, runTrain, type InterpretFlags, type LrFindFlags, type PredictFlags, type TrainFlags } from './run';
 
 const PACKAGE_ROOT = path.resolve(__dirname, '../../../..');
 
@@ -27,15 +27,24 @@ function version(): string {
   }
 }
 
-function addDataModelOptions(cmd: Command, defaults: { arch?: string; pretrained?: string; size?: number } = {}): Command {
+function addDataModelOptions(cmd: Command, defaults: { arch?: string; pretrained?: string; size?: number; fromCheckpoint?: boolean } = {}): Command {
+  const arch = new Option('--arch <name>', 'architecture').choices(ARCHS);
+  const size = new Option('--size <px>', 'image size (square)').argParser(intArg('--size', 8, 1024));
+  if (defaults.fromCheckpoint) {
+    arch.description += ' (default: the checkpoint\'s)';
+    size.description += ' (default: the checkpoint\'s)';
+  } else {
+    arch.default(defaults.arch ?? 'resnet34');
+    size.default(defaults.size ?? 224);
+  }
   return cmd
     .option('--label-re <regex>', "label = first capture group of this regex on the file's path, e.g. '/([^/]+)_\\d+.jpg$'")
     .option('--folders', 'label = parent folder (train/ and valid/ subfolders fix the split when present)')
     .option('--csv <file>', 'label from a CSV file (file name and label columns)')
     .option('--fn-col <name>', 'CSV column with the file name (default: the first)')
     .option('--label-col <name>', 'CSV column with the label (default: the second)')
-    .addOption(new Option('--arch <name>', 'architecture').choices(ARCHS).default(defaults.arch ?? 'resnet34'))
-    .option('--size <px>', 'image size (square)', intArg('--size', 8, 1024), defaults.size ?? 224)
+    .addOption(arch)
+    .addOption(size)
     .option('--bs <n>', 'batch size', intArg('--bs', 1, 4096), 64)
     .option('--valid-pct <p>', 'share of images held out for validation', numberArg('--valid-pct', 0, 0.99), 0.2)
     .option('--seed <n>', 'random seed of the split, shuffling and augmentation', intArg('--seed', 0), 42)
@@ -82,6 +91,15 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--json', 'one JSON line per image')
     .option('--verbose', 'print stack traces with errors')
     .action(async (images: string[], flags: PredictFlags) => onExit(await runPredict(images, flags)));
+
+  addDataModelOptions(
+    program.command('interpret').description('top losses, confusion matrix and most confused pairs of a trained run')
+      .requiredOption('--model <dir>', 'the --out folder of a train run (its models/ holds the checkpoint)')
+      .requiredOption('--data <dir>', 'folder of images (the same dataset and labelling as the training run)')
+      .option('--name <name>', 'checkpoint name under MODEL/models', 'stage-1')
+      .option('--k <n>', 'how many top losses to show', intArg('--k', 1, 1000), 9),
+    { fromCheckpoint: true },
+  ).action(async (flags: InterpretFlags) => onExit(await runInterpret(flags)));
 
   addDataModelOptions(
     program.command('demo').description('train resnet18 from scratch on the bundled Fashion-MNIST sample (a few minutes on 2 cores)')

@@ -36,7 +36,8 @@ export function formatBackend(b: BackendInfo): string {
   if (b.device) extras.push(b.device);
   if (b.threads !== undefined) extras.push(`${b.threads} thread${b.threads === 1 ? '' : 's'}`);
   if (b.simd !== undefined) extras.push(b.simd ? 'SIMD' : 'no SIMD');
-  let line = `backend: ${b.name} (${[b.kind, ...extras].join(', ')})`;
+  const details = b.kind === b.name ? extras : [b.kind, ...extras];
+  let line = `backend: ${b.name}${details.length ? ` (${details.join(', ')})` : ''}`;
   if (b.reason) line += ` — ${b.reason}`;
   return line;
 }

@@ -4,8 +4,10 @@ import * as path from 'path';
 import type { TrainerEvent } from '../../protocol/events';
 import type { LrSpec } from '../learner/types';
 import { TrainerSession } from '../session';
-import { formatErrorLine, toErrorInfo } from '../service/errors';
+import { TrainerError, formatErrorLine, toErrorInfo } from '../service/errors';
 import { MetricsCollector } from './metrics';
+import { parts } from '../service/parts';
+import { writeJsonAtomic } from '../service/atomic-write';
 import { dataOptionsFrom, defaultOutDir, type DataModelFlags } from './options';
 import { HumanRenderer, JsonRenderer, type Renderer } from './render';
 
@@ -139,5 +141,56 @@ export async function runPredict(images: string[], flags: PredictFlags): Promise
         run.renderer.result(`${r.file}\t${r.className}\t${(r.probs[r.index] ?? 0).toFixed(4)}`);
       }
     }
+  }, false);
+}
+
+export interface InterpretFlags extends Omit<DataModelFlags, 'arch' | 'size'> {
+  model: string;
+  name: string;
+  k: number;
+  arch?: DataModelFlags['arch'];
+  size?: number;
+}
+
+/**
+ * interpret --model RUN_DIR: rebuild the run's learner (architecture and image size from its
+ * checkpoint), load the checkpoint, run the validation set once and report what it gets wrong.
+ */
+export async function runInterpret(flags: InterpretFlags): Promise<number> {
+  const modelDir = path.resolve(flags.model);
+  const run = new CliRun('interpret', { ...flags, out: modelDir });
+  const reportDir = path.resolve(flags.out ?? modelDir);
+  return run.execute(async () => {
+    const checkpoint = path.join(modelDir, 'models', `${flags.name}.safetensors`);
+    const info = await parts.learner().readCheckpointInfo(checkpoint).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') {
+        throw new TrainerError(`No checkpoint '${flags.name}' in ${path.join(modelDir, 'models')}`, {
+          file: checkpoint,
+          fix: 'pass the --out folder of a train run as --model (and --name if it was saved under another name)',
+        });
+      }
+      throw err;
+    });
+    await run.prepare({ ...flags, arch: flags.arch ?? info.model.arch, size: flags.size ?? info.size, pretrained: 'none', unfreeze: false });
+    await run.session.load({ name: flags.name });
+    const result = await run.session.interpret({ k: flags.k });
+    const jsonFile = path.join(reportDir, 'interpretation.json');
+    await writeJsonAtomic(jsonFile, result);
+    const report = parts.interpret();
+    let html: string | undefined;
+    if (typeof report.writeReport === 'function') html = await report.writeReport(reportDir, run.session.lastInterpretation, { k: flags.k });
+    if (flags.json) {
+      process.stdout.write(JSON.stringify({ type: 'interpretation', file: jsonFile, report: html ?? null, errorRate: result.errorRate }) + '\n');
+      return;
+    }
+    const r = run.renderer;
+    r.result(`error_rate: ${result.errorRate === null ? '#na#' : result.errorRate.toFixed(4)} on ${result.items.length} validation images`);
+    r.result('most confused (actual → predicted: count):');
+    if (result.mostConfused.length === 0) r.result('  none');
+    for (const c of result.mostConfused.slice(0, 10)) r.result(`  ${c.actual} → ${c.predicted}: ${c.count}`);
+    r.result('top losses (predicted/actual/loss/probability of actual):');
+    for (const t of result.topLosses) r.result(`  ${t.predicted}/${t.actual}/${t.loss.toFixed(2)}/${t.probability.toFixed(2)}  ${t.file}`);
+    r.note(`interpretation: ${jsonFile}`);
+    if (html) r.note(`report: ${html}`);
   }, false);
 }

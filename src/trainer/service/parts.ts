@@ -1,6 +1,6 @@
 // The trainer parts the session drives (data pipeline, backend, models, learner, interpretation),
 // loaded on first use so that `image-trainer --help` and argument errors never pay for tfjs.
-// A part that is not installed yet gives a clear 'not available' error instead of a crash.
+// A part missing from the build gives a clear error instead of a crash.
 import { TrainerError } from './errors';
 
 function load<T>(what: string, modulePath: string): T {
@@ -8,9 +8,9 @@ function load<T>(what: string, modulePath: string): T {
     return require(modulePath) as T;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(modulePath.replace(/^\.\.?\//, ''))) {
-      throw new TrainerError(`The ${what} is not available yet in this build`, {
-        fix: 'Rebuild with `npm run build` once src/trainer/' + modulePath.replace(/^\.\.\//, '') + ' exists',
+    if (e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${modulePath}'`)) {
+      throw new TrainerError(`The ${what} is not available in this build`, {
+        fix: `Rebuild with \`npm run build\` (src/trainer/${modulePath.replace(/^\.\.\//, '')} must exist)`,
       });
     }
     throw err;
@@ -18,9 +18,9 @@ function load<T>(what: string, modulePath: string): T {
 }
 
 export const parts = {
-  data: () => load<any>('data pipeline', '../data'),
-  backend: () => load<any>('backend selection', '../backend'),
-  models: () => load<any>('model library', '../models'),
-  learner: () => load<any>('learner', '../learner'),
+  data: () => load<typeof import('../data')>('data pipeline', '../data'),
+  backend: () => load<typeof import('../backend')>('backend selection', '../backend'),
+  models: () => load<typeof import('../models')>('model library', '../models'),
+  learner: () => load<typeof import('../learner')>('learner', '../learner'),
   interpret: () => load<any>('interpretation', '../interpret'),
 };
