@@ -1,0 +1,352 @@
+// The VS Code side of the trainer process: starts it lazily with the user's settings, routes its
+// events (run history, views, status bar, panels), keeps the per-workspace state, and turns a
+// crash into a notification with a Restart action that brings the dataset and learner back.
+import * as vscode from 'vscode';
+import { TrainerClient, ExitInfo, TrainerExitedError } from './trainerClient';
+import { RunStore, RunRecord } from './runs';
+import { createProgressGate } from './throttle';
+import type { BackendInfo, TrainerEvent, TrainerEventOf } from '../protocol/events';
+import type { DataOptions, Method, ParamsOf } from '../protocol/requests';
+
+export type DatasetSummary = Omit<TrainerEventOf<'dataset'>, 'type'>;
+
+export interface LearnerState {
+  arch: string;
+  pretrained: string;
+  layerGroups: number;
+  /** First trainable layer group (0 = unfrozen). */
+  frozenTo: number;
+  classes: string[];
+  path?: string;
+  /** Latest lr per layer group (from the last batch, else the last fit's max lrs). */
+  lrs?: number[];
+}
+
+export interface JobProgress {
+  runId: string;
+  kind: RunRecord['kind'];
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalBatches: number;
+  smoothLoss?: number;
+}
+
+const KEY_DATASET = 'imageTrainer.lastDataset';
+const KEY_LEARNER = 'imageTrainer.learnerConfig';
+const EVENT_LOG_LIMIT = 5000;
+const LONG_JOBS: ReadonlySet<Method> = new Set<Method>(['lrFind', 'fitOneCycle', 'fit', 'interpret']);
+
+export interface CrashRecord {
+  at: number;
+  reason: string;
+  code: number | null;
+  signal: string | null;
+  failedRuns: string[];
+}
+
+export class TrainerService implements vscode.Disposable {
+  readonly runs: RunStore;
+  private client: TrainerClient;
+  backend?: BackendInfo;
+  /** The dataset open in the running trainer (undefined after a crash until reopened). */
+  dataset?: { summary: DatasetSummary; options: DataOptions };
+  learner?: LearnerState;
+  progress?: JobProgress;
+  /** The long request in flight, if any (set before fit_begin arrives). */
+  busy?: Method;
+  /** Every event received, unthrottled (bounded); the integration tests read it. */
+  readonly eventLog: TrainerEvent[] = [];
+  readonly crashes: CrashRecord[] = [];
+
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  /** Fires when dataset/learner/backend/progress/busy change (throttled with progress). */
+  readonly onDidChange = this.changeEmitter.event;
+  private readonly uiEventEmitter = new vscode.EventEmitter<TrainerEvent>();
+  /** Trainer events for the UI: batch events at most 10/s, the last one always delivered. */
+  readonly onUiEvent = this.uiEventEmitter.event;
+  private readonly rawEventEmitter = new vscode.EventEmitter<TrainerEvent>();
+  /** Every trainer event, unthrottled. */
+  readonly onEvent = this.rawEventEmitter.event;
+  private readonly gate = createProgressGate<TrainerEvent>(
+    (e) => e.type === 'batch',
+    (e) => {
+      this.uiEventEmitter.fire(e);
+      this.changeEmitter.fire();
+    },
+  );
+  private readonly disposables: vscode.Disposable[] = [];
+  private backendChecked = false;
+  private disposed = false;
+  /** What the trainer had open when it crashed, for Restart to bring back. */
+  private lostState?: { dataset?: DataOptions; learner?: ParamsOf<'createLearner'> };
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly output: vscode.LogOutputChannel,
+    private readonly childModule: string,
+  ) {
+    this.runs = new RunStore(context.workspaceState);
+    this.client = this.createClient();
+    this.disposables.push(
+      this.changeEmitter,
+      this.uiEventEmitter,
+      this.rawEventEmitter,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('imageTrainer.backend') && this.client.running)
+          void vscode.window
+            .showInformationMessage('Image Trainer: the backend setting takes effect when the trainer restarts.', 'Restart Trainer')
+            .then((a) => a && vscode.commands.executeCommand('imageTrainer.restartTrainer'));
+      }),
+    );
+    this.runs.onDidChange(() => {
+      void this.updateContext();
+      this.changeEmitter.fire();
+    });
+    void this.updateContext();
+  }
+
+  get trainerPid(): number | undefined {
+    return this.client.pid;
+  }
+
+  get running(): boolean {
+    return this.client.running;
+  }
+
+  get training(): boolean {
+    return this.busy !== undefined && LONG_JOBS.has(this.busy);
+  }
+
+  /** Last dataset options and learner config, persisted per workspace (prefill and restore). */
+  get lastDataset(): { options: DataOptions; summary?: DatasetSummary } | undefined {
+    return this.context.workspaceState.get(KEY_DATASET);
+  }
+
+  get lastLearnerConfig(): ParamsOf<'createLearner'> | undefined {
+    return this.context.workspaceState.get(KEY_LEARNER);
+  }
+
+  /** Sends a request, starting the trainer (and selecting the configured backend) on first need. */
+  async request<M extends Method>(method: M, params: ParamsOf<M>): Promise<unknown> {
+    if (this.disposed) throw new Error('Image Trainer is shutting down');
+    if (!this.client.running) this.backendChecked = false;
+    if (!this.backendChecked && method !== 'backendInfo' && method !== 'stop' && method !== 'shutdown') {
+      this.backendChecked = true;
+      await this.client.request('backendInfo', { backend: this.preferredBackend() });
+    }
+    const long = LONG_JOBS.has(method);
+    if (long) this.setBusy(method);
+    try {
+      const result = await this.client.request(method, params);
+      this.afterRequest(method, params, result);
+      return result;
+    } finally {
+      if (long) this.setBusy(undefined);
+    }
+  }
+
+  /** The backend the trainer uses, starting the trainer if needed (honours the backend setting). */
+  async backendInfo(): Promise<BackendInfo> {
+    const info = (await this.client.request('backendInfo', { backend: this.preferredBackend() })) as BackendInfo;
+    this.backendChecked = true;
+    this.backend = info;
+    this.changeEmitter.fire();
+    return info;
+  }
+
+  /** Ends a running fit/lr_find at the next batch boundary. */
+  async stop(): Promise<void> {
+    if (!this.client.running) return;
+    await this.client.request('stop', {});
+  }
+
+  /** Restarts the trainer process, then reopens the last dataset and recreates the learner. */
+  async restart(): Promise<{ restoredDataset: boolean; restoredLearner: boolean }> {
+    const prevDataset = this.dataset?.options ?? this.lostState?.dataset;
+    const prevLearner = this.learner ? this.lastLearnerConfig : this.lostState?.learner;
+    this.lostState = undefined;
+    await this.client.dispose();
+    this.resetTrainerState();
+    this.client.start();
+    const restored = { restoredDataset: false, restoredLearner: false };
+    await this.backendInfo();
+    if (prevDataset) {
+      try {
+        await this.request('openDataset', prevDataset);
+        restored.restoredDataset = true;
+        if (prevLearner) {
+          await this.request('createLearner', prevLearner);
+          restored.restoredLearner = true;
+        }
+      } catch (err) {
+        this.output.warn(`restart: could not restore the previous state: ${(err as Error).message}`);
+      }
+    }
+    return restored;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.gate.dispose();
+    try {
+      await this.client.dispose();
+    } finally {
+      this.client.killNow();
+      for (const d of this.disposables) d.dispose();
+    }
+  }
+
+  /** Synchronous kill for the extension host's exit path. */
+  killNow(): void {
+    this.client.killNow();
+  }
+
+  private preferredBackend(): string | undefined {
+    const pref = vscode.workspace.getConfiguration('imageTrainer').get<string>('backend', 'auto');
+    return pref && pref !== 'auto' ? pref : undefined;
+  }
+
+  private createClient(): TrainerClient {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const client = new TrainerClient({
+      modulePath: this.childModule,
+      cwd: folder,
+      log: (line) => this.output.info(line),
+      env: { IMAGE_TRAINER_PARENT: 'vscode' },
+    });
+    client.onEvent((e) => this.receive(e));
+    client.onExit((info) => this.exited(info));
+    return client;
+  }
+
+  private receive(event: TrainerEvent): void {
+    if (this.eventLog.length >= EVENT_LOG_LIMIT) this.eventLog.splice(0, EVENT_LOG_LIMIT / 2);
+    this.eventLog.push(event);
+    const context: Record<string, string> = {};
+    if (this.dataset) context.dataset = this.dataset.summary.root;
+    if (this.learner) context.arch = this.learner.arch;
+    this.runs.apply(event, context);
+    switch (event.type) {
+      case 'backend':
+        this.backend = event.backend;
+        break;
+      case 'dataset':
+        // the request's own result also sets it; the event may come first
+        break;
+      case 'fit_begin':
+        this.progress = { runId: event.runId, kind: event.kind, epoch: 0, epochs: event.epochs, step: -1, totalBatches: event.totalBatches };
+        if (this.learner && event.kind !== 'lr_find') {
+          this.learner.frozenTo = event.frozenTo;
+          this.learner.layerGroups = event.layerGroups;
+          this.learner.lrs = event.lrs;
+        }
+        break;
+      case 'batch':
+        if (this.progress?.runId === event.runId) {
+          this.progress.step = event.step;
+          this.progress.epoch = event.epoch;
+          this.progress.smoothLoss = event.smoothLoss;
+        }
+        if (this.learner) this.learner.lrs = event.lrs;
+        break;
+      case 'fit_end':
+        if (this.progress?.runId === event.runId) this.progress = undefined;
+        if (event.status === 'failed') this.output.error(`run ${event.runId} failed: ${event.error ?? 'unknown error'}`);
+        break;
+      case 'error':
+        this.output.error(`${event.message}${event.file ? ` (file: ${event.file})` : ''}${event.fix ? ` — fix: ${event.fix}` : ''}`);
+        break;
+    }
+    this.rawEventEmitter.fire(event);
+    this.gate.push(event);
+  }
+
+  private afterRequest(method: Method, params: unknown, result: unknown): void {
+    const r = (result ?? {}) as Record<string, unknown>;
+    switch (method) {
+      case 'openDataset': {
+        const summary = result as DatasetSummary;
+        const options = params as DataOptions;
+        this.dataset = { summary, options };
+        this.learner = undefined; // the trainer replaced its data; a learner must be created for it
+        void this.context.workspaceState.update(KEY_DATASET, { options, summary });
+        break;
+      }
+      case 'createLearner': {
+        const p = params as ParamsOf<'createLearner'>;
+        this.learner = {
+          arch: String(r.arch ?? p.arch ?? 'resnet34'),
+          pretrained: String(r.pretrained ?? p.pretrained ?? 'auto'),
+          layerGroups: Number(r.layerGroups ?? 3),
+          frozenTo: Number(r.frozenTo ?? 0),
+          classes: Array.isArray(r.classes) ? (r.classes as string[]) : (this.dataset?.summary.classes ?? []),
+          path: typeof r.path === 'string' ? r.path : undefined,
+        };
+        void this.context.workspaceState.update(KEY_LEARNER, p);
+        break;
+      }
+      case 'freeze':
+      case 'unfreeze':
+      case 'freezeTo':
+      case 'load':
+        if (this.learner && typeof r.frozenTo === 'number') this.learner.frozenTo = r.frozenTo;
+        if (this.learner && typeof r.layerGroups === 'number') this.learner.layerGroups = r.layerGroups;
+        break;
+    }
+    void this.updateContext();
+    this.changeEmitter.fire();
+  }
+
+  private setBusy(method: Method | undefined): void {
+    this.busy = method;
+    void this.updateContext();
+    this.changeEmitter.fire();
+  }
+
+  private exited(info: ExitInfo): void {
+    this.gate.flush();
+    const failed = this.runs.failActive(`the trainer process ended during the run: ${info.reason}`);
+    const hadState = this.dataset !== undefined || this.learner !== undefined;
+    if (!info.expected && hadState) this.lostState = { dataset: this.dataset?.options, learner: this.learner ? this.lastLearnerConfig : undefined };
+    this.resetTrainerState();
+    if (info.expected || this.disposed) return;
+    const record: CrashRecord = { at: Date.now(), reason: info.reason, code: info.code, signal: info.signal, failedRuns: failed.map((r) => r.runId) };
+    this.crashes.push(record);
+    this.output.error(`the trainer process stopped unexpectedly: ${info.reason}`);
+    const lost = failed.length ? ` The running ${failed[0].kind} was marked failed in the Runs view.` : '';
+    const restore = hadState ? ' Restart reopens the dataset and recreates the learner (weights since the last Save Model are lost).' : '';
+    void vscode.window
+      .showErrorMessage(`Image Trainer: the trainer process stopped unexpectedly (${info.reason}).${lost}${restore}`, 'Restart', 'Show Log')
+      .then((choice) => {
+        if (choice === 'Restart') void vscode.commands.executeCommand('imageTrainer.restartTrainer');
+        else if (choice === 'Show Log') this.output.show(true);
+      });
+  }
+
+  private resetTrainerState(): void {
+    this.dataset = undefined;
+    this.learner = undefined;
+    this.progress = undefined;
+    this.busy = undefined;
+    this.backendChecked = false;
+    void this.updateContext();
+    this.changeEmitter.fire();
+  }
+
+  private async updateContext(): Promise<void> {
+    const set = (key: string, value: unknown) => vscode.commands.executeCommand('setContext', key, value);
+    await Promise.all([
+      set('imageTrainer.datasetOpen', this.dataset !== undefined),
+      set('imageTrainer.learnerReady', this.learner !== undefined),
+      set('imageTrainer.training', this.training),
+      set('imageTrainer.hasRuns', this.runs.list().length > 0),
+      set('imageTrainer.trainerRunning', this.client?.running ?? false),
+    ]);
+  }
+}
+
+export function isTrainerExit(err: unknown): err is TrainerExitedError {
+  return err instanceof TrainerExitedError;
+}
