@@ -1,0 +1,558 @@
+// fastai v2's ImageClassifierCleaner, as file operations: relabel a file so the dataset's own
+// labelling rule gives it the new class, or delete it (OS trash, else <dataset>/.trash). Never
+// overwrites a file; every action is appended to <dataset>/.image-trainer/cleaner-log.jsonl with
+// what undo() needs, and undo() only acts when the file is still where the cleaner put it.
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse } from 'csv-parse/sync';
+import type { LabelRule } from '../data/types';
+import { InterpretError } from './errors';
+import { assertWritable, explainFsError, moveNoOverwrite, posixPath, resolveInside, writeFileAtomicSync } from './safe-fs';
+
+export const CLEANER_LOG = path.join('.image-trainer', 'cleaner-log.jsonl');
+export const DATASET_TRASH = '.trash';
+
+interface ActionBase {
+  id: string;
+  time: string;
+}
+/** A file moved or renamed (name-regex and folder datasets). */
+export interface RelabelMoveAction extends ActionBase {
+  op: 'relabel';
+  kind: 'move';
+  from: string;
+  to: string;
+  oldLabel: string;
+  newLabel: string;
+}
+/** A CSV row's label rewritten. */
+export interface RelabelCsvAction extends ActionBase {
+  op: 'relabel';
+  kind: 'csv';
+  file: string;
+  csvFile: string;
+  oldLabel: string;
+  newLabel: string;
+}
+export interface DeleteAction extends ActionBase {
+  op: 'delete';
+  from: string;
+  /** Where the file went: the OS trash's copy (when known) or <dataset>/.trash/…; null if the OS did not say. */
+  to: string | null;
+  trash: 'os' | 'dataset';
+  /** freedesktop .trashinfo written by the OS trash (Linux); removed on undo. */
+  trashInfo?: string;
+}
+export interface UndoAction extends ActionBase {
+  op: 'undo';
+  undoes: string;
+}
+export type CleanerAction = RelabelMoveAction | RelabelCsvAction | DeleteAction;
+export type CleanerLogEntry = CleanerAction | UndoAction;
+
+export interface CleanerOptions {
+  root: string;
+  rule: LabelRule;
+  /** Known classes; when given, relabelling to another name is refused (a typo would make a new class). */
+  classes?: readonly string[];
+  /** Try the OS trash first (default true); false always uses <dataset>/.trash. */
+  useOsTrash?: boolean;
+}
+
+export class DatasetCleaner {
+  readonly root: string;
+  readonly rule: LabelRule;
+  readonly logFile: string;
+  private readonly classes?: readonly string[];
+  private readonly useOsTrash: boolean;
+
+  constructor(opts: CleanerOptions) {
+    this.root = path.resolve(opts.root);
+    this.rule = opts.rule;
+    this.classes = opts.classes;
+    this.useOsTrash = opts.useOsTrash ?? true;
+    this.logFile = path.join(this.root, CLEANER_LOG);
+  }
+
+  /** The label the dataset's rule gives `file` now. */
+  labelOf(file: string): string {
+    const abs = this.checkFile(file);
+    switch (this.rule.kind) {
+      case 'nameRe':
+        return this.nameReMatch(abs).label;
+      case 'folder':
+        return this.folderParts(abs).label;
+      case 'csv': {
+        const doc = this.readCsv();
+        return doc.rows[this.csvRowOf(doc, abs)].fields[doc.labelIdx]?.trim() ?? '';
+      }
+      default:
+        throw unsupported(this.rule);
+    }
+  }
+
+  async relabel(file: string, newLabel: string): Promise<RelabelMoveAction | RelabelCsvAction> {
+    const abs = this.checkFile(file);
+    this.checkLabel(newLabel);
+    this.prepareLog();
+    switch (this.rule.kind) {
+      case 'nameRe':
+        return this.relabelByName(abs, newLabel);
+      case 'folder':
+        return this.relabelByFolder(abs, newLabel);
+      case 'csv':
+        return this.relabelInCsv(abs, newLabel);
+      default:
+        throw unsupported(this.rule);
+    }
+  }
+
+  /** Moves the file to the OS trash (where that works) or to <dataset>/.trash. */
+  async delete(file: string): Promise<DeleteAction> {
+    const abs = this.checkFile(file);
+    assertWritable(abs, 'file');
+    assertWritable(path.dirname(abs), 'folder');
+    this.prepareLog();
+    let action: DeleteAction | null = null;
+    if (this.useOsTrash) {
+      try {
+        const { default: trash } = await import('trash');
+        const result = (await trash(abs, { glob: false })) as unknown;
+        if (!fs.existsSync(abs)) {
+          const where = Array.isArray(result) ? (result[0] as { path?: string; info?: string } | undefined) : undefined;
+          action = { ...this.stamp(), op: 'delete', from: abs, to: where?.path ?? null, trash: 'os' };
+          if (where?.info) action.trashInfo = where.info;
+        }
+      } catch {
+        // No usable OS trash (headless Linux without a home, sandbox, network drive): use the dataset's.
+      }
+    }
+    if (!action) {
+      const rel = path.relative(this.root, abs);
+      const to = this.moveToFreeName(abs, (k) => path.join(this.root, DATASET_TRASH, k === 0 ? rel : withSuffix(rel, k)), 'moving to the dataset trash');
+      action = { ...this.stamp(), op: 'delete', from: abs, to, trash: 'dataset' };
+    }
+    this.appendLog(action);
+    return action;
+  }
+
+  /** Reverts the most recent action not yet undone; throws when there is none or it cannot be undone safely. */
+  async undo(): Promise<CleanerAction> {
+    const action = this.lastUndoable();
+    if (!action) throw new InterpretError('Nothing to undo: the cleaner log has no actions left to revert', { file: this.logFile });
+    this.prepareLog();
+    if (action.op === 'relabel' && action.kind === 'csv') this.undoCsv(action);
+    else if (action.op === 'relabel') this.moveBack(action.to, action.from, `renamed ${path.basename(action.from)} → ${path.basename(action.to)}`);
+    else this.undoDelete(action);
+    this.appendLog({ ...this.stamp(), op: 'undo', undoes: action.id });
+    return action;
+  }
+
+  /** Every log entry, oldest first (lines that do not parse are skipped). */
+  history(): CleanerLogEntry[] {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.logFile, 'utf8');
+    } catch {
+      return [];
+    }
+    const out: CleanerLogEntry[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        out.push(JSON.parse(line) as CleanerLogEntry);
+      } catch {
+        // A torn last line (crash mid-append) must not block undo of the earlier actions.
+      }
+    }
+    return out;
+  }
+
+  /** The actions undo() would revert, most recent first. */
+  undoable(): CleanerAction[] {
+    const entries = this.history();
+    const undone = new Set(entries.filter((e): e is UndoAction => e.op === 'undo').map((e) => e.undoes));
+    return entries.filter((e): e is CleanerAction => e.op !== 'undo' && !undone.has(e.id)).reverse();
+  }
+
+  // --- name regex -------------------------------------------------------------------------------
+
+  private nameReMatch(abs: string): { label: string; start: number; end: number } {
+    const re = this.pattern();
+    const p = posixPath(abs);
+    const m = re.exec(p);
+    if (!m || m[1] === undefined || !m.indices?.[1]) {
+      throw new InterpretError(`The labelling pattern ${re.source} does not match ${abs}`, {
+        file: abs,
+        fix: 'only files the dataset labels by its pattern can be relabelled by renaming',
+      });
+    }
+    const [start, end] = m.indices[1];
+    return { label: m[1], start, end };
+  }
+
+  private pattern(): RegExp {
+    if (this.rule.kind !== 'nameRe') throw unsupported(this.rule);
+    return new RegExp(this.rule.pattern, 'd');
+  }
+
+  private relabelByName(abs: string, newLabel: string): RelabelMoveAction {
+    const { label, start, end } = this.nameReMatch(abs);
+    this.checkChange(abs, label, newLabel);
+    const p = posixPath(abs);
+    const baseStart = p.lastIndexOf('/') + 1;
+    if (start < baseStart) {
+      throw new InterpretError(`The label part of ${abs} is not in the file name (the pattern ${this.pattern().source} captures a folder)`, {
+        file: abs,
+        fix: 'move the file by hand, or open the dataset with folder labelling',
+      });
+    }
+    const dir = path.dirname(abs);
+    const base = path.basename(abs);
+    const s = start - baseStart;
+    const e = end - baseStart;
+    const renamed = base.slice(0, s) + newLabel + base.slice(e);
+    const re = this.pattern();
+    const labelFor = (name: string) => re.exec(posixPath(path.join(dir, name)))?.[1];
+    if (labelFor(renamed) !== newLabel) {
+      throw new InterpretError(`Renaming ${base} to ${renamed} would not give the label '${newLabel}' under the pattern ${re.source}`, {
+        file: abs,
+        fix: `pick a label the pattern can capture, or rename the file by hand`,
+      });
+    }
+    assertWritable(abs, 'file');
+    assertWritable(dir, 'folder');
+    const candidates = freeNameCandidates(renamed, s + newLabel.length);
+    const to = this.moveToFreeName(abs, () => {
+      for (;;) {
+        const next = candidates.next();
+        if (next.done) return null;
+        if (labelFor(next.value) === newLabel) return path.join(dir, next.value);
+      }
+    }, 'renaming');
+    const action: RelabelMoveAction = { ...this.stamp(), op: 'relabel', kind: 'move', from: abs, to, oldLabel: label, newLabel };
+    this.appendLog(action);
+    return action;
+  }
+
+  // --- folders ------------------------------------------------------------------------------
+
+  /** The split folder (root, or root/train, root/valid) and the class folder directly under it. */
+  private folderParts(abs: string): { base: string; label: string; rest: string } {
+    if (this.rule.kind !== 'folder') throw unsupported(this.rule);
+    const segs = path.relative(this.root, abs).split(path.sep);
+    const splits = [this.rule.train, this.rule.valid].filter((s): s is string => !!s && s !== '.');
+    let baseSegs = 0;
+    if (splits.length > 0) {
+      if (!splits.includes(segs[0])) {
+        throw new InterpretError(`${abs} is not inside the dataset's ${splits.join(' or ')} folder`, { file: abs, fix: 'only images the dataset uses can be relabelled' });
+      }
+      baseSegs = 1;
+    }
+    if (segs.length < baseSegs + 2) {
+      throw new InterpretError(`${abs} is not inside a class folder`, { file: abs, fix: 'only images inside a class folder have a label to change' });
+    }
+    return { base: path.join(this.root, ...segs.slice(0, baseSegs)), label: segs[baseSegs], rest: path.join(...segs.slice(baseSegs + 1)) };
+  }
+
+  private relabelByFolder(abs: string, newLabel: string): RelabelMoveAction {
+    const { base, label, rest } = this.folderParts(abs);
+    this.checkChange(abs, label, newLabel);
+    assertWritable(abs, 'file');
+    assertWritable(path.dirname(abs), 'folder');
+    const targetDir = path.join(base, newLabel, path.dirname(rest));
+    if (fs.existsSync(targetDir)) assertWritable(targetDir, 'folder');
+    const target = path.join(base, newLabel, rest);
+    const to = this.moveToFreeName(abs, (k) => (k === 0 ? target : withSuffix(target, k)), 'moving');
+    const action: RelabelMoveAction = { ...this.stamp(), op: 'relabel', kind: 'move', from: abs, to, oldLabel: label, newLabel };
+    this.appendLog(action);
+    return action;
+  }
+
+  // --- CSV --------------------------------------------------------------------------------------
+
+  private readCsv(): CsvDoc {
+    if (this.rule.kind !== 'csv') throw unsupported(this.rule);
+    return readCsvDoc(path.resolve(this.root, this.rule.csvFile), this.rule.fnCol, this.rule.labelCol);
+  }
+
+  /** Index into doc.rows of the row naming `abs`. */
+  private csvRowOf(doc: CsvDoc, abs: string): number {
+    const csvDir = path.dirname(doc.file);
+    const matches: number[] = [];
+    const loose: number[] = [];
+    doc.rows.forEach((row, i) => {
+      if (i === 0) return;
+      const name = row.fields[doc.fnIdx]?.trim();
+      if (!name) return;
+      const candidates = [path.resolve(this.root, name), path.resolve(csvDir, name)];
+      if (candidates.includes(abs) || candidates.some((c) => c === abs.slice(0, abs.length - path.extname(abs).length))) matches.push(i);
+      else if (posixPath(abs).endsWith('/' + name.replace(/\\/g, '/'))) loose.push(i);
+    });
+    const found = matches.length > 0 ? matches : loose;
+    if (found.length === 0) {
+      throw new InterpretError(`${abs} is not listed in ${doc.file}`, { file: doc.file, fix: 'only images listed in the labels CSV can be relabelled' });
+    }
+    return found[0];
+  }
+
+  private relabelInCsv(abs: string, newLabel: string): RelabelCsvAction {
+    const doc = this.readCsv();
+    const r = this.csvRowOf(doc, abs);
+    const oldLabel = doc.rows[r].fields[doc.labelIdx]?.trim() ?? '';
+    this.checkChange(abs, oldLabel, newLabel);
+    assertWritable(doc.file, 'file');
+    assertWritable(path.dirname(doc.file), 'folder');
+    writeCsvLabel(doc, r, newLabel);
+    const action: RelabelCsvAction = { ...this.stamp(), op: 'relabel', kind: 'csv', file: abs, csvFile: doc.file, oldLabel, newLabel };
+    this.appendLog(action);
+    return action;
+  }
+
+  private undoCsv(action: RelabelCsvAction): void {
+    const doc = readCsvDoc(action.csvFile, (this.rule as { fnCol: string }).fnCol, (this.rule as { labelCol: string }).labelCol);
+    const r = this.csvRowOf(doc, action.file);
+    const current = doc.rows[r].fields[doc.labelIdx]?.trim();
+    if (current !== action.newLabel) {
+      throw new InterpretError(`Cannot undo: ${path.basename(action.file)} is now labelled '${current}' in ${doc.file}, not '${action.newLabel}' as the cleaner left it`, {
+        file: doc.file,
+        fix: `edit the CSV by hand if it should be '${action.oldLabel}' again`,
+      });
+    }
+    assertWritable(doc.file, 'file');
+    writeCsvLabel(doc, r, action.oldLabel);
+  }
+
+  // --- delete / undo ------------------------------------------------------------------------
+
+  private undoDelete(action: DeleteAction): void {
+    if (!action.to) {
+      throw new InterpretError(`Cannot undo: ${action.from} went to the system trash and the system did not say where`, {
+        file: action.from,
+        fix: "restore it from the system trash ('Put Back' / 'Restore')",
+      });
+    }
+    this.moveBack(action.to, action.from, `deleted ${path.basename(action.from)}`);
+    if (action.trashInfo) fs.rmSync(action.trashInfo, { force: true });
+  }
+
+  /** Move `to` back to `from` if it is still where the cleaner put it and nothing took its place. */
+  private moveBack(to: string, from: string, what: string): void {
+    if (!fs.existsSync(to)) {
+      throw new InterpretError(`Cannot undo (${what}): the file is no longer at ${to}; it was moved or deleted since`, {
+        file: to,
+        fix: `if you still have it, put it back at ${to} and undo again, or move it to ${from} by hand`,
+      });
+    }
+    if (fs.existsSync(from)) {
+      throw new InterpretError(`Cannot undo (${what}): ${from} exists again and would be overwritten`, {
+        file: from,
+        fix: `move or rename ${from}, then undo again`,
+      });
+    }
+    assertWritable(to, 'file');
+    assertWritable(path.dirname(to), 'folder');
+    try {
+      moveNoOverwrite(to, from);
+    } catch (err) {
+      throw explainFsError(err, to, 'undoing');
+    }
+  }
+
+  private lastUndoable(): CleanerAction | undefined {
+    return this.undoable()[0];
+  }
+
+  // --- shared -------------------------------------------------------------------------------
+
+  /**
+   * Moves `abs` to the first free name `nameAt(k)` gives (k = 0, 1, …; null = no more names).
+   * EEXIST from the no-overwrite move means someone took the name: try the next one.
+   */
+  private moveToFreeName(abs: string, nameAt: (k: number) => string | null, doing: string): string {
+    for (let k = 0; k < 100000; k++) {
+      const to = nameAt(k);
+      if (to === null) break;
+      if (fs.existsSync(to)) continue;
+      try {
+        moveNoOverwrite(abs, to);
+        return to;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw explainFsError(err, abs, doing);
+      }
+    }
+    throw new InterpretError(`No free file name found for ${abs}`, { file: abs, fix: 'rename the file by hand' });
+  }
+
+  private checkFile(file: string): string {
+    const abs = resolveInside(this.root, file);
+    const rel = path.relative(this.root, abs).split(path.sep)[0];
+    if (rel === '.image-trainer' || rel === DATASET_TRASH) {
+      throw new InterpretError(`${abs} belongs to Image Trainer's own files, not the dataset`, { file: abs, fix: 'pick an image of the dataset' });
+    }
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(abs);
+    } catch {
+      throw new InterpretError(`${abs} does not exist`, { file: abs, fix: 'it may have been moved or deleted already; reopen the dataset to refresh the list' });
+    }
+    if (!st.isFile()) throw new InterpretError(`${abs} is not a file`, { file: abs, fix: 'pick an image file' });
+    return abs;
+  }
+
+  private checkLabel(label: string): void {
+    if (!label || /[/\\\0]/.test(label) || label === '.' || label === '..' || label !== label.trim()) {
+      throw new InterpretError(`'${label}' cannot be a class name (empty, surrounding spaces, '/', '\\' or '.' / '..')`, {
+        fix: 'use a plain name such as "german_shepherd"',
+      });
+    }
+    if (this.classes && !this.classes.includes(label)) {
+      throw new InterpretError(`'${label}' is not one of the dataset's classes`, {
+        fix: `pick one of: ${this.classes.join(', ')}`,
+      });
+    }
+  }
+
+  private checkChange(abs: string, oldLabel: string, newLabel: string): void {
+    if (oldLabel === newLabel) throw new InterpretError(`${path.basename(abs)} is already labelled '${newLabel}'`, { file: abs, fix: 'pick a different class' });
+  }
+
+  /** Creates the log folder and checks the log can be written before any file is touched. */
+  private prepareLog(): void {
+    try {
+      fs.mkdirSync(path.dirname(this.logFile), { recursive: true });
+      if (fs.existsSync(this.logFile)) assertWritable(this.logFile, 'file');
+      else assertWritable(path.dirname(this.logFile), 'folder');
+    } catch (err) {
+      if (err instanceof InterpretError) throw new InterpretError(`Cannot record cleaner actions: ${err.message}`, { file: err.file, fix: err.fix });
+      throw explainFsError(err, this.logFile, 'creating the cleaner log');
+    }
+  }
+
+  private appendLog(entry: CleanerLogEntry): void {
+    try {
+      fs.appendFileSync(this.logFile, JSON.stringify(entry) + '\n');
+    } catch (err) {
+      throw explainFsError(err, this.logFile, 'recording the action in the cleaner log (the change itself was made)');
+    }
+  }
+
+  private stamp(): ActionBase {
+    return { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, time: new Date().toISOString() };
+  }
+}
+
+function unsupported(rule: LabelRule): InterpretError {
+  return new InterpretError(`Relabelling is not possible for a dataset labelled by '${rule.kind}'`, {
+    fix: 'the label comes from code (a label function); rename or move the file by hand',
+  });
+}
+
+/** 'a/b/x.jpg', 2 → 'a/b/x_2.jpg' */
+export function withSuffix(p: string, k: number): string {
+  const ext = path.extname(p);
+  return `${p.slice(0, p.length - ext.length)}_${k}${ext}`;
+}
+
+/**
+ * Names to try for a renamed file, the plain rename first. Then, so the name still fits patterns
+ * like `name_123.jpg`, the last digit run after the label counts up (keeping zero padding); then
+ * suffixes before the extension.
+ */
+export function* freeNameCandidates(name: string, labelEnd: number): Generator<string> {
+  yield name;
+  const tail = name.slice(labelEnd);
+  const runs = [...tail.matchAll(/\d+/g)];
+  const last = runs[runs.length - 1];
+  if (last?.index !== undefined) {
+    const at = labelEnd + last.index;
+    const width = last[0].length;
+    const n = Number(last[0]);
+    for (let k = 1; k <= 100000; k++) yield name.slice(0, at) + String(n + k).padStart(width, '0') + name.slice(at + width);
+  }
+  const ext = path.extname(name);
+  const stem = name.slice(0, name.length - ext.length);
+  for (let k = 1; k <= 1000; k++) {
+    yield `${stem}_${k}${ext}`;
+    yield `${stem}-${k}${ext}`;
+    yield `${stem} (${k})${ext}`;
+  }
+}
+
+// --- CSV editing: change one field, keep every other byte ---------------------------------------
+
+interface CsvRow {
+  fields: string[];
+  raw: string;
+}
+interface CsvDoc {
+  file: string;
+  bom: string;
+  delimiter: string;
+  rows: CsvRow[];
+  fnIdx: number;
+  labelIdx: number;
+}
+
+function readCsvDoc(file: string, fnCol: string, labelCol: string): CsvDoc {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw explainFsError(err, file, 'reading the labels CSV');
+  }
+  const bom = text.startsWith('\uFEFF') ? '\uFEFF' : '';
+  const body = text.slice(bom.length);
+  const firstLine = body.slice(0, body.indexOf('\n') >>> 0);
+  const delimiter = firstLine.includes(',') ? ',' : firstLine.includes(';') ? ';' : firstLine.includes('\t') ? '\t' : ',';
+  // Parse bytes, and cut each record's original text by the parser's byte offsets, so unchanged
+  // rows are written back exactly as they were (quoting, CRLF, non-ASCII names).
+  const buf = Buffer.from(body, 'utf8');
+  let parsed: { record: string[]; info: { bytes: number } }[];
+  try {
+    parsed = parse(buf, { delimiter, info: true, relax_column_count: true, skip_empty_lines: false }) as { record: string[]; info: { bytes: number } }[];
+  } catch (err) {
+    throw new InterpretError(`The labels CSV cannot be parsed: ${(err as Error).message}`, { file, fix: 'fix the CSV syntax, then try again' });
+  }
+  let prev = 0;
+  const rows = parsed.map((p) => {
+    const raw = buf.subarray(prev, p.info.bytes).toString('utf8');
+    prev = p.info.bytes;
+    return { fields: p.record.map((f) => f.replace(/\r$/, '')), raw };
+  });
+  if (rows.map((r) => r.raw).join('') !== body) {
+    throw new InterpretError('The labels CSV has a layout the cleaner cannot rewrite without changing other lines', { file, fix: 'edit the label in the CSV by hand' });
+  }
+  const header = rows[0]?.fields.map((h) => h.trim()) ?? [];
+  const col = (name: string) => {
+    const i = header.indexOf(name);
+    return i >= 0 ? i : /^\d+$/.test(name) ? Number(name) : -1;
+  };
+  const fnIdx = col(fnCol);
+  const labelIdx = col(labelCol);
+  if (fnIdx < 0 || labelIdx < 0) {
+    throw new InterpretError(`The labels CSV has no column '${fnIdx < 0 ? fnCol : labelCol}'`, { file, fix: `its header is: ${header.join(', ')}` });
+  }
+  return { file, bom, delimiter, rows, fnIdx, labelIdx };
+}
+
+function csvField(v: string, delimiter: string): string {
+  return v.includes(delimiter) || /["\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+function writeCsvLabel(doc: CsvDoc, r: number, label: string): void {
+  const row = doc.rows[r];
+  const eol = /\r?\n$/.exec(row.raw)?.[0] ?? '';
+  const fields = [...row.fields];
+  while (fields.length <= doc.labelIdx) fields.push('');
+  fields[doc.labelIdx] = label;
+  const raw = fields.map((f) => csvField(f, doc.delimiter)).join(doc.delimiter) + eol;
+  const text = doc.bom + doc.rows.map((x, i) => (i === r ? raw : x.raw)).join('');
+  try {
+    writeFileAtomicSync(doc.file, text);
+  } catch (err) {
+    throw explainFsError(err, doc.file, 'rewriting the labels CSV');
+  }
+  doc.rows[r] = { fields, raw };
+}
