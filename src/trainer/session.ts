@@ -149,9 +149,8 @@ export class TrainerSession {
     return this.exclusive('openDataset', async () => {
       const dataApi = parts.data();
       const labelled = await this.label(p.root, p.labelling);
-      const split: SplitDataset = await dataApi.splitDataset(labelled, { validPct: p.validPct, seed: p.seed });
-      // TODO(wire): typed once the data pipeline's loader lands.
-      const bunch: DataBunch = await (dataApi as any).createDataBunch(split, {
+      const split = dataApi.splitDataset(labelled, { validPct: p.validPct, seed: p.seed });
+      const bunch = await dataApi.createDataBunch(split, {
         size: p.size, bs: p.bs, numWorkers: p.numWorkers, seed: p.seed,
       });
       await this.closeData();
@@ -179,9 +178,12 @@ export class TrainerSession {
     };
   }
 
-  async showBatch(p: ParamsOf<'showBatch'>): Promise<unknown> {
+  /** fastai show_batch: thumbnails (as data: URLs, so they cross IPC) with their labels. */
+  async showBatch(p: ParamsOf<'showBatch'>): Promise<{ split: 'train' | 'valid'; items: { file: string; label: string; src: string }[] }> {
     const data = this.requireData();
-    return (parts.data() as any).showBatch(data, { split: p.split ?? 'train', n: p.n ?? 9, seed: p.seed });
+    const split = p.split ?? 'train';
+    const shown = await parts.data().showBatch(data, { split, n: p.n ?? 9, ...(p.seed !== undefined ? { seed: p.seed } : {}) });
+    return { split, items: shown.map((s) => ({ file: s.file, label: s.label, src: `data:image/png;base64,${s.png.toString('base64')}` })) };
   }
 
   // --- learner ------------------------------------------------------------------------------
@@ -196,10 +198,15 @@ export class TrainerSession {
       const model = models.createModel({ arch, numClasses: data.c });
       let loaded = false;
       if (pretrained !== 'none') {
-        loaded = Boolean(await (models as any).loadPretrained(model, arch, pretrained, {
-          cacheDir: p.weightsCacheDir,
-          onLog: (message: string) => this.emit({ type: 'log', level: 'info', message }),
-        }));
+        try {
+          loaded = Boolean(await models.loadPretrained(model, arch, pretrained, {
+            ...(p.weightsCacheDir !== undefined ? { cacheDir: p.weightsCacheDir } : {}),
+            onLog: (message: string) => this.emit({ type: 'log', level: 'info', message }),
+          }));
+        } catch (err) {
+          model.dispose();
+          throw err;
+        }
       }
       const { Learner } = parts.learner();
       this.disposeLearner();

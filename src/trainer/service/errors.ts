@@ -32,6 +32,7 @@ export function toErrorInfo(err: unknown): ErrorDetails {
 export function formatErrorLine(info: ErrorDetails): string {
   let line = info.message.replace(/\s*\n\s*/g, ' ').trim();
   if (info.file && !line.includes(info.file)) line += ` (${info.file})`;
-  if (info.fix) line += `. Fix: ${info.fix.replace(/\s*\n\s*/g, ' ').trim()}`;
+  // Some errors already spell the fix out in their message.
+  if (info.fix && !line.includes(info.fix.trim())) line += `. Fix: ${info.fix.replace(/\s*\n\s*/g, ' ').trim()}`;
   return line;
 }
