@@ -61,7 +61,7 @@ export async function writePngWithAlpha(file: string, width = 32, height = 32, c
 export async function writeGrayscalePng(file: string, width = 32, height = 32): Promise<string> {
   const buf = Buffer.alloc(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) buf[y * width + x] = (x * 255) / (width - 1);
-  await sharp(buf, { raw: { width, height, channels: 1 } }).png().toFile(await ensureParent(file));
+  await sharp(buf, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toFile(await ensureParent(file));
   return file;
 }
 
@@ -75,9 +75,7 @@ export async function writeCmykJpeg(file: string, width = 32, height = 32, colou
 
 /** 16 bits per channel RGB PNG of one colour (0..255 scale, stored ×257). */
 export async function write16BitPng(file: string, width = 32, height = 32, colour: Rgb = [0, 255, 0]): Promise<string> {
-  const buf = new Uint16Array(width * height * 3);
-  for (let i = 0; i < width * height; i++) for (let c = 0; c < 3; c++) buf[i * 3 + c] = colour[c] * 257;
-  await sharp(Buffer.from(buf.buffer), { raw: { width, height, channels: 3, premultiplied: false } })
+  await sharp({ create: { width, height, channels: 3, background: { r: colour[0], g: colour[1], b: colour[2] } } })
     .toColourspace('rgb16')
     .png()
     .toFile(await ensureParent(file));

@@ -9,3 +9,8 @@ export { fromFolder, type FromFolderOptions } from './from-folder';
 export { fromCsv, type FromCsvOptions } from './from-csv';
 export { fromNameFunc } from './from-name-func';
 export { splitDataset } from './split';
+export { DEFAULT_TRANSFORMS, sampleAugment, type AugmentParams } from './augment';
+export { IMAGENET_STATS, loadImageForInference, renderItem, type ImageNorm } from './item';
+export { ALPHA_BACKGROUND, decodeCenterCrop, decodeShortSide, type RgbImage } from './decode';
+export { createDataBunch } from './databunch';
+export { showBatch, classCounts, type ShowBatchOptions, type ShownImage } from './show';

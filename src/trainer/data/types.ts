@@ -71,6 +71,10 @@ export interface DataBunchOptions {
   tfms?: Partial<TransformOptions> | false; // false = no augmentation
   normalize?: { mean: [number, number, number]; std: [number, number, number] }; // imagenet_stats
   shuffleTrain?: boolean; // true
+  /** Batches loaded ahead of the one being consumed. Default 2. */
+  prefetch?: number;
+  /** Called once per file that fails to decode while loading (default: a console.warn line). */
+  onSkip?: (skipped: SkippedFile) => void;
 }
 
 /** One batch: float32 NHWC pixels (normalized) and int labels. */
@@ -102,4 +106,6 @@ export interface DataBunch {
   normalize: { mean: [number, number, number]; std: [number, number, number] };
   /** Release worker threads. */
   close(): Promise<void>;
+  /** Files that failed to decode while loading (each once); they were dropped from their batch. */
+  skippedWhileLoading?: SkippedFile[];
 }
