@@ -1,6 +1,6 @@
 // A tiny ClassifierModel for learner tests: two conv+BN+ReLU blocks (groups 0 and 1) and fastai's
 // head (concat pool → BN → dropout → linear → ReLU → BN → dropout → linear, group 2).
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../src/trainer/backend';
 import type { ClassifierModel, ModelConfig, ModelParam } from '../../src/trainer/models/types';
 
 export interface TinyModelOptions {

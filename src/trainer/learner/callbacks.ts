@@ -187,7 +187,8 @@ export class ProgressEvents implements Callback {
 
   afterEpoch(ctx: RunContext): void {
     const r = ctx.learner.recorder.epochs[ctx.learner.recorder.epochs.length - 1];
-    if (!r || r.epoch !== ctx.epoch) return;
+    // lr_find's passes are not epochs a person reads in the table.
+    if (!r || r.epoch !== ctx.epoch || ctx.kind === 'lr_find') return;
     this.emit({ type: 'epoch', runId: ctx.runId, ...r, trainLoss: finiteOr(r.trainLoss, Number.MAX_VALUE) });
   }
 

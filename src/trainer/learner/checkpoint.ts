@@ -1,6 +1,6 @@
 // learn.save / learn.load: one safetensors file per checkpoint holding the model's weights and
 // BatchNorm buffers, the AdamW state, and (as metadata) classes, data and model config.
-import type * as tf from '@tensorflow/tfjs-core';
+import type { tf } from '../backend';
 import type { ClassifierModel, ModelConfig } from '../models/types';
 import type { DataBunch } from '../data/types';
 import type { AdamW } from './optimizer';

@@ -1,6 +1,6 @@
 // learn.export / load_learner: a self-contained inference model in tfjs format — model.json
 // (weightsManifest + arch, classes and preprocessing in userDefinedMetadata) and weights.bin.
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../backend';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';

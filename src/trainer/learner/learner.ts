@@ -1,6 +1,6 @@
 // fastai's Learner: a small training loop (forward, loss, backward, step) over a DataBunch and a
 // ClassifierModel; schedules, recording, metrics, progress and lr_find are callbacks.
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../backend';
 import * as path from 'path';
 import { randomUUID } from 'crypto';
 import type { Batch, DataBunch, DataLoader } from '../data/types';

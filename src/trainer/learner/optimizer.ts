@@ -1,6 +1,6 @@
 // AdamW as fastai uses it: decoupled weight decay (true_wd: p ← p·(1 − lr·wd)), Adam moments with
 // the scheduled momentum as beta1, bias correction as torch's Adam, per-layer-group lr and mom.
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../backend';
 import type { ModelParam } from '../models/types';
 
 export interface AdamWOptions {

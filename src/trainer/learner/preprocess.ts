@@ -1,8 +1,6 @@
-// Inference preprocessing: fastai's validation transform (resize the short side to `size`, centre
-// crop to size×size), RGB 0..1, normalised, as float32 HWC.
-// TODO: use the data pipeline's own validation transform once src/trainer/data exports one, so
-// training and inference can never drift apart.
-import sharp from 'sharp';
+// Inference preprocessing: the data pipeline's validation transform (resize the short side to
+// `size`, centre crop), so predictions see exactly what validation saw.
+import { loadImageForInference } from '../data/item';
 import { LearnerError } from './errors';
 
 export interface Preprocessing {
@@ -13,32 +11,17 @@ export interface Preprocessing {
   crop: 'center';
 }
 
+/** float32 HWC, normalised, size×size×3. */
 export async function loadImageTensorData(input: string | Buffer, p: Preprocessing): Promise<Float32Array> {
-  const label = typeof input === 'string' ? input : '<image buffer>';
-  let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
-    raw = await sharp(input)
-      .resize(p.size, p.size, { fit: 'cover', position: 'centre' })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    return await loadImageForInference(input, p.size, p.normalize);
   } catch (err) {
-    throw new LearnerError(`Could not read image ${label}: ${(err as Error).message}`, {
-      file: typeof input === 'string' ? input : undefined,
+    const e = err as Error & { file?: string; fix?: string };
+    if (e.fix) throw err;
+    const file = typeof input === 'string' ? input : undefined;
+    throw new LearnerError(`Could not read image ${file ?? '<image buffer>'}: ${e.message}`, {
+      file,
       fix: 'Pass a JPEG, PNG, WebP, GIF or TIFF image file',
     });
   }
-  const { data, info } = raw;
-  const ch = info.channels;
-  const n = p.size * p.size;
-  const out = new Float32Array(n * 3);
-  const { mean, std } = p.normalize;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) {
-      const v = data[i * ch + (ch >= 3 ? c : 0)] / 255;
-      out[i * 3 + c] = (v - mean[c]) / std[c];
-    }
-  }
-  return out;
 }

@@ -1,6 +1,6 @@
 // Model state as owned tensors: model.stateDict() may hand back live variables or copies; these
 // helpers always return copies the caller may dispose, and host arrays for files.
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../backend';
 import type { ClassifierModel } from '../models/types';
 import type { HostTensor } from './safetensors';
 

@@ -23,8 +23,8 @@ export function minGradLr(lrs: readonly number[], losses: readonly number[], ski
 
 /**
  * fastai v2 `valley` (schedule.py): find the longest strictly decreasing run of the loss
- * (longest decreasing subsequence ending at each point) and take the point 2/3 of the way along
- * it — in the curve fastai passes, which drops num_it//10 points at the start and 5 at the end.
+ * (longest decreasing subsequence ending at each point) and take fastai's point along it,
+ * start + int(len/3) + int(len/3/2) — on the curve fastai passes (num_it//10 dropped at the start, 5 at the end).
  */
 export function valleyLr(lrs: readonly number[], losses: readonly number[], numIt: number): number | null {
   const start = Math.floor(numIt / 10);
