@@ -4,7 +4,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../../src/trainer/backend';
-import { Learner } from '../../src/trainer/learner';
+import { Learner, loadExported } from '../../src/trainer/learner';
 import { saveCheckpoint } from '../../src/trainer/learner/checkpoint';
 import { TrainerEvent } from '../../src/protocol/events';
 import { createTinyModel } from '../helpers/tiny-model';
@@ -327,5 +327,41 @@ test('toFp16 says plainly that the cpu backend stays fp32; the scaler path train
   await l.fit(2, 1e-2);
   assert.ok((await l.validate()).validLoss < before.validLoss);
   assert.deepEqual(l.lossScaler!.skipped, []);
+  l.dispose();
+});
+
+test('export → loadExported predicts the same as learn.predict, from a file and from a buffer', async () => {
+  const dir = await tmpDir();
+  const l = makeLearner(dir);
+  await l.fit(1, 1e-2);
+  // a real image file: 40×30 RGB, so the short-side resize and centre crop both happen
+  const sharp = (await import('sharp')).default;
+  const raw = Buffer.alloc(40 * 30 * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * 37) % 256;
+  const img = path.join(dir, 'cat_1.png');
+  await sharp(raw, { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(img);
+  const expected = await l.predict(img);
+  assert.equal(expected.probs.length, 3);
+  assert.equal(expected.className, l.data.classes[expected.index]);
+
+  const out = await l.export();
+  assert.equal(out, path.join(dir, 'export'));
+  const json = JSON.parse(await fs.readFile(path.join(out, 'model.json'), 'utf8'));
+  assert.equal(json.weightsManifest[0].paths[0], 'weights.bin');
+  assert.deepEqual(json.userDefinedMetadata.classes, l.data.classes);
+  assert.deepEqual(json.userDefinedMetadata.preprocessing, { size: 16, normalize: l.data.normalize, resize: 'short-side', crop: 'center' });
+  // exporting again replaces the folder whole
+  await l.export();
+  assert.deepEqual((await fs.readdir(dir)).sort(), ['cat_1.png', 'export']);
+
+  const p = await loadExported(out, { createModel: (o) => createTinyModel({ numClasses: o.numClasses, ps: o.ps, seed: 42 }) });
+  const got = await p.predict(img);
+  assert.equal(got.index, expected.index);
+  got.probs.forEach((v, i) => assert.ok(Math.abs(v - expected.probs[i]) < 1e-6));
+  const fromBuffer = await p.predict(await fs.readFile(img));
+  assert.deepEqual(fromBuffer.probs, got.probs);
+  await assert.rejects(() => p.predict(path.join(dir, 'missing.png')), (e: Error & { file?: string }) => e.file === path.join(dir, 'missing.png'));
+  p.dispose();
+  await assert.rejects(() => loadExported(path.join(dir, 'nothing')), /No exported model at .*nothing.model\.json/);
   l.dispose();
 });
