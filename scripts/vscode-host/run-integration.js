@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Runs the integration suites (mocha, tdd) inside a real VS Code extension host: code-server on
+// 127.0.0.1 with fresh state, its workbench opened headless in Debian chromium with
+// extensionDevelopmentPath/extensionTestsPath. Prints mocha's output, exits with the suites' code.
+//
+//   node scripts/vscode-host/run-integration.js [--out out] [--suite main|untrusted|all] [--grep re]
+//
+// Suites: 'main' (trusted workspace) and 'untrusted' (a second code-server with workspace trust on
+// and the folder left untrusted). Screenshots, server logs and results go to .test-output/integration/.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const util = require('util');
+const { ROOT, OUTPUT_DIR, startServer, launchBrowser, keep } = require('./host');
+
+function parseArgs(argv) {
+  const a = { out: 'out', suite: 'all', grep: undefined, timeoutMs: 15 * 60 * 1000 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === '--out') a.out = argv[++i];
+    else if (k === '--suite') a.suite = argv[++i];
+    else if (k === '--grep') a.grep = argv[++i];
+    else if (k === '--timeout') a.timeoutMs = Number(argv[++i]) * 1000;
+    else throw new Error(`unknown argument ${k}`);
+  }
+  return a;
+}
+
+/**
+ * The extension under test. With the default out/ that is the repo itself; with another compile
+ * folder (out-ext while iterating) a staging folder whose out/ points at it, so package.json's
+ * main (./out/src/extension/extension.js) resolves there.
+ */
+function devPath(outDir) {
+  const abs = path.resolve(ROOT, outDir);
+  if (!fs.existsSync(path.join(abs, 'src', 'extension', 'extension.js'))) {
+    throw new Error(`${path.relative(ROOT, abs)}/src/extension/extension.js not found. Fix: npm run build (or npx tsc -p . --outDir ${outDir}).`);
+  }
+  if (abs === path.join(ROOT, 'out')) return ROOT;
+  const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'image-trainer-dev-'));
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(stage, 'package.json'));
+  for (const [name, target] of [['out', abs], ['media', path.join(ROOT, 'media')], ['node_modules', path.join(ROOT, 'node_modules')]]) {
+    fs.symlinkSync(target, path.join(stage, name));
+  }
+  return stage;
+}
+
+async function runSuite(suite, dev, testsEntry, args) {
+  const outDir = path.join(OUTPUT_DIR, 'integration', suite);
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), `image-trainer-ws-${suite}-`));
+  const resultsFile = path.join(outDir, 'results.json');
+  const server = await startServer({
+    name: suite,
+    trust: suite === 'untrusted',
+    env: {
+      IMAGE_TRAINER_SUITE: suite,
+      IMAGE_TRAINER_TEST_OUTPUT: outDir,
+      TEST_RESULTS_FILE: resultsFile,
+      ...(args.grep ? { MOCHA_GREP: args.grep } : {}),
+      // one wasm thread per trainer: the CI machine has 2 cores shared with the workbench
+      IMAGE_TRAINER_WASM_THREADS: process.env.IMAGE_TRAINER_WASM_THREADS || '1',
+    },
+  });
+  console.log(`[${suite}] code-server on ${server.host} (ready in ${server.startedMs} ms), workspace ${workspace}`);
+  const { browser, page } = await launchBrowser();
+  let code;
+  try {
+    const payload = [
+      ['extensionDevelopmentPath', `vscode-remote://${server.host}${dev}`],
+      ['extensionTestsPath', `vscode-remote://${server.host}${testsEntry}`],
+    ];
+    const url = `http://${server.host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    let done;
+    const exited = new Promise((r) => (done = r));
+    // VS Code's test protocol in the browser: the extension host's console and exit code arrive here
+    await page.exposeFunction('codeAutomationLog', (_type, logArgs) => console.log(util.format(...(logArgs || []))));
+    await page.exposeFunction('codeAutomationExit', (c) => done(c));
+    const browserLog = fs.createWriteStream(path.join(outDir, 'browser-console.log'));
+    page.on('console', (m) => browserLog.write(`[${m.type()}] ${m.text()}\n`));
+    const t0 = Date.now();
+    await page.goto(url);
+    const timer = setTimeout(() => done('timeout'), args.timeoutMs);
+    code = await exited;
+    clearTimeout(timer);
+    await page.screenshot({ path: path.join(outDir, 'final.png') }).catch(() => undefined);
+    console.log(`[${suite}] extension tests finished: exit=${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    browserLog.end();
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.stop();
+    keep(server.logFile, outDir, 'code-server.log');
+    const exthost = findFiles(server.state, /exthost\.log$|remoteexthost\.log$/);
+    for (const f of exthost) keep(f, outDir, path.basename(f));
+    fs.rmSync(workspace, { recursive: true, force: true });
+    fs.rmSync(server.state, { recursive: true, force: true });
+  }
+  return code === 0;
+}
+
+function findFiles(dir, re, out = []) {
+  let entries = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) findFiles(p, re, out);
+    else if (re.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+(async () => {
+  const args = parseArgs(process.argv.slice(2));
+  const dev = devPath(args.out);
+  const testsEntry = path.join(path.resolve(ROOT, args.out), 'test', 'integration', 'index.js');
+  if (!fs.existsSync(testsEntry)) throw new Error(`${testsEntry} not found. Fix: npm run build.`);
+  const suites = args.suite === 'all' ? ['main', 'untrusted'] : [args.suite];
+  const results = {};
+  for (const s of suites) results[s] = await runSuite(s, dev, testsEntry, args);
+  console.log(`integration: ${Object.entries(results).map(([k, v]) => `${k} ${v ? 'passed' : 'FAILED'}`).join(', ')}`);
+  process.exit(Object.values(results).every(Boolean) ? 0 : 1);
+})().catch((e) => {
+  console.error(`run-integration: ${e.message}`);
+  process.exit(2);
+});

@@ -1,0 +1,233 @@
+// Runs inside a real VS Code extension host (code-server) with the real `vscode` API and the real
+// trainer child process, on image files this test writes into the workspace.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { ImageTrainerApi } from '../../../src/extension/extension';
+import type { TrainerEvent } from '../../../src/protocol/events';
+import { writePetsLikeDataset } from '../../helpers/images';
+
+const EXT_ID = 'image-trainer.image-trainer';
+const PATTERN = '/([^/]+)_\\d+\\.png$';
+
+async function waitFor<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const labels = (nodes: { label: string; description?: string }[]) => nodes.map((n) => `${n.label}: ${n.description ?? ''}`);
+
+suite('Image Trainer in VS Code', () => {
+  let api: ImageTrainerApi;
+  let root: string;
+
+  suiteSetup(async () => {
+    const ext = vscode.extensions.getExtension<ImageTrainerApi>(EXT_ID);
+    assert.ok(ext, `extension ${EXT_ID} is installed`);
+    api = await ext.activate();
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    assert.ok(folder, 'a workspace folder is open');
+    root = path.join(folder, 'pets');
+    // two classes with their own hue, like the lesson's pets folder: {class}_{n}.png side by side
+    await writePetsLikeDataset(root, { classes: ['red_thing', 'blue_thing'], perClass: 16, width: 24, height: 20, ext: 'png' });
+  });
+
+  test('activates and is trusted here', () => {
+    assert.ok(vscode.extensions.getExtension(EXT_ID)?.isActive);
+    assert.strictEqual(vscode.workspace.isTrusted, true);
+    assert.strictEqual(api.service.running, false, 'the trainer starts on first need, not on activation');
+  });
+
+  test('every contributed command is registered, in the Image Trainer category', async () => {
+    const contributed = vscode.extensions.getExtension(EXT_ID)!.packageJSON.contributes.commands as { command: string; category: string }[];
+    const all = new Set(await vscode.commands.getCommands(true));
+    const missing = contributed.filter((c) => !all.has(c.command)).map((c) => c.command);
+    assert.deepStrictEqual(missing, []);
+    assert.ok(contributed.every((c) => c.category === 'Image Trainer'));
+    for (const id of ['openDataset', 'createLearner', 'lrFind', 'fitOneCycle', 'freeze', 'unfreeze', 'freezeTo', 'stopTraining', 'interpret', 'showResults', 'saveModel', 'loadModel', 'exportModel', 'predictImage', 'showBackendInfo'])
+      assert.ok(all.has(`imageTrainer.${id}`), id);
+  });
+
+  test('Open Dataset with arguments opens the real image files and fills the Dataset view', async () => {
+    const summary = (await vscode.commands.executeCommand('imageTrainer.openDataset', {
+      root,
+      labelling: { kind: 'nameRe', pattern: PATTERN },
+      validPct: 0.25,
+      seed: 1,
+      size: 16,
+      bs: 4,
+      numWorkers: 1,
+    })) as { classes: string[]; trainCount: number; validCount: number };
+    assert.ok(summary, `openDataset returned a summary; errors: ${api.errors.join(' | ')}`);
+    assert.deepStrictEqual(summary.classes, ['blue_thing', 'red_thing']);
+    assert.strictEqual(summary.trainCount + summary.validCount, 32);
+    assert.ok(api.service.trainerPid && alive(api.service.trainerPid), 'trainer child running');
+    const view = labels(api.views.dataset());
+    assert.ok(view.includes(`Folder: ${root}`), view.join('\n'));
+    assert.ok(view.some((l) => l.startsWith('Classes (2)')), view.join('\n'));
+    const classes = api.views.dataset().find((n) => n.label === 'Classes (2)')!.children!;
+    assert.deepStrictEqual(labels(classes), [`blue_thing: train ${classes[0].description!.match(/train (\d+)/)![1]} · valid ${classes[0].description!.match(/valid (\d+)/)![1]}`, labels(classes)[1]]);
+    assert.match(labels(classes)[1], /^red_thing: train \d+ · valid \d+$/);
+  });
+
+  test('Create Learner (resnet18, no pretrained weights) fills the Learner view', async () => {
+    const res = await vscode.commands.executeCommand('imageTrainer.createLearner', { arch: 'resnet18', pretrained: 'none' });
+    assert.ok(res, `createLearner returned; errors: ${api.errors.join(' | ')}`);
+    const view = labels(api.views.learner());
+    assert.ok(view.some((l) => l.startsWith('Architecture: resnet18')), view.join('\n'));
+    assert.ok(view.some((l) => l.startsWith('Backend: ')), view.join('\n'));
+    const groups = api.views.learner().find((n) => n.label === 'Layer groups')!.children!;
+    assert.strictEqual(groups.length, 3);
+    assert.ok(groups.every((g) => g.description === 'trainable'), 'no pretrained weights: every group trains');
+    assert.match(api.statusText(), /\$\(chip\) /);
+  });
+
+  test('Freeze / Freeze To / Unfreeze change the layer groups shown', async () => {
+    await vscode.commands.executeCommand('imageTrainer.freeze');
+    assert.strictEqual(api.service.learner?.frozenTo, 2);
+    await vscode.commands.executeCommand('imageTrainer.freezeTo', { n: 1 });
+    assert.strictEqual(api.service.learner?.frozenTo, 1);
+    const groups = api.views.learner().find((n) => n.label === 'Layer groups')!.children!;
+    assert.deepStrictEqual(groups.map((g) => g.contextValue), ['layerGroup.frozen', 'layerGroup.trainable', 'layerGroup.trainable']);
+    await vscode.commands.executeCommand('imageTrainer.unfreeze');
+    assert.strictEqual(api.service.learner?.frozenTo, 0);
+  });
+
+  test('a short Fit One Cycle runs end to end through the child: progress events, throttled UI updates, a finished run in the Runs view', async () => {
+    const before = api.service.eventLog.length;
+    const ui: { e: TrainerEvent; at: number }[] = [];
+    const sub = api.service.onUiEvent((e) => ui.push({ e, at: Date.now() }));
+    const t0 = Date.now();
+    const rows = (await vscode.commands.executeCommand('imageTrainer.fitOneCycle', { epochs: 2, maxLr: 1e-2 })) as { trainLoss: number }[];
+    const seconds = (Date.now() - t0) / 1000;
+    sub.dispose();
+    assert.ok(Array.isArray(rows) && rows.length === 2, `two epoch rows; errors: ${api.errors.join(' | ')}`);
+    const events = api.service.eventLog.slice(before);
+    const begin = events.find((e) => e.type === 'fit_begin');
+    assert.ok(begin && begin.type === 'fit_begin');
+    const batches = events.filter((e) => e.type === 'batch' && e.runId === begin.runId);
+    assert.strictEqual(batches.length, begin.totalBatches, 'every batch reported');
+    assert.strictEqual(events.filter((e) => e.type === 'epoch').length, 2);
+    const end = events.find((e) => e.type === 'fit_end');
+    assert.ok(end && end.type === 'fit_end' && end.status === 'completed');
+    // the UI saw at most ~10 batch updates per second, and the last batch for sure
+    const uiBatches = ui.filter((x) => x.e.type === 'batch');
+    assert.ok(uiBatches.length <= Math.ceil(seconds * 10) + 4, `${uiBatches.length} UI batch events in ${seconds.toFixed(1)} s`);
+    assert.deepStrictEqual(uiBatches[uiBatches.length - 1].e, batches[batches.length - 1]);
+    const run = api.views.runs()[0];
+    assert.match(run.label, /^fit_one_cycle · 2 epochs/);
+    assert.strictEqual(run.contextValue, 'run.completed');
+    assert.match(run.description!, /train_loss \d+\.\d{4} · valid_loss \d+\.\d{4} · error_rate \d\.\d{4}/);
+    assert.strictEqual(run.children?.length, 2, 'one row per epoch');
+    console.log(`    fit: ${batches.length} batches in ${seconds.toFixed(1)} s, ${uiBatches.length} reached the UI`);
+  });
+
+  test('Find Learning Rate records suggestions', async () => {
+    const res = (await vscode.commands.executeCommand('imageTrainer.lrFind', { numIt: 8, endLr: 1 })) as { lrs: number[]; suggestions: unknown };
+    assert.ok(res && res.lrs.length > 0, `lrFind result; errors: ${api.errors.join(' | ')}`);
+    const run = api.service.runs.list()[0];
+    assert.strictEqual(run.kind, 'lr_find');
+    assert.ok(run.lrFind, 'lr_find_result recorded on the run');
+  });
+
+  test('Stop Training ends a fit within one batch', async () => {
+    const before = api.service.eventLog.length;
+    const fit = vscode.commands.executeCommand('imageTrainer.fitOneCycle', { epochs: 50, maxLr: 1e-3 });
+    const begin = await waitFor('fit_begin', () => api.service.eventLog.slice(before).find((e) => e.type === 'fit_begin'));
+    const runId = (begin as { runId: string }).runId;
+    await waitFor('a batch', () => api.service.eventLog.slice(before).some((e) => e.type === 'batch'));
+    assert.strictEqual(api.service.training, true);
+    const stopped = (await vscode.commands.executeCommand('imageTrainer.stopTraining')) as { stopping: string | null };
+    assert.strictEqual(stopped.stopping, 'fitOneCycle');
+    const batchesAtStop = api.service.eventLog.slice(before).filter((e) => e.type === 'batch').length;
+    await fit;
+    const after = api.service.eventLog.slice(before);
+    const batchesAfterStop = after.filter((e) => e.type === 'batch').length - batchesAtStop;
+    assert.ok(batchesAfterStop <= 1, `${batchesAfterStop} batches ran after Stop answered`);
+    const end = after.find((e) => e.type === 'fit_end');
+    assert.ok(end && end.type === 'fit_end' && end.status === 'stopped' && end.runId === runId);
+    assert.strictEqual(api.service.training, false);
+    assert.strictEqual(api.views.runs()[0].contextValue, 'run.stopped');
+  });
+
+  test('Save Model, Load Model and Predict Image', async () => {
+    const saved = (await vscode.commands.executeCommand('imageTrainer.saveModel', { name: 'stage-1' })) as { path: string };
+    assert.ok(saved && fs.existsSync(saved.path), `checkpoint written: ${JSON.stringify(saved)}; errors: ${api.errors.join(' | ')}`);
+    assert.ok(await vscode.commands.executeCommand('imageTrainer.loadModel', { name: 'stage-1' }));
+    const file = path.join(root, 'red_thing_1.png');
+    const preds = (await vscode.commands.executeCommand('imageTrainer.predictImage', vscode.Uri.file(file))) as { className: string; probs: number[] }[];
+    assert.ok(preds && preds.length === 1, `predictions; errors: ${api.errors.join(' | ')}`);
+    assert.ok(['blue_thing', 'red_thing'].includes(preds[0].className));
+    assert.strictEqual(preds[0].probs.length, 2);
+  });
+
+  test('a bad dataset gives a clear error naming the file, and the trainer keeps running', async () => {
+    const pid = api.service.trainerPid;
+    const errorsBefore = api.errors.length;
+    const res = await vscode.commands.executeCommand('imageTrainer.openDataset', { root: path.join(root, 'missing'), labelling: { kind: 'folder' } });
+    assert.strictEqual(res, undefined);
+    const msg = api.errors.slice(errorsBefore).join('\n');
+    assert.match(msg, /Open Dataset failed: .*missing/);
+    assert.match(msg, /Fix: /);
+    assert.strictEqual(api.service.trainerPid, pid);
+    assert.ok(api.service.learner, 'the open learner survives a failed Open Dataset');
+  });
+
+  test('killing the trainer shows the crash notification with the reason; Restart brings the dataset and learner back', async () => {
+    const pid = api.service.trainerPid!;
+    assert.ok(pid && alive(pid));
+    process.kill(pid, 'SIGKILL');
+    const crash = await waitFor('crash record', () => api.service.crashes[0]);
+    assert.match(crash.reason, /SIGKILL/);
+    assert.strictEqual(api.service.dataset, undefined);
+    assert.strictEqual(api.service.learner, undefined);
+    const restored = (await vscode.commands.executeCommand('imageTrainer.restartTrainer')) as { restoredDataset: boolean; restoredLearner: boolean };
+    assert.deepStrictEqual(restored, { restoredDataset: true, restoredLearner: true });
+    const newPid = api.service.trainerPid!;
+    assert.ok(newPid && newPid !== pid && alive(newPid));
+    const learnerNow = api.service.learner as { arch: string } | undefined; // re-read after the restart
+    assert.strictEqual(learnerNow?.arch, 'resnet18');
+    const rows = (await vscode.commands.executeCommand('imageTrainer.fitOneCycle', { epochs: 1, maxLr: 1e-3 })) as unknown[];
+    assert.ok(Array.isArray(rows) && rows.length === 1, 'training works after the restart');
+  });
+
+  test('a crash during a fit marks the run failed with the reason (not silently lost)', async () => {
+    const before = api.service.eventLog.length;
+    const fit = vscode.commands.executeCommand('imageTrainer.fitOneCycle', { epochs: 50, maxLr: 1e-3 });
+    const begin = (await waitFor('fit_begin', () => api.service.eventLog.slice(before).find((e) => e.type === 'fit_begin'))) as { runId: string };
+    process.kill(api.service.trainerPid!, 'SIGKILL');
+    assert.strictEqual(await fit, undefined);
+    const run = api.service.runs.get(begin.runId)!;
+    assert.strictEqual(run.status, 'failed');
+    assert.match(run.error ?? '', /SIGKILL/);
+    assert.strictEqual(api.views.runs()[0].contextValue, 'run.failed');
+    await vscode.commands.executeCommand('imageTrainer.restartTrainer');
+  });
+
+  test('Show Backend Info answers with the backend', async () => {
+    const b = (await vscode.commands.executeCommand('imageTrainer.showBackendInfo')) as { name: string; kind: string };
+    assert.ok(b && typeof b.name === 'string' && ['native-gpu', 'native-cpu', 'wasm', 'cpu'].includes(b.kind));
+  });
+
+  test('deactivating stops the trainer: no orphan process', async () => {
+    const pid = api.service.trainerPid!;
+    assert.ok(pid && alive(pid));
+    await api.service.dispose();
+    await waitFor('trainer exit', () => !alive(pid), 10_000);
+  });
+});
