@@ -2,6 +2,7 @@
 // "body" whose output Grad-CAM looks at, and a fastai-style concat-pool head (avg ‖ max → linear).
 // Plus a synthetic task: coloured squares on a noisy dark background, class = the square's colour.
 import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
 import type { ClassifierModel, ModelConfig, ModelParam } from '../../src/trainer/models/types';
 
 export class TinyCamModel implements ClassifierModel {
@@ -67,6 +68,7 @@ export class TinyCamModel implements ClassifierModel {
 export const SQUARE_COLOURS: [number, number, number][] = [
   [1, 0.15, 0.1], // class 0: red
   [0.1, 0.2, 1], // class 1: blue
+  [0.1, 0.85, 0.2], // class 2: green
 ];
 
 export interface Square {
@@ -105,6 +107,16 @@ export function randomSquare(size: number, side: number, cls: number, rand: () =
   return { cls, top: Math.floor(rand() * (size - side + 1)), left: Math.floor(rand() * (size - side + 1)) };
 }
 
+/** Saves 0..1 RGB floats (size×size×3) as a PNG, scaled up `scale`× with nearest neighbour. */
+export async function writeRgbPng(file: string, x: Float32Array, size: number, scale = 1): Promise<void> {
+  const s = size * scale;
+  const px = Buffer.alloc(s * s * 3);
+  for (let r = 0; r < s; r++) for (let c = 0; c < s; c++) for (let ch = 0; ch < 3; ch++) {
+    px[(r * s + c) * 3 + ch] = Math.round(255 * x[(Math.floor(r / scale) * size + Math.floor(c / scale)) * 3 + ch]);
+  }
+  await sharp(px, { raw: { width: s, height: s, channels: 3 } }).png().toFile(file);
+}
+
 /** Trains the model on one-square images (class = colour) with Adam; returns the final batch loss. */
 export function trainOnSquares(model: TinyCamModel, opts: { size: number; side: number; steps: number; bs: number; seed: number }): number {
   const rand = seededRandom(opts.seed);
@@ -114,7 +126,7 @@ export function trainOnSquares(model: TinyCamModel, opts: { size: number; side: 
     const xs = new Float32Array(opts.bs * opts.size * opts.size * 3);
     const ys: number[] = [];
     for (let i = 0; i < opts.bs; i++) {
-      const cls = i % 2;
+      const cls = i % model.config.numClasses;
       xs.set(drawSquares(opts.size, [randomSquare(opts.size, opts.side, cls, rand)], opts.side, rand), i * opts.size * opts.size * 3);
       ys.push(cls);
     }

@@ -1,0 +1,133 @@
+// writeReport / runInterpret on hand-built predictions and real (tiny) image files: the JSON
+// numbers, a self-contained HTML file, escaping, and the plain-text output of the CLI command.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { ClassificationInterpretation, runInterpret, writeReport, relabel, deleteFile, undo, summarize } from '../../src/trainer/interpret';
+import type { Predictions } from '../../src/trainer/learner/types';
+import type { SplitDataset } from '../../src/trainer/data/types';
+
+const CLASSES = ['cat', 'dog', '<b>owl</b>'];
+
+// deleteFile uses the OS trash: keep it inside a temp folder, not the real one.
+const XDG = fs.mkdtempSync(path.join(os.tmpdir(), 'report-xdg-'));
+process.env.XDG_DATA_HOME = XDG;
+process.on('exit', () => fs.rmSync(XDG, { recursive: true, force: true }));
+
+function handPreds(files: string[]): Predictions {
+  // actual, then probabilities
+  const rows: [number, number[]][] = [
+    [0, [0.9, 0.05, 0.05]],
+    [0, [0.2, 0.7, 0.1]],
+    [1, [0.1, 0.8, 0.1]],
+    [1, [0.6, 0.3, 0.1]],
+    [1, [0.3, 0.6, 0.1]],
+  ];
+  return {
+    files,
+    targets: rows.map((r) => r[0]),
+    probs: rows.map((r) => Float32Array.from(r[1])),
+    losses: rows.map((r) => -Math.log(r[1][r[0]])),
+  };
+}
+
+async function tinyImages(dir: string, n: number): Promise<string[]> {
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = path.join(dir, `img_${i}.png`);
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 40 * i, g: 120, b: 200 - 30 * i } } }).png().toFile(f);
+    files.push(f);
+  }
+  return files;
+}
+
+test('writeReport: interpretation.json holds the numbers; report.html is self-contained and escaped', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+  try {
+    const files = await tinyImages(dir, 5);
+    const interp = ClassificationInterpretation.fromPredictions(handPreds(files), CLASSES);
+    const thumbnails = new Map(await Promise.all(files.map(async (f) => [f, await sharp(f).jpeg().toBuffer()] as [string, Buffer])));
+    const out = path.join(dir, 'out');
+    const { jsonPath, htmlPath } = await writeReport(out, interp, { thumbnails, k: 3 });
+    const json = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
+    assert.deepEqual(json.confusionMatrix, [[1, 1, 0], [1, 2, 0], [0, 0, 0]]);
+    assert.deepEqual(json.confusionMatrixNormalized[2], [null, null, null]);
+    assert.equal(json.accuracy, 3 / 5);
+    assert.deepEqual(json.mostConfused, [{ actual: 'cat', predicted: 'dog', count: 1 }, { actual: 'dog', predicted: 'cat', count: 1 }]);
+    assert.equal(json.topLosses.length, 3);
+    assert.equal(json.topLosses[0].file, files[1]);
+    assert.equal(json.items.length, 5);
+    assert.equal(json.perClass[2].recall, null);
+
+    const html = fs.readFileSync(htmlPath, 'utf8');
+    assert.ok(!/<script|<link|src="http|url\(http/i.test(html), 'no external resources or scripts');
+    assert.equal((html.match(/src="data:image\/jpeg;base64,/g) ?? []).length, 3);
+    assert.ok(html.includes('&lt;b&gt;owl&lt;/b&gt;') && !html.includes('<b>owl</b>'), 'class names are escaped');
+    assert.ok(html.includes('dog/cat / 1.61 / 0.20'), 'lesson-style title for the worst loss');
+    assert.ok(html.includes('prefers-color-scheme: dark'));
+    assert.deepEqual(fs.readdirSync(out).sort(), ['interpretation.json', 'report.html'], 'no temp files left');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('runInterpret prints most confused and top losses and writes the report', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+  try {
+    const files = await tinyImages(dir, 5);
+    files[4] = path.join(dir, 'missing.png'); // an unreadable file: a warning, not a failure
+    let calls = 0;
+    const learner = { data: { classes: CLASSES }, getPreds: async () => (calls++, handPreds(files)) };
+    let text = '';
+    const res = await runInterpret({ learner, outDir: path.join(dir, 'out'), k: 5, out: { write: (s: string) => (text += s) } });
+    assert.equal(calls, 1);
+    assert.match(text, /Most confused \(actual -> predicted: count\):\n {2}cat -> dog: 1\n {2}dog -> cat: 1\n/);
+    assert.match(text, /Top losses[^\n]*\n {2}dog\/cat \/ 1\.61 \/ 0\.20 +img_1\.png\n {2}cat\/dog \/ 1\.20 \/ 0\.30 +img_3\.png\n/);
+    assert.match(text, /accuracy: 60\.00% {3}error_rate: 40\.00%/);
+    assert.ok(fs.existsSync(res.htmlPath) && fs.existsSync(res.jsonPath));
+    assert.equal(res.warnings.length, 1);
+    assert.match(res.warnings[0], /missing\.png: no preview/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('summarize returns plain JSON (no typed arrays) for the child-process protocol', () => {
+  const interp = ClassificationInterpretation.fromPredictions(handPreds(['a', 'b', 'c', 'd', 'e']), CLASSES);
+  const s = summarize(interp, { k: 2 });
+  assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
+});
+
+test('session functions keep the open dataset in step with relabel / delete / undo', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-'));
+  try {
+    for (const f of ['train/cat/1.png', 'train/dog/2.png', 'valid/cat/3.png']) {
+      fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+      fs.writeFileSync(path.join(root, f), f);
+    }
+    const p = (f: string) => path.join(root, f);
+    const ds: SplitDataset = {
+      root,
+      rule: { kind: 'folder', train: 'train', valid: 'valid' },
+      classes: ['cat', 'dog'],
+      c: 2,
+      train: { items: [p('train/cat/1.png'), p('train/dog/2.png')], y: [0, 1] },
+      valid: { items: [p('valid/cat/3.png')], y: [0] },
+      skipped: [],
+    };
+    await relabel(ds, p('valid/cat/3.png'), 'dog');
+    assert.deepEqual(ds.valid, { items: [p('valid/dog/3.png')], y: [1] });
+    await deleteFile(ds, p('train/cat/1.png'));
+    assert.deepEqual(ds.train, { items: [p('train/dog/2.png')], y: [1] });
+    await undo(ds);
+    assert.deepEqual(ds.train, { items: [p('train/dog/2.png'), p('train/cat/1.png')], y: [1, 0] });
+    assert.ok(fs.existsSync(p('train/cat/1.png')));
+    await undo(ds);
+    assert.deepEqual(ds.valid, { items: [p('valid/cat/3.png')], y: [0] });
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
