@@ -34,9 +34,10 @@ export function remapBilinear(
       const i01 = (y0 * srcW + x1) * 3;
       const i10 = (y1 * srcW + x0) * 3;
       const i11 = (y1 * srcW + x1) * 3;
-      for (let c = 0; c < 3; c++) {
-        out[o++] = src[i00 + c] * w00 + src[i01 + c] * w01 + src[i10 + c] * w10 + src[i11 + c] * w11 + 0.5;
-      }
+      out[o] = src[i00] * w00 + src[i01] * w01 + src[i10] * w10 + src[i11] * w11 + 0.5;
+      out[o + 1] = src[i00 + 1] * w00 + src[i01 + 1] * w01 + src[i10 + 1] * w10 + src[i11 + 1] * w11 + 0.5;
+      out[o + 2] = src[i00 + 2] * w00 + src[i01 + 2] * w01 + src[i10 + 2] * w10 + src[i11 + 2] * w11 + 0.5;
+      o += 3;
     }
   }
   return out;
