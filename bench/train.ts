@@ -1,0 +1,143 @@
+// Training bench: images/second of the Learner's training step (forward, cross-entropy, backward,
+// AdamW) on resnet34, batch 32, at 64 and 128 px, on the best backend present — beside Debian's
+// PyTorch training torchvision's resnet34 with AdamW on the same machine, in the same run.
+// Run: npm run bench:train   (options: --sizes 64,128 --bs 32 --warmup 2 --steps 3 --arch resnet34)
+import { spawnSync } from 'child_process';
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { selectBackend, tf } from '../src/trainer/backend';
+import { createModel, type ArchName } from '../src/trainer/models';
+import { Learner, type Callback } from '../src/trainer/learner';
+import type { Batch, DataBunch, DataLoader } from '../src/trainer/data/types';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const PYTHON = '/usr/bin/python3';
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const SIZES = arg('sizes', '64,128').split(',').map(Number);
+const BS = Number(arg('bs', '32'));
+const WARMUP = Number(arg('warmup', '2'));
+const STEPS = Number(arg('steps', '3'));
+const ARCH = arg('arch', 'resnet34') as ArchName;
+const CLASSES = 37;
+
+/** A DataBunch of one random batch served WARMUP + STEPS times, so only the step is timed. */
+function syntheticData(size: number): DataBunch {
+  const n = BS;
+  const x = new Float32Array(n * size * size * 3);
+  let s = 12345;
+  for (let i = 0; i < x.length; i++) {
+    s = (1664525 * s + 1013904223) >>> 0;
+    x[i] = s / 2 ** 32 - 0.5;
+  }
+  const y = Int32Array.from({ length: n }, (_, i) => i % CLASSES);
+  const files = Array.from({ length: n }, (_, i) => `synthetic_${i}.png`);
+  const loader = (batches: number): DataLoader => ({
+    length: batches,
+    itemCount: batches * n,
+    setEpoch: () => undefined,
+    async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
+      for (let b = 0; b < batches; b++) yield { x, y, n, size, files };
+    },
+  });
+  const classes = Array.from({ length: CLASSES }, (_, i) => `c${i}`);
+  return {
+    dataset: { root: '', rule: { kind: 'nameFunc' }, classes, c: CLASSES, train: { items: [], y: [] }, valid: { items: [], y: [] }, skipped: [] },
+    classes,
+    c: CLASSES,
+    size,
+    bs: BS,
+    train: loader(WARMUP + STEPS),
+    valid: loader(0),
+    normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    close: async () => undefined,
+  };
+}
+
+function median(a: number[]): number {
+  const s = [...a].sort((p, q) => p - q);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+interface Row {
+  system: string;
+  size: number;
+  stepMs: number[];
+  imgPerSec: number;
+  peakRssMB?: number;
+}
+
+async function benchTfjs(size: number, backendName: string): Promise<Row> {
+  const data = syntheticData(size);
+  const model = createModel({ arch: ARCH, numClasses: CLASSES, seed: 1 });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-train-'));
+  const learner = new Learner({ data, model, path: dir });
+  learner.unfreeze();
+  const times: number[] = [];
+  let t0 = 0;
+  const timer: Callback = {
+    beginBatch: () => void (t0 = performance.now()),
+    afterBatch: (ctx) => {
+      const dt = performance.now() - t0;
+      if (ctx.step >= WARMUP) times.push(dt);
+      process.stderr.write(`  tfjs ${size}px step ${ctx.step} ${dt.toFixed(0)} ms loss ${ctx.loss.toFixed(3)}\n`);
+    },
+  };
+  await learner.fit(1, 1e-3, { callbacks: [timer] });
+  learner.dispose();
+  await fs.rm(dir, { recursive: true, force: true });
+  return {
+    system: `tfjs ${tf.version_core} ${backendName}, Learner step (AdamW)`,
+    size,
+    stepMs: times.map(Math.round),
+    imgPerSec: +((BS * 1000) / median(times)).toFixed(2),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+function benchTorch(size: number): Row | { system: string; size: number; error: string } {
+  const script = path.join(ROOT, 'bench', 'train_torch.py');
+  const r = spawnSync(PYTHON, [script, ARCH, String(size), String(BS), String(STEPS), String(WARMUP), String(os.availableParallelism())], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) return { system: 'PyTorch', size, error: `exit ${r.status}${r.error ? `: ${r.error.message}` : ''}` };
+  const o = JSON.parse(line.slice(7));
+  return { system: `PyTorch ${o.torch} (torchvision ${o.torchvision}), ${o.threads} threads, AdamW`, size, stepMs: o.trainStepMs, imgPerSec: o.trainImgPerSec, peakRssMB: o.peakRssMB };
+}
+
+async function main(): Promise<void> {
+  const info = await selectBackend({ prefer: process.env.IMAGE_TRAINER_BACKEND || undefined });
+  const backendName = `${info.name}${info.threads ? ` ${info.threads} threads` : ''}${info.simd ? ' SIMD' : ''}${info.device ? ` (${info.device})` : ''}`;
+  console.log(`${ARCH} training, batch ${BS}, ${WARMUP} warm-up + ${STEPS} timed steps, ${os.availableParallelism()} cores, backend: ${backendName}`);
+  const results: { size: number; tfjs: Row; torch: ReturnType<typeof benchTorch>; ratio: number | null }[] = [];
+  for (const size of SIZES) {
+    const t = await benchTfjs(size, backendName);
+    const p = benchTorch(size);
+    const ratio = 'imgPerSec' in p ? +(p.imgPerSec / t.imgPerSec).toFixed(2) : null;
+    results.push({ size, tfjs: t, torch: p, ratio });
+  }
+  console.log('\n| px | tfjs img/s | PyTorch img/s | PyTorch / tfjs |');
+  console.log('| --- | --- | --- | --- |');
+  for (const r of results) {
+    const torch = 'imgPerSec' in r.torch ? r.torch.imgPerSec.toFixed(2) : `n/a (${r.torch.error})`;
+    console.log(`| ${r.size} | ${r.tfjs.imgPerSec.toFixed(2)} | ${torch} | ${r.ratio === null ? 'n/a' : `${r.ratio}×`} |`);
+  }
+  const out = path.join(ROOT, 'bench', 'out', 'train.json');
+  await fs.mkdir(path.dirname(out), { recursive: true });
+  await fs.writeFile(out, JSON.stringify({ arch: ARCH, bs: BS, warmup: WARMUP, steps: STEPS, backend: info, results, at: new Date().toISOString() }, null, 2) + '\n');
+  console.log(`\nwritten ${path.relative(ROOT, out)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`bench:train failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
