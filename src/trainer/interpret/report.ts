@@ -208,7 +208,7 @@ table { border-collapse:collapse; }
 .matrix td.cell { background:rgba(var(--cell), calc(var(--v) * 0.9)); }
 .matrix td.strong { color:#fff; font-weight:600; }
 .matrix td.off[data-count="0"] { color:var(--muted); }
-.pairs { columns:2 260px; padding-left:22px; margin:0; } .pairs li { margin:2px 0; }
+.pairs { padding-left:22px; margin:0; } .pairs li { margin:2px 0; }
 .pairs .actual { color:var(--ok); } .pairs .pred { color:var(--bad); }
 .grid { display:grid; grid-template-columns:repeat(auto-fill,minmax(200px,1fr)); gap:14px; }
 figure.loss { margin:0; background:var(--card); border:1px solid var(--line); border-radius:6px; overflow:hidden; }

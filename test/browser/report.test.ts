@@ -1,0 +1,99 @@
+// The interpretation report as a person sees it: a tiny model trained here, real image files, the
+// CLI's runInterpret, then report.html opened in Debian's chromium (headless). Screenshots are kept
+// under .test-output/interpretation/ (light and dark colour schemes).
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { chromium, type Browser } from 'playwright-core';
+import { runInterpret, topLossTitle, type RunInterpretResult } from '../../src/trainer/interpret';
+import { TinyCamModel, drawSquares, randomSquare, seededRandom, trainOnSquares, writeRgbPng } from '../helpers/interp-model';
+import { FileLearner } from '../helpers/interp-learner';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const OUT = path.join(ROOT, '.test-output', 'interpretation');
+const SIZE = 16;
+const SIDE = 5;
+const CLASSES = ['red', 'blue', 'green'];
+
+let tmp: string;
+let browser: Browser | undefined;
+let result: RunInterpretResult;
+let stdout = '';
+
+before(async () => {
+  await tf.setBackend('cpu');
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-browser-'));
+  const model = new TinyCamModel(3, 7);
+  trainOnSquares(model, { size: SIZE, side: SIDE, steps: 40, bs: 9, seed: 11 });
+  // 24 validation images; every 5th is saved under the wrong class name (a labelling mistake),
+  // so the matrix has off-diagonal cells and the top losses are those files.
+  const rand = seededRandom(2024);
+  const valid: { file: string; y: number }[] = [];
+  for (let i = 0; i < 24; i++) {
+    const drawn = i % 3;
+    const y = i % 5 === 4 ? (drawn + 1) % 3 : drawn;
+    const file = path.join(tmp, `${CLASSES[y]}_${i}.png`);
+    await writeRgbPng(file, drawSquares(SIZE, [randomSquare(SIZE, SIDE, drawn, rand)], SIDE, rand), SIZE, 8);
+    valid.push({ file, y });
+  }
+  const learner = new FileLearner(model, CLASSES, SIZE, valid);
+  fs.rmSync(OUT, { recursive: true, force: true });
+  result = await runInterpret({ learner, outDir: OUT, k: 9, out: { write: (s: string) => (stdout += s) }, title: 'Squares: interpretation' });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('runInterpret printed the most confused pairs and the top losses', () => {
+  assert.match(stdout, /Most confused \(actual -> predicted: count\):/);
+  for (const p of result.summary.mostConfused) assert.ok(stdout.includes(`  ${p.actual} -> ${p.predicted}: ${p.count}\n`));
+  assert.ok(stdout.includes(topLossTitle(result.summary.topLosses[0])));
+  assert.equal(result.warnings.length, 0, result.warnings.join('\n'));
+});
+
+test('report.html shows the matrix, the titles and the heatmaps in chromium', async () => {
+  const page = await browser!.newPage({ viewport: { width: 1100, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+  await page.goto('file://' + result.htmlPath);
+
+  const s = result.summary;
+  assert.equal(await page.locator('table.matrix td.cell').count(), CLASSES.length ** 2);
+  for (let a = 0; a < CLASSES.length; a++) {
+    for (let p = 0; p < CLASSES.length; p++) {
+      const cell = page.locator(`td.cell[data-actual="${CLASSES[a]}"][data-predicted="${CLASSES[p]}"]`);
+      assert.equal(Number(await cell.textContent()), s.confusionMatrix[a][p], `cell ${CLASSES[a]}→${CLASSES[p]}`);
+    }
+  }
+  const titles = await page.locator('#top-losses figcaption .title').allTextContents();
+  assert.deepEqual(titles, s.topLosses.map(topLossTitle));
+  const imgs = page.locator('#top-losses img');
+  assert.equal(await imgs.count(), 9);
+  const widths = await imgs.evaluateAll((els) => els.map((e) => (e as HTMLImageElement).naturalWidth));
+  assert.ok(widths.every((w) => w === 224), `heatmap overlays decoded: ${widths.join(',')}`);
+  assert.ok((await page.locator('#top-losses img[alt$="with Grad-CAM heatmap"]').count()) === 9);
+  assert.equal(await page.locator('#per-class tbody tr').count(), CLASSES.length);
+  assert.equal((await page.locator('#error-rate').textContent())?.trim(), `${((s.errorRate ?? 0) * 100).toFixed(2)}%`);
+  assert.deepEqual(errors, []);
+
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'report.png'), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(13, 17, 23)', 'dark colour scheme applied');
+  await page.screenshot({ path: path.join(OUT, 'report-dark.png'), fullPage: true });
+  await page.close();
+  assert.ok(fs.statSync(path.join(OUT, 'report.png')).size > 10_000);
+});
