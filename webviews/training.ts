@@ -201,7 +201,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
     const r = s.run;
     const running = s.status === 'running';
     stopButton.toggleAttribute('disabled', !running);
-    title.textContent = r ? `Training — ${r.kind} ${r.runId}` : 'Training';
+    title.textContent = r ? `Training — ${r.runId}` : 'Training';
     statusLine.textContent = !r
       ? 'Waiting for a Fit One Cycle run…'
       : s.status === 'failed'
@@ -233,7 +233,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
         'p',
         { 'data-testid': 'freeze-state' },
         frozen
-          ? `Frozen: groups 0–${r.frozenTo - 1} frozen (BatchNorm still trains), training group${r.layerGroups - r.frozenTo > 1 ? 's' : ''} ${r.frozenTo}–${r.layerGroups - 1}`
+          ? `Frozen: group${r.frozenTo > 1 ? `s 0–${r.frozenTo - 1}` : ' 0'} frozen (BatchNorm layers still train), training ${r.layerGroups - r.frozenTo > 1 ? `groups ${r.frozenTo}–${r.layerGroups - 1}` : `group ${r.frozenTo} (head)`}`
           : `Unfrozen: all ${r.layerGroups} layer groups train`,
       ),
       h(

@@ -1,0 +1,88 @@
+// Keeps each run's trainer events so a panel opened (or re-created) mid-run can replay them, and
+// summarises runs for the comparison panel. No `vscode` import.
+import type { TrainerEvent } from '../../protocol/events';
+import type { RunSummary } from '../../protocol/webview';
+
+type RunEvent = Extract<TrainerEvent, { runId: string }>;
+
+interface RunRecord {
+  runId: string;
+  events: RunEvent[];
+}
+
+const hasRunId = (e: TrainerEvent): e is RunEvent => 'runId' in e && typeof (e as { runId?: unknown }).runId === 'string';
+
+export class RunHistory {
+  private readonly runs = new Map<string, RunRecord>();
+  private order: string[] = [];
+  private dataset: Extract<TrainerEvent, { type: 'dataset' }> | null = null;
+
+  /** @param maxRuns oldest runs beyond this are forgotten (their summaries live in the extension's run store). */
+  constructor(private readonly maxRuns = 20) {}
+
+  record(e: TrainerEvent): void {
+    if (e.type === 'dataset') {
+      this.dataset = e;
+      return;
+    }
+    if (!hasRunId(e)) return;
+    let r = this.runs.get(e.runId);
+    if (!r || e.type === 'fit_begin') {
+      r = { runId: e.runId, events: [] };
+      this.runs.set(e.runId, r);
+      this.order = [...this.order.filter((id) => id !== e.runId), e.runId];
+      while (this.order.length > this.maxRuns) this.runs.delete(this.order.shift() as string);
+    }
+    r.events.push(e);
+  }
+
+  latestDataset() {
+    return this.dataset;
+  }
+
+  /** The run's events in arrival order (a replay). */
+  events(runId: string): TrainerEvent[] {
+    return [...(this.runs.get(runId)?.events ?? [])];
+  }
+
+  /** Most recent run (of these kinds), or undefined. */
+  latest(kinds?: readonly string[]): string | undefined {
+    for (let i = this.order.length - 1; i >= 0; i--) {
+      const begin = this.runs.get(this.order[i])?.events.find((e) => e.type === 'fit_begin');
+      if (!kinds || (begin && begin.type === 'fit_begin' && kinds.includes(begin.kind))) return this.order[i];
+    }
+    return undefined;
+  }
+
+  runIds(): string[] {
+    return [...this.order];
+  }
+
+  summary(runId: string, label?: string): RunSummary | undefined {
+    return summarizeRun(this.events(runId), label);
+  }
+}
+
+/** A run's curves and epoch table from its events (for the comparison panel). */
+export function summarizeRun(events: readonly TrainerEvent[], label?: string): RunSummary | undefined {
+  const begin = events.find((e) => e.type === 'fit_begin');
+  if (!begin || begin.type !== 'fit_begin') return undefined;
+  const end = events.find((e) => e.type === 'fit_end');
+  const trainLoss: [number, number][] = [];
+  const epochs: RunSummary['epochs'] = [];
+  for (const e of events) {
+    if (e.type === 'batch') trainLoss.push([e.step, e.smoothLoss]);
+    else if (e.type === 'epoch')
+      epochs.push({ epoch: e.epoch, step: (e.epoch + 1) * begin.batchesPerEpoch - 1, trainLoss: e.trainLoss, validLoss: e.validLoss, errorRate: e.errorRate, accuracy: e.accuracy, seconds: e.seconds });
+  }
+  return {
+    runId: begin.runId,
+    label: label ?? begin.runId,
+    kind: begin.kind,
+    trainLoss,
+    epochs,
+    batchesPerEpoch: begin.batchesPerEpoch,
+    lrs: begin.lrs,
+    status: end && end.type === 'fit_end' ? end.status : 'running',
+  };
+}

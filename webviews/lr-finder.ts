@@ -1,0 +1,242 @@
+// LR finder panel (learn.lr_find(); learn.recorder.plot()): smoothed loss against lr on a log
+// axis, drawn live from the sweep's batch events, with the min-gradient and valley suggestions.
+// Click a point or a suggestion → setMaxLr(lr); drag a range → setMaxLr({start, stop}) (a slice).
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import type uPlot from 'uplot';
+import type { TrainerEvent, TrainerEventOf } from '../src/protocol/events';
+import type { HostMessage } from '../src/protocol/webview';
+import { bootstrap, type PanelContext, type PanelView } from './common/panel';
+import { h, clear, section } from './common/dom';
+import { fmtLr, fmtNum } from './common/format';
+import { ThemedPlot, themedAxis } from './common/plot';
+import { plotColors } from './common/theme';
+
+type Suggestions = TrainerEventOf<'lr_find_result'>['suggestions'];
+type LrChoice = number | { start: number; stop: number };
+
+export interface LrFinderState {
+  runId: string | null;
+  status: 'idle' | 'running' | 'completed' | 'stopped' | 'failed';
+  /** Live points [lr, smoothed loss] from batch events. */
+  lrs: number[];
+  losses: number[];
+  /** Set by lr_find_result: the plotted (skip_start/skip_end trimmed) curve replaces the live one. */
+  final: boolean;
+  suggestions: Suggestions | null;
+  chosen: LrChoice | null;
+  error?: string;
+}
+
+const empty = (): LrFinderState => ({ runId: null, status: 'idle', lrs: [], losses: [], final: false, suggestions: null, chosen: null });
+
+/** Loss at lr, interpolated on the log-lr axis (suggestion markers sit on the curve). */
+export function lossAt(lrs: number[], losses: number[], lr: number): number | null {
+  if (!lrs.length) return null;
+  const x = Math.log(lr);
+  for (let i = 1; i < lrs.length; i++) {
+    const a = Math.log(lrs[i - 1]);
+    const b = Math.log(lrs[i]);
+    if (x >= a && x <= b) return b === a ? losses[i] : losses[i - 1] + ((x - a) / (b - a)) * (losses[i] - losses[i - 1]);
+  }
+  return x < Math.log(lrs[0]) ? losses[0] : losses[losses.length - 1];
+}
+
+/** Keeps only powers of ten among an axis' splits (uPlot's log axis otherwise marks 2e-5, 3e-5, …). */
+const decades = (_u: uPlot, splits: number[]) => splits.map((v) => (v != null && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-6 ? v : null));
+
+const describe = (c: LrChoice) => (typeof c === 'number' ? fmtLr(c) : `slice(${fmtLr(c.start)}, ${fmtLr(c.stop)})`);
+
+function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<LrFinderState> {
+  let s = empty();
+  const statusLine = h('div', { className: 'muted', 'data-testid': 'status' });
+  const suggestionBox = h('div', { className: 'suggestions', 'data-testid': 'suggestions' });
+  const chosenBox = h('div', { 'data-testid': 'chosen' });
+  const plotDiv = h('div', { className: 'plot', 'data-testid': 'lr-plot' });
+  root.append(
+    h('h1', {}, 'Learning rate finder'),
+    statusLine,
+    section(
+      'Loss (smoothed) against learning rate',
+      h('p', { className: 'muted' }, 'Click a point to use that learning rate as max lr for the next Fit One Cycle; drag across a range to use it as slice(start, stop).'),
+      plotDiv,
+    ),
+    section('Suggestions', suggestionBox, chosenBox),
+  );
+
+  const choose = (lr: LrChoice) => {
+    s.chosen = lr;
+    ctx.host.post({ type: 'setMaxLr', lr });
+    drawChosen();
+    ctx.stateChanged();
+  };
+
+  const markers: uPlot.Plugin = {
+    hooks: {
+      draw: (u) => {
+        u.root.parentElement?.setAttribute('data-points', String(u.data[0].length));
+        if (!s.suggestions) return u.root.parentElement?.setAttribute('data-markers', '[]');
+        const drawn: { name: string; lr: number; loss: number; x: number; y: number }[] = [];
+        const c = plotColors();
+        const g = u.ctx;
+        const items: [string, number | null, string][] = [
+          ['min grad', s.suggestions.minGrad, c.red],
+          ['valley', s.suggestions.valley, c.green],
+        ];
+        g.save();
+        g.font = c.font;
+        items.forEach(([name, lr, color], k) => {
+          if (lr === null) return;
+          const y = lossAt(s.lrs, s.losses, lr);
+          if (y === null) return;
+          const px = u.valToPos(lr, 'x', true);
+          const py = u.valToPos(y, 'y', true);
+          g.fillStyle = color;
+          g.strokeStyle = color;
+          g.beginPath();
+          g.arc(px, py, 6 * devicePixelRatio, 0, 2 * Math.PI);
+          g.fill();
+          g.setLineDash([4, 4]);
+          g.beginPath();
+          g.moveTo(px, u.bbox.top);
+          g.lineTo(px, u.bbox.top + u.bbox.height);
+          g.stroke();
+          g.setLineDash([]);
+          // Min-gradient label above its dot, valley below, so close suggestions stay readable.
+          g.textAlign = k === 0 ? 'left' : 'right';
+          g.fillText(`${name} ${fmtLr(lr)}`, px + (k === 0 ? 9 : -9) * devicePixelRatio, py + (k === 0 ? -10 : 20) * devicePixelRatio);
+          drawn.push({ name, lr, loss: y, x: u.valToPos(lr, 'x'), y: u.valToPos(y, 'y') });
+        });
+        g.restore();
+        // Exposed for tests and assistive tech: the markers, in CSS pixels from the plotting area's corner.
+        u.root.parentElement?.setAttribute('data-markers', JSON.stringify(drawn));
+      },
+    },
+  };
+
+  let downAt: { x: number; y: number } | null = null;
+  const interactions: uPlot.Plugin = {
+    hooks: {
+      ready: (u) => {
+        u.over.addEventListener('mousedown', (e) => (downAt = { x: e.clientX, y: e.clientY }));
+        u.over.addEventListener('click', (e) => {
+          const moved = downAt ? Math.hypot(e.clientX - downAt.x, e.clientY - downAt.y) : 0;
+          downAt = null;
+          if (moved > 3) return; // a drag: setSelect handles it
+          const idx = u.cursor.idx;
+          if (idx === null || idx === undefined) return;
+          const lr = (u.data[0] as number[])[idx];
+          if (lr > 0) choose(lr);
+        });
+      },
+      setSelect: (u) => {
+        if (u.select.width < 4) return;
+        const a = u.posToVal(u.select.left, 'x');
+        const b = u.posToVal(u.select.left + u.select.width, 'x');
+        if (a > 0 && b > a) choose({ start: +a.toPrecision(3), stop: +b.toPrecision(3) });
+      },
+    },
+  };
+
+  const plot = new ThemedPlot(
+    plotDiv,
+    (c) => ({
+      scales: { x: { time: false, distr: 3 } },
+      cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 8 } },
+      axes: [
+        themedAxis(c, {
+          label: 'learning rate (log scale)',
+          // Decades only: labels, ticks and grid at 1e-7, 1e-6, …
+          filter: decades,
+          grid: { stroke: c.grid, width: 1, filter: decades },
+          ticks: { stroke: c.grid, width: 1, filter: decades },
+          values: (_u, vals) => vals.map((v) => (v == null ? '' : v.toExponential(0))),
+        }),
+        themedAxis(c, { label: 'loss', size: 55 }),
+      ],
+      series: [{ label: 'lr', value: (_u, v) => fmtLr(v) }, { label: 'smoothed loss', stroke: c.blue, width: 2, points: { show: false }, value: (_u, v) => fmtNum(v, 4) }],
+      plugins: [markers, interactions],
+    }),
+    [[], []],
+    300,
+  );
+
+  const drawChosen = () => {
+    clear(chosenBox);
+    chosenBox.append(
+      s.chosen === null
+        ? h('span', { className: 'muted' }, 'No max lr chosen yet.')
+        : h('span', {}, 'Max lr for the next Fit One Cycle: ', h('span', { className: 'chosen', 'data-testid': 'chosen-value' }, describe(s.chosen))),
+    );
+  };
+
+  const drawHeader = () => {
+    statusLine.textContent =
+      s.status === 'idle'
+        ? 'Run Find Learning Rate to sweep the learning rate from 1e-7 to 10.'
+        : s.status === 'running'
+          ? `Sweeping… ${s.lrs.length} batches, lr ${fmtLr(s.lrs[s.lrs.length - 1])}`
+          : s.status === 'failed'
+            ? `failed: ${s.error ?? 'unknown error'}`
+            : `${s.status}: ${s.lrs.length} points${s.final ? ' (first 10 and last 5 skipped, as recorder.plot does)' : ''}`;
+    clear(suggestionBox);
+    const sug = s.suggestions;
+    if (!sug) {
+      suggestionBox.append(h('span', { className: 'muted' }, s.status === 'running' ? 'Suggestions appear when the sweep ends.' : 'No suggestions yet.'));
+      return;
+    }
+    for (const [key, name] of [['minGrad', 'Min gradient'], ['valley', 'Valley']] as const) {
+      const lr = sug[key];
+      const b = h('vscode-button', { 'data-testid': `suggestion-${key}`, secondary: key !== 'valley', disabled: lr === null }, `${name}: ${fmtLr(lr)}`);
+      if (lr !== null) b.addEventListener('click', () => choose(lr));
+      suggestionBox.append(b);
+    }
+  };
+
+  const drawPlot = () => plot.setData([s.lrs, s.losses]);
+  const drawAll = () => {
+    drawHeader();
+    drawChosen();
+    drawPlot();
+  };
+  drawAll();
+
+  const apply = (e: TrainerEvent) => {
+    if (e.type === 'fit_begin' && e.kind === 'lr_find') {
+      const chosen = s.chosen;
+      s = { ...empty(), runId: e.runId, status: 'running', chosen };
+    } else if (e.type === 'batch' && e.runId === s.runId && !s.final) {
+      const n = s.lrs.length;
+      const lr = e.lrs[e.lrs.length - 1];
+      if (n && lr <= s.lrs[n - 1]) return; // replayed duplicate
+      s.lrs.push(lr);
+      s.losses.push(e.smoothLoss);
+    } else if (e.type === 'lr_find_result' && (s.runId === null || e.runId === s.runId)) {
+      s.runId = e.runId;
+      s.lrs = [...e.lrs];
+      s.losses = [...e.losses];
+      s.final = true;
+      s.suggestions = e.suggestions;
+    } else if (e.type === 'fit_end' && e.runId === s.runId) {
+      s.status = e.status;
+      s.error = e.error;
+    } else return;
+    ctx.frames.schedule('plot', drawPlot);
+    ctx.frames.schedule('header', drawHeader);
+  };
+
+  return {
+    render(state) {
+      s = { ...empty(), ...state };
+      drawAll();
+    },
+    onMessage(m: HostMessage) {
+      if (m.type === 'reset') {
+        s = { ...empty(), chosen: s.chosen };
+        ctx.frames.schedule('all', drawAll);
+      } else if (m.type === 'events') m.events.forEach(apply);
+    },
+    snapshot: () => s,
+  };
+}
+
+bootstrap('lrFinder', createLrFinderPanel);
