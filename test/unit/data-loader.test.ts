@@ -161,6 +161,12 @@ describe('DataBunch on real Fashion-MNIST files', { skip: !fashionMnistAvailable
     for (const c of counts) assert.equal(c.train + c.valid, 10);
   });
 
+  test('after close() a worker loader fails fast instead of hanging', async () => {
+    const bunch = await open({ numWorkers: 1 });
+    await bunch.close();
+    await assert.rejects(collect(bunch, 'train'), /closed/);
+  });
+
   test('bad options are DataErrors', async () => {
     await assert.rejects(createDataBunch(split, { bs: 0 }), DataError);
     await assert.rejects(createDataBunch(split, { numWorkers: -1 }), DataError);

@@ -85,6 +85,17 @@ describe('augmentation parameters', () => {
     assert.notDeepEqual(sampleAugment(DEFAULT_TRANSFORMS, 42, 0, 6), a);
   });
 
+  test('pinned: the same draw on every machine (seed 42, epoch 0, item 0)', () => {
+    const p = sampleAugment(DEFAULT_TRANSFORMS, 42, 0, 0);
+    assert.equal(p.flip, true);
+    assert.equal(p.warp, null);
+    assert.ok(Math.abs(p.rotate - 7.003038222696258) < 1e-12);
+    assert.ok(Math.abs(p.cropRow - 0.6818264579989705) < 1e-15);
+    assert.ok(Math.abs(p.zoom!.scale - 1.0178153310056972) < 1e-12);
+    assert.ok(Math.abs(p.brightness - 0.4973662558509809) < 1e-12);
+    assert.equal(p.contrast, 1);
+  });
+
   test('ranges and probabilities match get_transforms() defaults', () => {
     const N = 4000;
     let flips = 0, rot = 0, zoom = 0, warp = 0, bright = 0, contrast = 0;
