@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { ClassificationInterpretation, runInterpret, writeReport, relabel, deleteFile, undo, summarize } from '../../src/trainer/interpret';
+import { ClassificationInterpretation, runInterpret, writeReport, writeReportFiles, relabel, deleteFile, undo, summarize } from '../../src/trainer/interpret';
 import type { Predictions } from '../../src/trainer/learner/types';
 import type { SplitDataset } from '../../src/trainer/data/types';
 
@@ -51,7 +51,7 @@ test('writeReport: interpretation.json holds the numbers; report.html is self-co
     const interp = ClassificationInterpretation.fromPredictions(handPreds(files), CLASSES);
     const thumbnails = new Map(await Promise.all(files.map(async (f) => [f, await sharp(f).jpeg().toBuffer()] as [string, Buffer])));
     const out = path.join(dir, 'out');
-    const { jsonPath, htmlPath } = await writeReport(out, interp, { thumbnails, k: 3 });
+    const { jsonPath, htmlPath } = await writeReportFiles(out, interp, { thumbnails, k: 3 });
     const json = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
     assert.deepEqual(json.confusionMatrix, [[1, 1, 0], [1, 2, 0], [0, 0, 0]]);
     assert.deepEqual(json.confusionMatrixNormalized[2], [null, null, null]);
@@ -69,6 +69,11 @@ test('writeReport: interpretation.json holds the numbers; report.html is self-co
     assert.ok(html.includes('dog/cat / 1.61 / 0.20'), 'lesson-style title for the worst loss');
     assert.ok(html.includes('prefers-color-scheme: dark'));
     assert.deepEqual(fs.readdirSync(out).sort(), ['interpretation.json', 'report.html'], 'no temp files left');
+
+    // The CLI's form: writeReport returns the report's path and makes the thumbnails itself.
+    const html2 = await writeReport(path.join(dir, 'out2'), interp, { k: 3 });
+    assert.equal(html2, path.join(dir, 'out2', 'report.html'));
+    assert.equal((fs.readFileSync(html2, 'utf8').match(/src="data:image\/jpeg;base64,/g) ?? []).length, 3);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

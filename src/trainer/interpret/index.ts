@@ -17,7 +17,7 @@ export { loadModelInput, loadCenterCrop, normalizeRgb, IMAGENET_STATS } from './
 export type { ModelInput, Normalization } from './image-input';
 export { DatasetCleaner, CLEANER_LOG, DATASET_TRASH } from './cleaner';
 export type { CleanerAction, CleanerLogEntry, CleanerOptions, RelabelMoveAction, RelabelCsvAction, DeleteAction } from './cleaner';
-export { writeReport, renderReportHtml, makeThumbnail } from './report';
+export { writeReport, writeReportFiles, renderReportHtml, makeThumbnail } from './report';
 export type { ReportOptions, ReportPaths, ReportImages } from './report';
 export { summarizeInterpretation, formatInterpretationText, topLossTitle } from './summary';
 export type { InterpretationSummary } from './summary';

@@ -5,13 +5,16 @@ import * as path from 'path';
 import sharp from 'sharp';
 import type { ClassificationInterpretation } from './interpretation';
 import { InterpretError } from './errors';
+import { gradCamForFile, type GradCamSource } from './gradcam';
 import { summarizeInterpretation, topLossTitle, type InterpretationSummary } from './summary';
 
 export interface ReportImages {
-  /** file → image bytes (PNG/JPEG/WebP) shown in the top-losses grid. */
-  thumbnails?: Map<string, Buffer>;
+  /** file → image bytes (PNG/JPEG/WebP) for the top-losses grid; default: made from the files; false: none. */
+  thumbnails?: Map<string, Buffer> | false;
   /** file → Grad-CAM overlay PNG; preferred over the thumbnail when present. */
   heatmaps?: Map<string, Buffer>;
+  /** Compute Grad-CAM overlays for the top losses with this model (when `heatmaps` is not given). */
+  heatmapsFrom?: GradCamSource;
 }
 
 export interface ReportOptions extends ReportImages {
@@ -24,11 +27,19 @@ export interface ReportPaths {
   jsonPath: string;
   htmlPath: string;
   summary: InterpretationSummary;
+  /** Files whose preview or heatmap could not be made (the report shows them without). */
+  warnings: string[];
 }
 
-export async function writeReport(outDir: string, interp: ClassificationInterpretation, opts: ReportOptions = {}): Promise<ReportPaths> {
+/** Writes OUT/interpretation.json and OUT/report.html; returns the report's path. */
+export async function writeReport(outDir: string, interp: ClassificationInterpretation, opts: ReportOptions = {}): Promise<string> {
+  return (await writeReportFiles(outDir, interp, opts)).htmlPath;
+}
+
+export async function writeReportFiles(outDir: string, interp: ClassificationInterpretation, opts: ReportOptions = {}): Promise<ReportPaths> {
   const summary = summarizeInterpretation(interp, { k: opts.k ?? 9 });
-  const html = renderReportHtml(summary, opts);
+  const { thumbnails, heatmaps, warnings } = await collectImages(summary.topLosses.map((t) => t.file), opts);
+  const html = renderReportHtml(summary, { ...opts, thumbnails, heatmaps });
   const dir = path.resolve(outDir);
   try {
     await fs.mkdir(dir, { recursive: true });
@@ -39,7 +50,31 @@ export async function writeReport(outDir: string, interp: ClassificationInterpre
   const htmlPath = path.join(dir, 'report.html');
   await writeAtomic(jsonPath, JSON.stringify(summary, null, 2) + '\n');
   await writeAtomic(htmlPath, html);
-  return { jsonPath, htmlPath, summary };
+  return { jsonPath, htmlPath, summary, warnings };
+}
+
+async function collectImages(files: string[], opts: ReportImages): Promise<{ thumbnails: Map<string, Buffer>; heatmaps: Map<string, Buffer>; warnings: string[] }> {
+  const warnings: string[] = [];
+  const thumbnails = opts.thumbnails instanceof Map ? opts.thumbnails : new Map<string, Buffer>();
+  const heatmaps = opts.heatmaps ?? new Map<string, Buffer>();
+  for (const file of files) {
+    if (opts.thumbnails === undefined && !thumbnails.has(file)) {
+      try {
+        thumbnails.set(file, await makeThumbnail(file));
+      } catch (err) {
+        warnings.push(`${file}: no preview (${(err as Error).message})`);
+        continue;
+      }
+    }
+    if (!opts.heatmaps && opts.heatmapsFrom && !heatmaps.has(file)) {
+      try {
+        heatmaps.set(file, (await gradCamForFile(opts.heatmapsFrom, file, { outSize: 224 })).png);
+      } catch (err) {
+        warnings.push(`${file}: no heatmap (${(err as Error).message})`);
+      }
+    }
+  }
+  return { thumbnails, heatmaps, warnings };
 }
 
 /** A small JPEG of an image as the model saw it (centre square), for the report grid. */
@@ -145,11 +180,11 @@ function mostConfusedSection(s: InterpretationSummary): string {
 </section>`;
 }
 
-function topLossesSection(s: InterpretationSummary, opts: ReportImages): string {
+function topLossesSection(s: InterpretationSummary, opts: { thumbnails?: Map<string, Buffer> | false; heatmaps?: Map<string, Buffer> }): string {
   const cards = s.topLosses
     .map((t) => {
       const heat = opts.heatmaps?.get(t.file);
-      const thumb = opts.thumbnails?.get(t.file);
+      const thumb = opts.thumbnails ? opts.thumbnails.get(t.file) : undefined;
       const img = heat ?? thumb;
       const pic = img
         ? `<img src="${dataUri(img)}" alt="${esc(path.basename(t.file))}${heat ? ' with Grad-CAM heatmap' : ''}">`

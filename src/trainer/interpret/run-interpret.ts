@@ -4,9 +4,9 @@
 import type { EventSink } from '../../protocol/events';
 import type { ClassifierModel } from '../models/types';
 import { IMAGENET_STATS, type Normalization } from './image-input';
-import { gradCamForFile, type GradCamSource } from './gradcam';
+import type { GradCamSource } from './gradcam';
 import { ClassificationInterpretation, type PredictionSource } from './interpretation';
-import { makeThumbnail, writeReport } from './report';
+import { writeReportFiles } from './report';
 import { formatInterpretationText, type InterpretationSummary } from './summary';
 
 /** A learner: getPreds for the numbers; model, size and normalize too for Grad-CAM overlays. */
@@ -26,6 +26,8 @@ export interface RunInterpretOptions {
   out?: { write(s: string): unknown };
   onEvent?: EventSink;
   title?: string;
+  /** An interpretation already computed from this learner (skips the validation pass). */
+  interp?: ClassificationInterpretation;
 }
 
 export interface RunInterpretResult {
@@ -41,36 +43,23 @@ export async function runInterpret(opts: RunInterpretOptions): Promise<RunInterp
   const out = opts.out ?? process.stdout;
   const k = opts.k ?? 9;
   const log = (level: 'info' | 'warn', message: string) => opts.onEvent?.({ type: 'log', level, message });
-  const t0 = Date.now();
-  const interp = await ClassificationInterpretation.fromLearner(opts.learner);
-  log('info', `interpretation: ${interp.length} validation images in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  let interp = opts.interp;
+  if (!interp) {
+    const t0 = Date.now();
+    interp = await ClassificationInterpretation.fromLearner(opts.learner);
+    log('info', `interpretation: ${interp.length} validation images in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
 
-  const top = interp.topLosses(k);
-  const thumbnails = new Map<string, Buffer>();
-  const heatmaps = new Map<string, Buffer>();
-  const warnings: string[] = [];
   const { model, data } = opts.learner;
   const camSource: GradCamSource | null =
     model && data.size !== undefined ? { model, data: { classes: data.classes, size: data.size, normalize: data.normalize ?? IMAGENET_STATS } } : null;
   const wantHeat = opts.heatmaps ?? camSource !== null;
-  for (const t of top) {
-    try {
-      thumbnails.set(t.file, await makeThumbnail(t.file));
-    } catch (err) {
-      warnings.push(`${t.file}: no preview (${(err as Error).message})`);
-      continue;
-    }
-    if (wantHeat && camSource) {
-      try {
-        heatmaps.set(t.file, (await gradCamForFile(camSource, t.file, { outSize: 224 })).png);
-      } catch (err) {
-        warnings.push(`${t.file}: no heatmap (${(err as Error).message})`);
-      }
-    }
-  }
+  const { jsonPath, htmlPath, summary, warnings } = await writeReportFiles(opts.outDir, interp, {
+    k,
+    heatmapsFrom: wantHeat && camSource ? camSource : undefined,
+    title: opts.title,
+  });
   for (const w of warnings) log('warn', w);
-
-  const { jsonPath, htmlPath, summary } = await writeReport(opts.outDir, interp, { k, thumbnails, heatmaps, title: opts.title });
   out.write(formatInterpretationText(summary));
   out.write(`\nWrote ${jsonPath}\nWrote ${htmlPath}\n`);
   return { interp, summary, jsonPath, htmlPath, warnings };
