@@ -8,6 +8,7 @@ import { RequestParams, type Method, type ParamsOf } from '../protocol/requests'
 import type { DataBunch, LabelledDataset, SplitDataset } from './data/types';
 import type { EpochRecord, LrFindResult } from './learner/types';
 import type { ExportedPredictor, Learner } from './learner';
+import type { CleanerAction, ClassificationInterpretation, GradCamResult, InterpretationSummary } from './interpret';
 import { TrainerError } from './service/errors';
 import { parts } from './service/parts';
 
@@ -48,7 +49,7 @@ export class TrainerSession {
   private learner?: Learner;
   private arch?: string;
   private pretrained?: string;
-  private interpretation?: any;
+  private interpretation?: ClassificationInterpretation;
   private job?: { method: Method; done: Promise<unknown> };
   private closed = false;
 
@@ -318,50 +319,46 @@ export class TrainerSession {
 
   // --- interpretation (src/trainer/interpret) -------------------------------------------------
 
-  async interpret(p: ParamsOf<'interpret'>): Promise<InterpretationResult> {
+  /** ClassificationInterpretation of the validation set, as plain JSON (interpretation.json's shape). */
+  async interpret(p: ParamsOf<'interpret'>): Promise<InterpretationSummary> {
     return this.exclusive('interpret', async () => {
-      const { ClassificationInterpretation } = parts.interpret();
-      const interp = await ClassificationInterpretation.fromLearner(this.requireLearner());
-      this.interpretation = interp;
-      return interpretationJson(interp, p.k ?? 9);
+      const api = parts.interpret();
+      this.interpretation = await api.interpretLearner(this.requireLearner(), { onEvent: this.emit });
+      return api.summarize(this.interpretation, { k: p.k ?? 9 });
     });
   }
 
-  /** The last interpretation (for the CLI's report); null before interpret ran. */
-  get lastInterpretation(): unknown {
-    return this.interpretation ?? null;
-  }
-
-  async gradCam(p: ParamsOf<'gradCam'>): Promise<{ file: string; classIndex: number; className: string; predicted: number; predictedName: string; png: string }> {
-    return this.exclusive('gradCam', async () => {
-      const learner = this.requireLearner();
-      const cam = await parts.interpret().gradCamForFile(learner, path.resolve(p.file), { classIndex: p.classIndex });
-      return {
-        file: cam.file,
-        classIndex: cam.classIndex,
-        className: cam.className,
-        predicted: cam.predicted,
-        predictedName: cam.predictedName,
-        png: Buffer.from(cam.png).toString('base64'),
-      };
+  /** The CLI's `interpret`: one validation pass, text to `out`, interpretation.json + report.html in outDir. */
+  async interpretReport(opts: { outDir: string; k: number; out: { write(s: string): unknown } }): Promise<{ summary: InterpretationSummary; jsonPath: string; htmlPath: string }> {
+    return this.exclusive('interpret', async () => {
+      const r = await parts.interpret().runInterpret({ learner: this.requireLearner(), outDir: opts.outDir, k: opts.k, out: opts.out, onEvent: this.emit });
+      this.interpretation = r.interp;
+      return { summary: r.summary, jsonPath: r.jsonPath, htmlPath: r.htmlPath };
     });
   }
 
-  async relabel(p: ParamsOf<'relabel'>): Promise<unknown> {
-    return this.exclusive('relabel', async () =>
-      parts.interpret().relabel(this.requireDatasetRule(), path.resolve(p.file), p.newLabel));
+  /** Grad-CAM overlay (data: URL) of one image for the predicted or a chosen class. */
+  async gradCam(p: ParamsOf<'gradCam'>): Promise<GradCamResult> {
+    return this.exclusive('gradCam', async () =>
+      parts.interpret().gradCam(this.requireLearner(), path.resolve(p.file), p.classIndex !== undefined ? { classIndex: p.classIndex } : {}));
   }
 
-  async deleteFile(p: ParamsOf<'deleteFile'>): Promise<unknown> {
-    return this.exclusive('deleteFile', async () =>
-      parts.interpret().deleteFile(this.requireDatasetRule(), path.resolve(p.file)));
+  /** fastai v2's cleaner: rename/move the file so the dataset's own rule gives it newLabel (undoable). */
+  async relabel(p: ParamsOf<'relabel'>): Promise<CleanerAction> {
+    return this.exclusive('relabel', async () => parts.interpret().relabel(this.requireDataset(), path.resolve(p.file), p.newLabel));
   }
 
-  async undo(_p: ParamsOf<'undo'>): Promise<unknown> {
-    return this.exclusive('undo', async () => parts.interpret().undo(this.requireDatasetRule()));
+  /** Moves the file to the OS trash (else <dataset>/.trash); undoable. */
+  async deleteFile(p: ParamsOf<'deleteFile'>): Promise<CleanerAction> {
+    return this.exclusive('deleteFile', async () => parts.interpret().deleteFile(this.requireDataset(), path.resolve(p.file)));
   }
 
-  private requireDatasetRule(): SplitDataset {
+  /** Reverts the last relabel or delete recorded in the dataset's cleaner log. */
+  async undo(_p: ParamsOf<'undo'>): Promise<CleanerAction> {
+    return this.exclusive('undo', async () => parts.interpret().undo(this.requireDataset()));
+  }
+
+  private requireDataset(): SplitDataset {
     if (!this.dataset) throw new TrainerError('No dataset is open', { fix: 'Open a dataset first (openDataset)' });
     return this.dataset;
   }
@@ -399,27 +396,3 @@ export class TrainerSession {
 
 }
 
-/** The interpretation as plain JSON (it crosses IPC): every item plus the lesson's views. */
-export interface InterpretationResult {
-  classes: string[];
-  items: { file: string; actual: number; predicted: number; probs: number[]; loss: number }[];
-  confusion: number[][];
-  mostConfused: { actual: string; predicted: string; count: number }[];
-  topLosses: { file: string; actual: string; predicted: string; loss: number; probability: number }[];
-  perClass: { name: string; support: number; precision: number | null; recall: number | null; f1: number | null }[];
-  errorRate: number | null;
-  accuracy: number | null;
-}
-
-function interpretationJson(interp: any, k: number): InterpretationResult {
-  return {
-    classes: [...interp.classes],
-    items: interp.items.map((it: any) => ({ file: it.file, actual: it.actual, predicted: it.predicted, probs: Array.from(it.probs as ArrayLike<number>), loss: it.loss })),
-    confusion: interp.confusionMatrix(),
-    mostConfused: interp.mostConfused(1),
-    topLosses: interp.topLosses(k),
-    perClass: interp.perClass(),
-    errorRate: interp.errorRate(),
-    accuracy: interp.accuracy(),
-  };
-}

@@ -7,7 +7,6 @@ import { TrainerSession } from '../session';
 import { TrainerError, formatErrorLine, toErrorInfo } from '../service/errors';
 import { MetricsCollector } from './metrics';
 import { parts } from '../service/parts';
-import { writeJsonAtomic } from '../service/atomic-write';
 import { dataOptionsFrom, defaultOutDir, type DataModelFlags } from './options';
 import { HumanRenderer, JsonRenderer, type Renderer } from './render';
 
@@ -173,24 +172,11 @@ export async function runInterpret(flags: InterpretFlags): Promise<number> {
     });
     await run.prepare({ ...flags, arch: flags.arch ?? info.model.arch, size: flags.size ?? info.size, pretrained: 'none', unfreeze: false });
     await run.session.load({ name: flags.name });
-    const result = await run.session.interpret({ k: flags.k });
-    const jsonFile = path.join(reportDir, 'interpretation.json');
-    await writeJsonAtomic(jsonFile, result);
-    const report = parts.interpret();
-    let html: string | undefined;
-    if (typeof report.writeReport === 'function') html = await report.writeReport(reportDir, run.session.lastInterpretation, { k: flags.k });
+    // Text for people on stdout; in JSON mode stdout carries events only, so one summary line.
+    const quiet = { write: (_s: string) => true };
+    const r = await run.session.interpretReport({ outDir: reportDir, k: flags.k, out: flags.json ? quiet : process.stdout });
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ type: 'interpretation', file: jsonFile, report: html ?? null, errorRate: result.errorRate }) + '\n');
-      return;
+      process.stdout.write(JSON.stringify({ type: 'interpretation', json: r.jsonPath, report: r.htmlPath, errorRate: r.summary.errorRate, mostConfused: r.summary.mostConfused }) + '\n');
     }
-    const r = run.renderer;
-    r.result(`error_rate: ${result.errorRate === null ? '#na#' : result.errorRate.toFixed(4)} on ${result.items.length} validation images`);
-    r.result('most confused (actual → predicted: count):');
-    if (result.mostConfused.length === 0) r.result('  none');
-    for (const c of result.mostConfused.slice(0, 10)) r.result(`  ${c.actual} → ${c.predicted}: ${c.count}`);
-    r.result('top losses (predicted/actual/loss/probability of actual):');
-    for (const t of result.topLosses) r.result(`  ${t.predicted}/${t.actual}/${t.loss.toFixed(2)}/${t.probability.toFixed(2)}  ${t.file}`);
-    r.note(`interpretation: ${jsonFile}`);
-    if (html) r.note(`report: ${html}`);
   }, false);
 }

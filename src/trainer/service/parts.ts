@@ -22,5 +22,5 @@ export const parts = {
   backend: () => load<typeof import('../backend')>('backend selection', '../backend'),
   models: () => load<typeof import('../models')>('model library', '../models'),
   learner: () => load<typeof import('../learner')>('learner', '../learner'),
-  interpret: () => load<any>('interpretation', '../interpret'),
+  interpret: () => load<typeof import('../interpret')>('interpretation', '../interpret'),
 };

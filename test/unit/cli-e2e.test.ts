@@ -1,0 +1,113 @@
+// End to end, as a user runs it: the real CLI (a child process) trains resnet18 from scratch at a
+// small size on real Fashion-MNIST images, its --json stream and metrics.json follow their
+// schemas, the error rate falls well below chance, the exported model predicts, lr-find records
+// its sweep, and Ctrl-C stops a fit, still writes metrics.json and exits 130.
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TrainerEvent } from '../../src/protocol/events';
+import { Metrics } from '../../src/trainer/cli/metrics';
+import { exportFashionMnist, fashionMnistAvailable, type ExportedDataset } from '../helpers/fashion-mnist';
+import { makeTempDir, removeDir } from '../helpers/images';
+
+const MAIN = path.join(__dirname, '../../src/trainer/cli/main.js');
+const skip = fashionMnistAvailable() ? false : 'Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)';
+const PATTERN = '/([^/]+)_\\d+\\.png$';
+// Four visually distinct classes (chance error 0.75), 60 images each: a few epochs suffice.
+const CLASSES = ['trouser', 'bag', 'sneaker', 't_shirt'];
+
+let work = '';
+let ds: ExportedDataset;
+
+function cli(args: string[], timeout = 170_000) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout, env: { ...process.env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function readMetrics(out: string): Metrics {
+  return Metrics.parse(JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')));
+}
+
+const common = (out: string) => ['--data', ds.dir, '--label-re', PATTERN, '--arch', 'resnet18', '--pretrained', 'none', '--size', '32', '--bs', '16', '--seed', '7', '--out', out];
+
+before(async () => {
+  if (skip) return;
+  work = await makeTempDir('cli-e2e-');
+  ds = await exportFashionMnist(path.join(work, 'images'), { perClass: 60, classes: CLASSES });
+});
+after(async () => {
+  if (work) await removeDir(work);
+});
+
+test('train --json: valid event lines only, metrics.json per schema, error rate well below chance; predict the export', { skip, timeout: 240_000 }, () => {
+  const out = path.join(work, 'run');
+  const r = cli(['train', ...common(out), '--epochs', '4', '--lr', '1e-2', '--json']);
+  assert.equal(r.code, 0, `exit 0; stderr:\n${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  const events = lines.map((l) => TrainerEvent.parse(JSON.parse(l)));
+  assert.equal(events[0]?.type, 'backend', 'the backend comes first');
+  assert.ok(events.some((e) => e.type === 'dataset'));
+  assert.equal(events.filter((e) => e.type === 'epoch').length, 4);
+  assert.ok(events.some((e) => e.type === 'fit_end' && e.status === 'completed'));
+
+  const m = readMetrics(out);
+  assert.deepEqual(m.classes, [...CLASSES].sort());
+  assert.equal(m.train_count + m.valid_count, 240);
+  assert.equal(m.epochs.length, 4);
+  assert.equal(m.lr_find, undefined);
+  const final = m.epochs[3]?.error_rate ?? 1;
+  assert.ok(final < 0.4, `error_rate ${final} should be well below chance (0.75)`);
+  assert.ok((m.epochs[3]?.train_images_per_second ?? 0) > 0);
+  assert.ok(fs.existsSync(path.join(out, 'models', 'stage-1.safetensors')));
+
+  const files = [ds.files[0] as string, ds.files[ds.files.length - 1] as string];
+  const p = cli(['predict', '--model', path.join(out, 'export'), ...files, '--json']);
+  assert.equal(p.code, 0, p.stderr);
+  const preds = p.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; file?: string; className?: string; probs?: number[] }).filter((x) => x.type === 'prediction');
+  assert.equal(preds.length, 2);
+  for (const [i, pr] of preds.entries()) {
+    assert.equal(pr.file, files[i]);
+    assert.ok(CLASSES.includes(pr.className as string));
+    assert.ok(Math.abs((pr.probs ?? []).reduce((a, b) => a + b, 0) - 1) < 1e-4);
+  }
+});
+
+test('lr-find writes lr_find into metrics.json', { skip, timeout: 180_000 }, () => {
+  const out = path.join(work, 'lr');
+  const r = cli(['lr-find', ...common(out), '--num-it', '12']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /lr_find suggestions/);
+  const m = readMetrics(out);
+  assert.ok(m.lr_find, 'lr_find present');
+  assert.ok(m.lr_find.lrs.length >= 2);
+  assert.equal(m.lr_find.lrs.length, m.lr_find.losses.length);
+  assert.deepEqual(m.epochs, []);
+});
+
+test('Ctrl-C stops at the next batch, writes metrics.json and exits 130', { skip, timeout: 180_000 }, async () => {
+  const out = path.join(work, 'sigint');
+  const child = spawn(process.execPath, [MAIN, 'train', ...common(out), '--epochs', '50', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no batch event; stderr: ${stderr}`)), 120_000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (/"type":"epoch"/.test(stdout)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.kill('SIGINT');
+  const code = await exited;
+  assert.equal(code, 130, stderr);
+  const events = stdout.trim().split('\n').map((l) => TrainerEvent.parse(JSON.parse(l)));
+  assert.ok(events.some((e) => e.type === 'fit_end' && e.status === 'stopped'));
+  const m = readMetrics(out);
+  assert.ok(m.epochs.length >= 1 && m.epochs.length < 50);
+});
