@@ -112,8 +112,8 @@ export async function writeGarbageImage(file: string): Promise<string> {
   return file;
 }
 
-/** A minimal valid 24-bit BMP (sharp cannot decode BMP; the pipeline must skip it clearly). */
-export async function writeBmp(file: string, width = 4, height = 4): Promise<string> {
+/** A 24-bit bottom-up BMP (as Windows Paint writes): top half red, bottom half blue. */
+export async function writeBmp(file: string, width = 6, height = 4): Promise<string> {
   const rowSize = Math.ceil((width * 3) / 4) * 4;
   const buf = Buffer.alloc(54 + rowSize * height);
   buf.write('BM', 0, 'ascii');
@@ -125,6 +125,14 @@ export async function writeBmp(file: string, width = 4, height = 4): Promise<str
   buf.writeUInt16LE(1, 26);
   buf.writeUInt16LE(24, 28);
   buf.writeUInt32LE(rowSize * height, 34);
+  for (let row = 0; row < height; row++) {
+    const topHalf = height - 1 - row < height / 2; // rows are stored bottom-up
+    for (let x = 0; x < width; x++) {
+      const o = 54 + row * rowSize + x * 3; // B, G, R
+      if (topHalf) buf[o + 2] = 255;
+      else buf[o] = 255;
+    }
+  }
   await fs.writeFile(await ensureParent(file), buf);
   return file;
 }

@@ -31,15 +31,16 @@ describe('image discovery', () => {
     await writeJpeg(path.join(dir, '.cache', 'w_5.jpg'));
     await fs.writeFile(path.join(dir, 'notes.txt'), 'not an image');
     await writeBmp(path.join(dir, 'old_6.bmp'));
+    await fs.writeFile(path.join(dir, 'phone_7.HEIC'), 'not decodable here');
   });
   after(() => removeDir(dir));
 
-  test('finds images recursively, sorted, ignores hidden files and non-images, reports bmp', async () => {
+  test('finds images recursively, sorted, ignores hidden files and non-images, reports HEIC', async () => {
     const found = await getImageFiles(dir);
-    assert.deepEqual(found.files.map((f) => path.relative(dir, f)), [path.join('a', 'deep', 'y_2.JPEG'), path.join('a', 'x_1.jpg'), 'z_3.png']);
+    assert.deepEqual(found.files.map((f) => path.relative(dir, f)), [path.join('a', 'deep', 'y_2.JPEG'), path.join('a', 'x_1.jpg'), 'old_6.bmp', 'z_3.png']);
     assert.equal(found.skipped.length, 1);
-    assert.equal(found.skipped[0].file, path.join(dir, 'old_6.bmp'));
-    assert.match(found.skipped[0].reason, /BMP.*convert/);
+    assert.equal(found.skipped[0].file, path.join(dir, 'phone_7.HEIC'));
+    assert.match(found.skipped[0].reason, /HEIC.*convert/);
   });
 
   test('missing folder is a DataError naming it', async () => {

@@ -6,7 +6,7 @@ import { outputToSource, warpHomography, homographyFromPoints, lightingTable, NO
 import { remapBilinear, cropRgb } from '../../src/trainer/data/remap';
 import {
   makeTempDir, removeDir, writeJpeg, writePngWithAlpha, writeGrayscalePng, writeCmykJpeg, write16BitPng,
-  writeExifRotatedJpeg, writeTruncatedJpeg, writeGarbageImage, rgbPixels,
+  writeExifRotatedJpeg, writeTruncatedJpeg, writeGarbageImage, writeBmp, rgbPixels,
 } from '../helpers/images';
 
 const px = (data: Uint8Array, width: number, x: number, y: number) => Array.from(data.subarray((y * width + x) * 3, (y * width + x) * 3 + 3));
@@ -66,6 +66,15 @@ describe('decoding real files to 8-bit sRGB', () => {
     const bottom = px(img.data, 24, 12, 45);
     assert.ok(top[0] > 200 && top[2] < 60, `top red, got ${top}`);
     assert.ok(bottom[2] > 200 && bottom[0] < 60, `bottom blue, got ${bottom}`);
+  });
+
+  test('BMP (which libvips cannot read) is decoded, rows the right way up', async () => {
+    const f = await writeBmp(path.join(dir, 'paint.bmp'), 6, 4);
+    const img = await decodeShortSide(f, 4);
+    assert.deepEqual([img.width, img.height], [6, 4]);
+    assert.deepEqual(px(img.data, 6, 2, 0), [255, 0, 0]);
+    assert.deepEqual(px(img.data, 6, 2, 3), [0, 0, 255]);
+    await assert.rejects(renderItem({ file: await writeGarbageImage(path.join(dir, 'junk.bmp')), size: 4, augment: null }), /BMP/);
   });
 
   test('truncated and garbage files reject with the decoder reason', async () => {

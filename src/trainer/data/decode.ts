@@ -1,4 +1,6 @@
+import { promises as fs } from 'fs';
 import sharp from 'sharp';
+import { decode as decodeBmp } from 'bmp-ts';
 
 /**
  * Transparent pixels are composited onto white: the image then looks as it does on a page or
@@ -19,8 +21,46 @@ export interface RgbImage {
  * alpha flattened, grayscale/CMYK/16-bit converted. `failOn: 'truncated'` rejects cut-off files
  * (which would otherwise decode with a grey band) but tolerates harmless encoder warnings.
  */
-export function openRgb(input: string | Buffer): sharp.Sharp {
-  return sharp(input, { failOn: 'truncated' }).rotate().flatten({ background: ALPHA_BACKGROUND }).toColourspace('srgb');
+export async function openRgb(input: string | Buffer): Promise<sharp.Sharp> {
+  const source = isBmp(input) ? await bmpToRaw(input) : sharp(input, { failOn: 'truncated' });
+  return source.rotate().flatten({ background: ALPHA_BACKGROUND }).toColourspace('srgb');
+}
+
+function isBmp(input: string | Buffer): boolean {
+  return typeof input === 'string' ? /\.bmp$/i.test(input) : input.length > 2 && input[0] === 0x42 && input[1] === 0x4d;
+}
+
+/**
+ * libvips has no BMP loader, so BMP is decoded by bmp-ts (pure TypeScript, jimp's BMP codec)
+ * and handed to sharp as raw pixels. BMP alpha is ignored: most 32-bit BMPs leave it 0.
+ */
+async function bmpToRaw(input: string | Buffer): Promise<sharp.Sharp> {
+  const bytes = typeof input === 'string' ? await fs.readFile(input) : input;
+  let bmp;
+  try {
+    bmp = decodeBmp(bytes, { toRGBA: true });
+  } catch (e) {
+    throw new Error(`not a readable BMP: ${(e as Error).message}`);
+  }
+  const { width, height, data } = bmp;
+  if (!width || !height || data.length < width * height * 4) throw new Error('not a readable BMP: bad size');
+  const rgb = Buffer.alloc(width * height * 3);
+  for (let i = 0, o = 0; o < rgb.length; i += 4, o += 3) {
+    rgb[o] = data[i];
+    rgb[o + 1] = data[i + 1];
+    rgb[o + 2] = data[i + 2];
+  }
+  return sharp(rgb, { raw: { width, height, channels: 3 } });
+}
+
+/** Width and height from the header only (BMP: a full decode), for the pre-scan. */
+export async function readImageSize(file: string): Promise<{ width: number; height: number }> {
+  if (isBmp(file)) {
+    const { info } = await (await bmpToRaw(file)).raw().toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height };
+  }
+  const meta = await sharp(file).metadata();
+  return { width: meta.width ?? 0, height: meta.height ?? 0 };
 }
 
 async function toRgb(pipeline: sharp.Sharp): Promise<RgbImage> {
@@ -30,11 +70,11 @@ async function toRgb(pipeline: sharp.Sharp): Promise<RgbImage> {
 }
 
 /** Short side resized to `size` (aspect kept): the training crop is taken from this. */
-export function decodeShortSide(input: string | Buffer, size: number): Promise<RgbImage> {
-  return toRgb(openRgb(input).resize(size, size, { fit: 'outside' }));
+export async function decodeShortSide(input: string | Buffer, size: number): Promise<RgbImage> {
+  return toRgb((await openRgb(input)).resize(size, size, { fit: 'outside' }));
 }
 
 /** fastai's validation transform: short side to `size`, then the centre size×size crop. */
-export function decodeCenterCrop(input: string | Buffer, size: number): Promise<RgbImage> {
-  return toRgb(openRgb(input).resize(size, size, { fit: 'cover', position: 'centre' }));
+export async function decodeCenterCrop(input: string | Buffer, size: number): Promise<RgbImage> {
+  return toRgb((await openRgb(input)).resize(size, size, { fit: 'cover', position: 'centre' }));
 }

@@ -3,11 +3,12 @@ import * as path from 'path';
 import { DataError } from './errors';
 import type { SkippedFile } from './types';
 
-/** Extensions sharp (libvips) decodes. Matched case-insensitively. */
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff'];
-/** Image formats users have but sharp cannot decode: found, reported as skipped, never loaded. */
+/** Extensions the pipeline decodes (sharp, plus bmp-ts for BMP). Matched case-insensitively. */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp'];
+/** Image formats users have but the decoder cannot read: found, reported as skipped, never loaded. */
 export const UNSUPPORTED_IMAGE_EXTENSIONS: Record<string, string> = {
-  '.bmp': 'BMP is not supported by the image decoder (sharp/libvips); convert it to PNG or JPEG (e.g. `mogrify -format png *.bmp`)',
+  '.heic': 'HEIC (iPhone photos) is not supported by the image decoder (sharp ships without HEVC); convert it to JPEG',
+  '.heif': 'HEIF is not supported by the image decoder (sharp ships without HEVC); convert it to JPEG',
 };
 
 export interface DiscoveredImages {

@@ -1,8 +1,8 @@
-import sharp from 'sharp';
+import { readImageSize } from './decode';
 import type { SkippedFile } from './types';
 
 /**
- * Reads each file's header with sharp.metadata() (no pixel decode) and returns the files that
+ * Reads each file's header with sharp.metadata() (no pixel decode; BMP is decoded whole) and returns the files that
  * are not images sharp can open, with its reason. Truncated files with a valid header pass here
  * and are caught when decoded (see decode.ts).
  */
@@ -13,7 +13,7 @@ export async function prescanImages(files: string[], concurrency = 8): Promise<S
     while (next < files.length) {
       const file = files[next++];
       try {
-        const meta = await sharp(file).metadata();
+        const meta = await readImageSize(file);
         if (!meta.width || !meta.height) bad.push({ file, reason: 'image has no width/height' });
       } catch (e) {
         bad.push({ file, reason: `not a readable image: ${(e as Error).message}` });
