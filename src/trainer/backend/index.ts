@@ -122,9 +122,14 @@ const STARTERS: Record<BackendKind, (opts: SelectBackendOptions) => Promise<Back
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     // The threaded build is the SIMD one; without SIMD tfjs falls back to the single-threaded build.
     const patch = threads > 1 && simd ? enableThreadedWasm(threads) : null;
+    // Emscripten unrefs its workers as they load: without a handle of our own, Node could exit
+    // in the middle of initialisation.
+    const keepAlive = setInterval(() => undefined, 1000);
     try {
       await activate('wasm');
+      patch?.unrefWorkers();
     } finally {
+      clearInterval(keepAlive);
       patch?.restoreCpus();
     }
     registerWasmTrainingKernels();

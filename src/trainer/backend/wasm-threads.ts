@@ -14,6 +14,8 @@ const os = require('os') as typeof import('os');
 const FACTORY_PREFIX = 'var WasmBackendModuleThreadedSimd';
 
 export interface ThreadedWasmPatch {
+  /** Let the process exit while the wasm thread pool is alive. */
+  unrefWorkers(): void;
   /** Undo the os.cpus() widening; call once the backend has been initialised. */
   restoreCpus(): void;
 }
@@ -69,6 +71,15 @@ export function enableThreadedWasm(threads: number): ThreadedWasmPatch {
   }
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   return {
+    unrefWorkers: () => {
+      // Emscripten ref()s a worker while it runs a pthread; pthreadpool's threads never end, so
+      // they would keep Node alive after the program is done.
+      const pthread = (tf.findBackend('wasm') as any)?.wasm?.PThread;
+      for (const w of [...(pthread?.unusedWorkers ?? []), ...(pthread?.runningWorkers ?? [])]) {
+        w.unref();
+        w.ref = () => w;
+      }
+    },
     restoreCpus: () => {
       // Blob and createObjectURL stay patched: Emscripten may start more workers later.
       os.cpus = origCpus;
