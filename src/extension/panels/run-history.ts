@@ -27,7 +27,8 @@ export class RunHistory {
     }
     if (!hasRunId(e)) return;
     let r = this.runs.get(e.runId);
-    if (!r || e.type === 'fit_begin') {
+    if (r && e.type === 'fit_begin' && r.events.some((x) => x.type === 'fit_begin')) return; // already recorded (replay + live)
+    if (!r) {
       r = { runId: e.runId, events: [] };
       this.runs.set(e.runId, r);
       this.order = [...this.order.filter((id) => id !== e.runId), e.runId];

@@ -1,0 +1,7 @@
+// The panels' public API for the extension (see docs/panels.md).
+export { WebviewPanels, type UserIntentEvent, type WebviewPanelsOptions, type DatasetSummaryLike } from './panels';
+export { handlePanelIntents, type TrainerRequester } from './intents';
+export { PanelController } from './webview-panel';
+export { RunHistory, summarizeRun } from './run-history';
+export { toInterpretationData, fromInterpretationJson, cellItems } from './interpretation-data';
+export { panelHtml, panelCsp, PANEL_BUNDLES, PANEL_TITLES } from './html';

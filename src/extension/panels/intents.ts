@@ -1,0 +1,77 @@
+// Default handling of the panels' user intents through the trainer service: Stop, the cleaner
+// (relabel/delete/undo), Grad-CAM overlays and re-shuffling the sample batch. The extension may
+// use this as is or handle WebviewPanels.onUserIntent itself. No logic the trainer already has.
+import type * as vscode from 'vscode';
+import type { CleanerChange } from '../../protocol/webview';
+import type { WebviewPanels, DatasetSummaryLike } from './panels';
+
+/** What is needed from the trainer service (structural: TrainerService fits). */
+export interface TrainerRequester {
+  request(method: any, params: any): Promise<unknown>;
+  readonly dataset?: { summary: DatasetSummaryLike };
+}
+
+export function handlePanelIntents(panels: WebviewPanels, service: TrainerRequester, log: (m: string) => void = () => undefined): vscode.Disposable {
+  const changes: CleanerChange[] = [];
+  const fail = (what: string) => (err: unknown) => {
+    const message = `${what} failed: ${(err as Error)?.message ?? String(err)}`;
+    log(message);
+    return message;
+  };
+  return panels.onUserIntent(async ({ panel, intent }) => {
+    switch (intent.type) {
+      case 'stop':
+        await service.request('stop', {}).catch(fail('Stop'));
+        break;
+      case 'relabel':
+        try {
+          await service.request('relabel', { file: intent.file, newLabel: intent.newLabel });
+          changes.push({ file: intent.file, action: 'relabel', newLabel: intent.newLabel });
+        } catch (err) {
+          panels.notice(panel, 'error', fail(`Relabel ${intent.file}`)(err));
+        }
+        panels.setCleanerChanges([...changes]);
+        break;
+      case 'delete':
+        try {
+          await service.request('deleteFile', { file: intent.file });
+          changes.push({ file: intent.file, action: 'delete' });
+        } catch (err) {
+          panels.notice(panel, 'error', fail(`Delete ${intent.file}`)(err));
+        }
+        panels.setCleanerChanges([...changes]);
+        break;
+      case 'undo':
+        try {
+          await service.request('undo', {});
+          changes.pop();
+        } catch (err) {
+          panels.notice(panel, 'error', fail('Undo')(err));
+        }
+        panels.setCleanerChanges([...changes]);
+        break;
+      case 'toggleGradCam':
+        if (!intent.enabled) break;
+        for (const file of intent.files ?? []) {
+          try {
+            const r = (await service.request('gradCam', { file })) as { png?: string };
+            if (r?.png) panels.showGradCam(file, r.png);
+          } catch (err) {
+            panels.notice(panel, 'error', fail(`Grad-CAM of ${file}`)(err));
+            break;
+          }
+        }
+        break;
+      case 'reshuffle':
+        try {
+          const batch = await service.request('showBatch', { split: intent.split ?? 'train', n: 16, seed: Math.floor(Math.random() * 2 ** 31) });
+          panels.showDataset(batch, service.dataset?.summary);
+        } catch (err) {
+          panels.notice(panel, 'error', fail('Re-shuffle')(err));
+        }
+        break;
+      default:
+        break; // setMaxLr is kept in panels.lastChosenLr; requestCellItems is answered by the panels
+    }
+  });
+}
