@@ -73,6 +73,9 @@ describe('fromNameRe', () => {
     assert.equal((await fromNameRe(dir, /\/([^/]+)_\d+\.jpg$/)).c, 3);
     assert.equal((await fromNameRe(dir, '/(?P<label>[^/]+)_\\d+\\.jpg$')).c, 3);
     assert.equal(compileLabelPattern('(?P<a>x)(?P=a)').source, '(?<a>x)\\k<a>');
+    const insensitive = compileLabelPattern('(?i)/([a-z_]+)_\\d+\\.JPG$');
+    assert.equal(insensitive.flags, 'i');
+    assert.equal(insensitive.exec('/x/Abyssinian_3.jpg')?.[1], 'Abyssinian');
   });
 
   test('a pattern matching nothing names an example file and how to fix it', async () => {

@@ -26,7 +26,7 @@ export async function fromNameRe(dir: string, pattern: string | RegExp, opts: La
       fix: `write a pattern whose first (...) group captures the label from a path like '${posixPath(found.files[0])}', e.g. /([^/]+)_\\d+\\.(jpg|png)$/ for files named like 'class_name_12.jpg'`,
     });
   }
-  return makeDataset(dir, { kind: 'nameRe', pattern: re.source }, labelled, skipped, opts);
+  return makeDataset(dir, { kind: 'nameRe', pattern: re.source, ...(re.flags ? { flags: re.flags } : {}) }, labelled, skipped, opts);
 }
 
 /** A RegExp from a JS or Python-style pattern; rejects patterns without a capture group. */
@@ -35,9 +35,15 @@ export function compileLabelPattern(pattern: string | RegExp): RegExp {
   if (pattern instanceof RegExp) {
     re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')); // stateless exec
   } else {
-    const source = pattern.replace(/\(\?P<(\w+)>/g, '(?<$1>').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
+    // Python's leading inline flags, e.g. (?i), become JavaScript flags.
+    const inline = /^\(\?([aimsux]+)\)/.exec(pattern);
+    const flags = inline ? [...new Set(inline[1].replace(/[aux]/g, ''))].join('') : '';
+    const source = pattern
+      .slice(inline ? inline[0].length : 0)
+      .replace(/\(\?P<(\w+)>/g, '(?<$1>')
+      .replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
     try {
-      re = new RegExp(source);
+      re = new RegExp(source, flags);
     } catch (e) {
       throw new DataError(`Invalid label pattern: ${(e as Error).message}`, {
         fix: "write a JavaScript regular expression, e.g. '/([^/]+)_\\d+.jpg$'",

@@ -3,7 +3,7 @@
 
 /** How labels were derived; kept so the UI can show it and the cleaner can relabel a file. */
 export type LabelRule =
-  | { kind: 'nameRe'; pattern: string }
+  | { kind: 'nameRe'; pattern: string; /** RegExp flags (e.g. 'i'), when the pattern had any. */ flags?: string }
   | { kind: 'folder'; train: string; valid: string | null }
   | { kind: 'csv'; csvFile: string; fnCol: string; labelCol: string }
   | { kind: 'nameFunc' };
