@@ -44,8 +44,16 @@ async function makeJpegs(): Promise<void> {
   }
 }
 
-async function benchTs(numWorkers: number): Promise<{ ips: number; images: number }> {
+interface Result {
+  ips: number;
+  images: number;
+  /** CPU time (all threads / pool processes) per image over every epoch: robust to a busy machine. */
+  cpuMsPerImage: number;
+}
+
+async function benchTs(numWorkers: number): Promise<Result> {
   const split = splitDataset(await fromNameRe(DIR, '/([^/]+)_\\d+\\.jpg$'), { validPct: 0 });
+  const cpu0 = process.cpuUsage();
   const bunch = await createDataBunch(split, { size: SIZE, bs: BS, numWorkers });
   try {
     let best = Infinity;
@@ -57,13 +65,14 @@ async function benchTs(numWorkers: number): Promise<{ ips: number; images: numbe
       const dt = (performance.now() - t) / 1000;
       if (epoch > 0) best = Math.min(best, dt);
     }
-    return { ips: images / best, images };
+    const cpu = process.cpuUsage(cpu0);
+    return { ips: images / best, images, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / (images * (EPOCHS + 1)) };
   } finally {
     await bunch.close();
   }
 }
 
-function benchPil(workers: number): { ips: number; images: number } | { error: string } {
+function benchPil(workers: number): Result | { error: string } {
   if (!existsSync(PYTHON)) return { error: `${PYTHON} not found` };
   const r = spawnSync(PYTHON, [path.join(ROOT, 'bench', 'data_pil.py'), '--dir', DIR, '--workers', String(workers), '--epochs', String(EPOCHS), '--size', String(SIZE), '--bs', String(BS)], { encoding: 'utf8' });
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').pop()! };
@@ -74,12 +83,19 @@ async function main(): Promise<void> {
   const cores = os.cpus().length;
   await makeJpegs();
   console.log(`data bench: ${IMAGES} JPEGs ~500×375 → ${SIZE}×${SIZE}, bs ${BS}, get_transforms() defaults, imagenet_stats; best of ${EPOCHS} epochs after a warm-up; ${cores} cores`);
-  const rows: string[][] = [['workers', 'TypeScript (sharp) img/s', 'python3-pil img/s', 'ratio TS/PIL']];
+  const rows: string[][] = [['workers', 'TypeScript (sharp) img/s', 'python3-pil img/s', 'ratio TS/PIL', 'CPU ms/img TS', 'CPU ms/img PIL']];
   for (const w of [...new Set([1, cores])]) {
     const ts = await benchTs(w);
     const pil = benchPil(w);
-    const pilIps = 'ips' in pil ? pil.ips : NaN;
-    rows.push([String(w), ts.ips.toFixed(1), 'ips' in pil ? pilIps.toFixed(1) : `n/a (${pil.error})`, Number.isFinite(pilIps) ? `${(ts.ips / pilIps).toFixed(2)}×` : '-']);
+    const ok = 'ips' in pil;
+    rows.push([
+      String(w),
+      ts.ips.toFixed(1),
+      ok ? pil.ips.toFixed(1) : `n/a (${pil.error})`,
+      ok ? `${(ts.ips / pil.ips).toFixed(2)}×` : '-',
+      ts.cpuMsPerImage.toFixed(2),
+      ok ? pil.cpuMsPerImage.toFixed(2) : '-',
+    ]);
   }
   const ws = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) console.log(r.map((v, c) => v.padEnd(ws[c])).join('  '));

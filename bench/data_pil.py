@@ -8,6 +8,8 @@ open → EXIF transpose → RGB → resize short side to 224 (bilinear) → one 
 for random crop + flip + warp + rotate + zoom (p_affine 0.75 each, reflection-free edge mode) →
 brightness/contrast lookup table (p_lighting 0.75) → imagenet_stats → float32 HWC; batches of 64
 stacked into one float32 array.
+Also reports CPU ms per image over all epochs (this process + pool workers), which a busy
+machine disturbs far less than images/second.
 """
 import argparse, json, math, os, random, sys, time
 from multiprocessing import Pool
@@ -88,6 +90,7 @@ def main():
     files = sorted(os.path.join(a.dir, f) for f in os.listdir(a.dir) if f.endswith('.jpg'))
     n = len(files) // a.bs * a.bs  # last partial batch dropped, as in training
     best = None
+    cpu0 = os.times()
     pool = Pool(a.workers) if a.workers > 1 else None
     try:
         for epoch in range(a.epochs + 1):  # epoch 0 warms up (page cache, pool start)
@@ -104,7 +107,10 @@ def main():
     finally:
         if pool:
             pool.close(); pool.join()
-    print(json.dumps({'workers': a.workers, 'images': n, 'seconds': best, 'ips': n / best}))
+    cpu1 = os.times()
+    cpu = sum(getattr(cpu1, k) - getattr(cpu0, k) for k in ('user', 'system', 'children_user', 'children_system'))
+    print(json.dumps({'workers': a.workers, 'images': n, 'seconds': best, 'ips': n / best,
+                      'cpuMsPerImage': cpu * 1000 / (n * (a.epochs + 1))}))
 
 
 if __name__ == '__main__':

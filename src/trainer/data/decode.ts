@@ -69,12 +69,18 @@ async function toRgb(pipeline: sharp.Sharp): Promise<RgbImage> {
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
 
+/**
+ * Resizing uses a (bi)linear kernel, as fastai's bilinear interpolation does; libvips widens it
+ * when shrinking, so large photos are still antialiased. (Also ~10% cheaper than lanczos3.)
+ */
+const KERNEL = 'linear';
+
 /** Short side resized to `size` (aspect kept): the training crop is taken from this. */
 export async function decodeShortSide(input: string | Buffer, size: number): Promise<RgbImage> {
-  return toRgb((await openRgb(input)).resize(size, size, { fit: 'outside' }));
+  return toRgb((await openRgb(input)).resize(size, size, { fit: 'outside', kernel: KERNEL }));
 }
 
 /** fastai's validation transform: short side to `size`, then the centre size×size crop. */
 export async function decodeCenterCrop(input: string | Buffer, size: number): Promise<RgbImage> {
-  return toRgb((await openRgb(input)).resize(size, size, { fit: 'cover', position: 'centre' }));
+  return toRgb((await openRgb(input)).resize(size, size, { fit: 'cover', position: 'centre', kernel: KERNEL }));
 }
