@@ -3,10 +3,10 @@
 // 127.0.0.1 with fresh state, its workbench opened headless in Debian chromium with
 // extensionDevelopmentPath/extensionTestsPath. Prints mocha's output, exits with the suites' code.
 //
-//   node scripts/vscode-host/run-integration.js [--out out] [--suite main|untrusted|all] [--grep re]
+//   node scripts/vscode-host/run-integration.js [--out out] [--suite main|untrusted|ui|all] [--grep re]
 //
-// Suites: 'main' (trusted workspace) and 'untrusted' (a second code-server with workspace trust on
-// and the folder left untrusted). Screenshots, server logs and results go to .test-output/integration/.
+// Suites: 'main' (trusted workspace), 'untrusted' (a second code-server with workspace trust on
+// and the folder left untrusted) and 'ui' (run-ui.js: the packaged .vsix driven from the palette). Screenshots, server logs and results go to .test-output/integration/.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -119,9 +119,15 @@ function findFiles(dir, re, out = []) {
   const dev = devPath(args.out);
   const testsEntry = path.join(path.resolve(ROOT, args.out), 'test', 'integration', 'index.js');
   if (!fs.existsSync(testsEntry)) throw new Error(`${testsEntry} not found. Fix: npm run build.`);
-  const suites = args.suite === 'all' ? ['main', 'untrusted'] : [args.suite];
+  const suites = args.suite === 'all' ? ['main', 'untrusted', 'ui'] : [args.suite];
   const results = {};
-  for (const s of suites) results[s] = await runSuite(s, dev, testsEntry, args);
+  for (const s of suites) {
+    if (s === 'ui') {
+      // the packaged .vsix installed into code-server and driven through the browser
+      if (args.out !== 'out') throw new Error('the ui suite packages out/: run it without --out');
+      results.ui = require('child_process').spawnSync(process.execPath, [path.join(__dirname, 'run-ui.js')], { stdio: 'inherit' }).status === 0;
+    } else results[s] = await runSuite(s, dev, testsEntry, args);
+  }
   console.log(`integration: ${Object.entries(results).map(([k, v]) => `${k} ${v ? 'passed' : 'FAILED'}`).join(', ')}`);
   process.exit(Object.values(results).every(Boolean) ? 0 : 1);
 })().catch((e) => {

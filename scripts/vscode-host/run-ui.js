@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// UI test of the packaged extension, as a user meets it: package the .vsix (as npm run package),
+// install it into a fresh code-server, open the workbench in headless chromium and run each
+// test/integration/ui/*.js against the page. Screenshots go to .test-output/ui/.
+//
+//   node scripts/vscode-host/run-ui.js [--vsix path/to/image-trainer.vsix]
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { ROOT, OUTPUT_DIR, startServer, launchBrowser, keep } = require('./host');
+
+/** The .vsix exactly as `npm run package` makes it, minus the build step (npm test has just built). */
+function packageVsix(outDir) {
+  const pkg = require(path.join(ROOT, 'package.json'));
+  if (!fs.existsSync(path.join(ROOT, pkg.main))) throw new Error(`${pkg.main} not found. Fix: npm run build.`);
+  const vsce = pkg.scripts.package.replace(/^npm run build && /, '');
+  const vsix = path.join(outDir, `${pkg.name}-${pkg.version}.vsix`);
+  console.log(`$ ${vsce} --out ${path.relative(ROOT, vsix)}`);
+  const r = spawnSync(`npx ${vsce} --out '${vsix}'`, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], shell: true, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`packaging failed:\n${r.stdout}`);
+  return vsix;
+}
+
+(async () => {
+  const outDir = path.join(OUTPUT_DIR, 'ui');
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
+  const i = process.argv.indexOf('--vsix');
+  const vsix = i > 0 ? path.resolve(process.argv[i + 1]) : packageVsix(outDir);
+  console.log(`vsix: ${vsix} (${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB)`);
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'image-trainer-ui-ws-'));
+  const server = await startServer({ name: 'ui', installVsix: vsix, env: { IMAGE_TRAINER_WASM_THREADS: '1' } });
+  const { browser, page } = await launchBrowser();
+  const errors = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  let failed = 0;
+  try {
+    const url = `http://${server.host}/?folder=${encodeURIComponent(workspace)}`;
+    const t0 = Date.now();
+    await page.goto(url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+    // the activity-bar entry is there once the extension's contributions are loaded
+    await page.waitForSelector('.activitybar [aria-label*="Image Trainer"]', { timeout: 60000 });
+    console.log(`workbench ready in ${Date.now() - t0} ms`);
+    const tests = fs.readdirSync(path.join(ROOT, 'test', 'integration', 'ui')).filter((f) => f.endsWith('.js')).sort();
+    for (const f of tests) {
+      const t = Date.now();
+      try {
+        await require(path.join(ROOT, 'test', 'integration', 'ui', f))({ page, outDir, workspace });
+        console.log(`  ✔ ${f} (${Date.now() - t} ms)`);
+      } catch (err) {
+        failed++;
+        console.log(`  ✗ ${f}: ${err.stack || err}`);
+        await page.screenshot({ path: path.join(outDir, `${path.basename(f, '.js')}-failure.png`) }).catch(() => undefined);
+      }
+    }
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.stop();
+    keep(server.logFile, outDir, 'code-server.log');
+    fs.writeFileSync(path.join(outDir, 'browser-errors.log'), errors.join('\n'));
+    fs.rmSync(workspace, { recursive: true, force: true });
+    fs.rmSync(server.state, { recursive: true, force: true });
+  }
+  console.log(failed ? `ui: ${failed} failed` : 'ui: passed');
+  process.exit(failed ? 1 : 0);
+})().catch((e) => {
+  console.error(`run-ui: ${e.message}`);
+  process.exit(2);
+});

@@ -1,0 +1,30 @@
+// F1 → "Image Trainer: Show Backend Info" in the installed .vsix, checked by what the user sees:
+// the notification's text, then the same line in the "Image Trainer" output channel.
+const assert = require('assert');
+const path = require('path');
+
+module.exports = async function showBackendInfo({ page, outDir }) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 15000 });
+  await input.fill('>Image Trainer: Show Backend Info');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Backend Info' }).first();
+  await row.waitFor({ timeout: 15000 });
+  await page.keyboard.press('Enter');
+
+  // the trainer process starts and answers: a notification names the backend
+  const toast = page.locator('.notification-toast', { hasText: 'Image Trainer backend:' }).first();
+  await toast.waitFor({ timeout: 90000 });
+  const text = (await toast.locator('.notification-list-item-message').innerText()).trim();
+  assert.match(text, /^Image Trainer backend: \S+ \((native-gpu|native-cpu|wasm|cpu)\) — .*fp16 (yes|no)/, text);
+  await page.screenshot({ path: path.join(outDir, 'show-backend-info.png') });
+
+  // its "Show Log" button opens the output channel with the trainer's log and the same line
+  await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Show Log' }).first().click();
+  const output = page.locator('.part.panel .monaco-editor .view-lines');
+  await output.filter({ hasText: 'Image Trainer backend:' }).first().waitFor({ timeout: 20000 });
+  const log = (await output.first().innerText()).replace(/\u00a0/g, ' ');
+  assert.match(log, /trainer started \(pid \d+\)/, log.slice(0, 500));
+  await page.screenshot({ path: path.join(outDir, 'show-backend-info-output.png') });
+  console.log(`    notification: ${text}`);
+};
