@@ -44,6 +44,12 @@ export async function writePng(file: string, width = 64, height = 48, seed = 0):
   return file;
 }
 
+/** A solid-colour image in the format its extension names (.jpg .png .webp .gif .tif .avif). */
+export async function writeSolid(file: string, colour: Rgb, width = 20, height = 10): Promise<string> {
+  await sharp({ create: { width, height, channels: 3, background: { r: colour[0], g: colour[1], b: colour[2] } } }).toFile(await ensureParent(file));
+  return file;
+}
+
 /** Fully transparent on the left half, opaque colour on the right; transparent pixels store black. */
 export async function writePngWithAlpha(file: string, width = 32, height = 32, colour: Rgb = [255, 0, 0]): Promise<string> {
   const buf = Buffer.alloc(width * height * 4);

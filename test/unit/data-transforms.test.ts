@@ -6,7 +6,7 @@ import { outputToSource, warpHomography, homographyFromPoints, lightingTable, NO
 import { remapBilinear, cropRgb } from '../../src/trainer/data/remap';
 import {
   makeTempDir, removeDir, writeJpeg, writePngWithAlpha, writeGrayscalePng, writeCmykJpeg, write16BitPng,
-  writeExifRotatedJpeg, writeTruncatedJpeg, writeGarbageImage, writeBmp, rgbPixels,
+  writeExifRotatedJpeg, writeTruncatedJpeg, writeGarbageImage, writeBmp, writeSolid, rgbPixels,
 } from '../helpers/images';
 
 const px = (data: Uint8Array, width: number, x: number, y: number) => Array.from(data.subarray((y * width + x) * 3, (y * width + x) * 3 + 3));
@@ -25,6 +25,15 @@ describe('decoding real files to 8-bit sRGB', () => {
     assert.deepEqual([short.width, short.height, short.data.length], [40, 20, 40 * 20 * 3]);
     const crop = await decodeCenterCrop(f, 20);
     assert.deepEqual([crop.width, crop.height, crop.data.length], [20, 20, 20 * 20 * 3]);
+  });
+
+  test('WebP, GIF, TIFF and AVIF decode to the same colour', async () => {
+    for (const ext of ['webp', 'gif', 'tif', 'tiff', 'avif']) {
+      const f = await writeSolid(path.join(dir, `solid.${ext}`), [0, 0, 255]);
+      const img = await decodeShortSide(f, 5);
+      assert.deepEqual([img.width, img.height], [10, 5], ext);
+      assert.ok(near(px(img.data, 10, 5, 2), [0, 0, 255], 12), `${ext}: ${px(img.data, 10, 5, 2)}`);
+    }
   });
 
   test('PNG with alpha is flattened onto white', async () => {
