@@ -208,8 +208,12 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
         ? `failed: ${s.error ?? 'unknown error'}`
         : s.status;
     statusLine.className = s.status === 'failed' ? 'error-text' : 'muted';
-    clear(noticeBox);
-    if (s.notice) noticeBox.append(h('div', { className: `notice ${s.notice.level}` }, s.notice.message));
+    const noticeKey = s.notice ? `${s.notice.level}:${s.notice.message}` : '';
+    if (noticeBox.dataset.key !== noticeKey) {
+      noticeBox.dataset.key = noticeKey;
+      clear(noticeBox);
+      if (s.notice) noticeBox.append(h('div', { className: `notice ${s.notice.level}` }, s.notice.message));
+    }
     const epochs = r?.epochs ?? 0;
     const bpe = r?.batchesPerEpoch ?? 0;
     const doneEpochs = s.status === 'completed' ? epochs : s.epochs.length;
@@ -223,39 +227,49 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
     drawFreeze();
   };
 
+  // The group table is rebuilt only when the run changes; per batch only the current-lr cells change.
+  let freezeFor: FitBegin | null | undefined;
+  let currentLrCells: HTMLElement[] = [];
   const drawFreeze = () => {
-    clear(freezeBox);
     const r = s.run;
-    if (!r) return freezeBox.append(h('div', { className: 'empty' }, 'No run yet.'));
-    const frozen = r.frozenTo > 0;
-    freezeBox.append(
-      h(
-        'p',
-        { 'data-testid': 'freeze-state' },
-        frozen
-          ? `Frozen: group${r.frozenTo > 1 ? `s 0–${r.frozenTo - 1}` : ' 0'} frozen (BatchNorm layers still train), training ${r.layerGroups - r.frozenTo > 1 ? `groups ${r.frozenTo}–${r.layerGroups - 1}` : `group ${r.frozenTo} (head)`}`
-          : `Unfrozen: all ${r.layerGroups} layer groups train`,
-      ),
-      h(
-        'table',
-        { className: 'data' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'group'), h('th', {}, 'state'), h('th', {}, 'max lr'), h('th', {}, 'current lr'))),
+    if (r !== freezeFor) {
+      freezeFor = r;
+      clear(freezeBox);
+      currentLrCells = [];
+      if (!r) return freezeBox.append(h('div', { className: 'empty' }, 'No run yet.'));
+      const frozen = r.frozenTo > 0;
+      freezeBox.append(
         h(
-          'tbody',
-          {},
-          ...Array.from({ length: r.layerGroups }, (_, g) =>
-            h(
-              'tr',
-              {},
-              h('td', {}, g === r.layerGroups - 1 ? `${g} (head)` : String(g)),
-              h('td', { className: 'text' }, g < r.frozenTo ? 'frozen' : 'trains'),
-              h('td', {}, fmtLr(r.lrs[g] ?? r.lrs[r.lrs.length - 1])),
-              h('td', {}, fmtLr(s.lastLrs[g] ?? s.lastLrs[s.lastLrs.length - 1])),
-            ),
+          'p',
+          { 'data-testid': 'freeze-state' },
+          frozen
+            ? `Frozen: group${r.frozenTo > 1 ? `s 0–${r.frozenTo - 1}` : ' 0'} frozen (BatchNorm layers still train), training ${r.layerGroups - r.frozenTo > 1 ? `groups ${r.frozenTo}–${r.layerGroups - 1}` : `group ${r.frozenTo} (head)`}`
+            : `Unfrozen: all ${r.layerGroups} layer groups train`,
+        ),
+        h(
+          'table',
+          { className: 'data' },
+          h('thead', {}, h('tr', {}, h('th', {}, 'group'), h('th', {}, 'state'), h('th', {}, 'max lr'), h('th', {}, 'current lr'))),
+          h(
+            'tbody',
+            {},
+            ...Array.from({ length: r.layerGroups }, (_, g) => {
+              const cur = h('td', {});
+              currentLrCells.push(cur);
+              return h(
+                'tr',
+                {},
+                h('td', {}, g === r.layerGroups - 1 ? `${g} (head)` : String(g)),
+                h('td', { className: 'text' }, g < r.frozenTo ? 'frozen' : 'trains'),
+                h('td', {}, fmtLr(r.lrs[g] ?? r.lrs[r.lrs.length - 1])),
+                cur,
+              );
+            }),
           ),
         ),
-      ),
-    );
+      );
+    }
+    currentLrCells.forEach((td, g) => (td.textContent = fmtLr(s.lastLrs[g] ?? s.lastLrs[s.lastLrs.length - 1])));
   };
 
   const drawTable = () => {
