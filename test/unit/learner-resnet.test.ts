@@ -10,7 +10,7 @@ import { createModel } from '../../src/trainer/models';
 import { Learner } from '../../src/trainer/learner';
 import { makeFakeData } from '../helpers/fake-data';
 
-test('resnet18: frozen and unfrozen steps, no tensor leak, save → load identical logits', async () => {
+test('resnet18: frozen and unfrozen steps, no tensor leak, lr_find restores exactly, save → load identical logits', async () => {
   const info = await selectBackend({ threads: 1 });
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'learner-resnet-'));
   const data = makeFakeData({ size: 32, bs: 4, nTrain: 8, nValid: 4 });
@@ -30,6 +30,9 @@ test('resnet18: frozen and unfrozen steps, no tensor leak, save → load identic
   await l.fit(1, 1e-3);
   assert.equal(tf.memory().numTensors, n0);
   assert.notDeepEqual(conv.variable.dataSync(), conv0);
+  const w = model.stateDict();
+  await l.lrFind({ numIt: 3 });
+  for (const [k, t] of model.stateDict()) assert.deepEqual(t.dataSync(), w.get(k)!.dataSync(), `${k} restored after lr_find`);
   await l.save('s');
   const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const before = model.forward(x, false).dataSync().slice();

@@ -159,6 +159,17 @@ test('stop() ends the run at a batch boundary; the learner can fit again', async
   l.dispose();
 });
 
+test('dispose() during a run stops it and releases the model once the run has ended', async () => {
+  const l = makeLearner(await tmpDir());
+  const run = l.fit(3, 1e-3);
+  await new Promise((r) => setTimeout(r, 20));
+  l.dispose();
+  await run;
+  assert.equal(l.isRunning, false);
+  assert.ok(l.model.params[0].variable.isDisposed);
+  await assert.rejects(() => l.fit(1), /disposed/);
+});
+
 test('a second run while one is going is refused with a clear error', async () => {
   const l = makeLearner(await tmpDir());
   const run = l.fit(1, 1e-3);

@@ -61,6 +61,7 @@ export class Learner {
   private stopRequested = false;
   private epochsSeen = 0;
   private disposed = false;
+  private disposeWhenIdle = false;
 
   constructor(opts: LearnerOptions) {
     this.data = opts.data;
@@ -284,6 +285,7 @@ export class Learner {
     }
     this.running = null;
     this.stopRequested = false;
+    if (this.disposeWhenIdle) this.dispose();
     if (failure) throw failure;
     return [...this.recorder.epochs];
   }
@@ -480,10 +482,14 @@ export class Learner {
     this.emit({ type: 'log', level, message });
   }
 
-  /** Releases the optimiser state and the model's tensors. */
+  /** Releases the optimiser state and the model's tensors (after the current run, if one is going). */
   dispose(): void {
     if (this.disposed) return;
-    this.stop();
+    if (this.running) {
+      this.stop();
+      this.disposeWhenIdle = true;
+      return;
+    }
     this.disposed = true;
     this.opt.dispose();
     this.model.dispose();
