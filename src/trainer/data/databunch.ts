@@ -1,10 +1,10 @@
+import { existsSync } from 'fs';
 import * as os from 'os';
 import { DataError } from './errors';
 import { resolveTransforms } from './augment';
 import { IMAGENET_STATS, type ImageNorm } from './item';
 import { ImageDataLoader } from './loader';
 import { InProcessExecutor, WorkerPool, WORKER_SCRIPT, type Executor } from './pool';
-import { existsSync } from 'fs';
 import type { DataBunch, DataBunchOptions, SkippedFile, SplitDataset, TransformOptions } from './types';
 
 /** What showBatch needs to reproduce a bunch's pipeline. */

@@ -1,7 +1,7 @@
 import { Rng, Stream } from './random';
 import { sampleAugment } from './augment';
 import type { ImageNorm, ItemPlan } from './item';
-import type { Executor, } from './pool';
+import type { Executor } from './pool';
 import type { Job } from './job';
 import type { Batch, DataLoader, ItemList, SkippedFile, TransformOptions } from './types';
 
