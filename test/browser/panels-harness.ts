@@ -27,6 +27,9 @@ export interface PanelServer {
   close(): Promise<void>;
 }
 
+/** Pages served at /report/<name>: a panel kind plus embedded host messages (HTML-report style). */
+export const reports = new Map<string, { kind: PanelKind; messages: HostMessage[] }>();
+
 export async function startServer(): Promise<PanelServer> {
   let origin = '';
   const server = http.createServer((req, res) => {
@@ -45,6 +48,13 @@ export async function startServer(): Promise<PanelServer> {
     }
     if (url.pathname === '/favicon.ico') {
       res.writeHead(204).end();
+      return;
+    }
+    const report = /^\/report\/([\w-]+)$/.exec(url.pathname);
+    if (report && reports.has(report[1])) {
+      const r = reports.get(report[1]) as { kind: PanelKind; messages: HostMessage[] };
+      const html = panelHtml({ kind: r.kind, cspSource: origin, mediaUri: (p) => `${origin}/media/${p}`, themeFallback: true, bodyClass: 'vscode-light', initialMessages: r.messages });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
       return;
     }
     const rel = decodeURIComponent(url.pathname).replace(/^\/+/, '');

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { startServer, launch, openPanel, readJsonl, cspViolations, REPO, type PanelServer, type PanelPage } from './panels-harness';
+import { startServer, launch, openPanel, readJsonl, cspViolations, reports, REPO, type PanelServer, type PanelPage } from './panels-harness';
 import { validateWebviewMessage, type InterpretationData } from '../../src/protocol/webview';
 import type { TrainerEvent } from '../../src/protocol/events';
 import { ClassificationInterpretation } from '../../src/trainer/interpret/interpretation';
@@ -308,4 +308,23 @@ test('Run comparison: two runs side by side', async () => {
   await p.screenshot('run-comparison-light');
   await assertClean(p);
   await p.page.close();
+});
+
+test('The same bundle renders a plain report page from embedded data, without VS Code', async () => {
+  const events = readJsonl('fit-one-cycle.jsonl');
+  reports.set('fit', { kind: 'training', messages: [{ type: 'events', events }] });
+  const page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
+  const problems: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${server.origin}/report/fit`);
+  await page.waitForSelector('[data-testid=epoch-rows] tr:nth-child(4)');
+  assert.equal(await page.textContent('[data-testid=status]'), 'completed');
+  // Without acquireVsCodeApi the page records what it would have posted instead of failing.
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { __postedMessages: unknown[] }).__postedMessages), [{ type: 'ready' }]);
+  await page.evaluate(() => (document.body.className = 'vscode-high-contrast'));
+  await page.waitForTimeout(100);
+  await page.screenshot({ path: path.join(REPO, '.test-output/panels/training-high-contrast.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
 });

@@ -59,15 +59,17 @@ export function bootstrap<S>(kind: string, create: (root: HTMLElement, ctx: Pane
   };
   const view = create(root, ctx);
 
-  const saved = host.getState<Saved<S>>();
-  const embedded = document.getElementById('initial-state')?.textContent;
-  if (saved && saved.kind === kind) view.render(saved.state);
-  else if (embedded) view.render(JSON.parse(embedded) as S);
-
   const dispatch = (message: HostMessage) => {
     view.onMessage(message);
     ctx.stateChanged();
   };
+  // A plain page (HTML report) carries its data: a panel state, or host messages to apply in order.
+  const saved = host.getState<Saved<S>>();
+  const embedded = document.getElementById('initial-state')?.textContent;
+  const embeddedMessages = document.getElementById('initial-messages')?.textContent;
+  if (saved && saved.kind === kind) view.render(saved.state);
+  else if (embedded) view.render(JSON.parse(embedded) as S);
+  if (!saved && embeddedMessages) for (const m of JSON.parse(embeddedMessages) as unknown[]) if (isHostMessage(m)) dispatch(m);
   window.addEventListener('message', (e: MessageEvent) => {
     if (isHostMessage(e.data)) dispatch(e.data);
   });

@@ -1,7 +1,7 @@
 // The HTML shell of every panel page. No `vscode` import: the same page is built for VS Code
 // webviews (cspSource and URIs from the webview), for browser tests and for HTML reports.
 import { randomBytes } from 'node:crypto';
-import type { PanelKind } from '../../protocol/webview';
+import type { HostMessage, PanelKind } from '../../protocol/webview';
 
 /** Bundle base name (media/webviews/<name>.js/.css) per panel. */
 export const PANEL_BUNDLES: Record<PanelKind, string> = {
@@ -32,8 +32,10 @@ export interface PanelHtmlOptions {
   themeFallback?: boolean;
   /** Plain pages only: VS Code sets the body class itself. */
   bodyClass?: 'vscode-light' | 'vscode-dark' | 'vscode-high-contrast';
-  /** Data rendered before any message arrives (HTML reports). */
+  /** Data rendered before any message arrives (HTML reports): a panel state… */
   initialState?: unknown;
+  /** …or host messages applied in order, e.g. [{type:'events', events}] or [{type:'interpretation', data}]. */
+  initialMessages?: HostMessage[];
 }
 
 export function makeNonce(): string {
@@ -79,6 +81,7 @@ ${css(`webviews/${bundle}.css`)}
 <body${o.bodyClass ? ` class="${o.bodyClass}"` : ''} data-panel="${o.kind}">
 <main id="root"></main>
 ${o.initialState === undefined ? '' : `<script type="application/json" id="initial-state">${escapeJsonForScript(o.initialState)}</script>`}
+${o.initialMessages === undefined ? '' : `<script type="application/json" id="initial-messages">${escapeJsonForScript(o.initialMessages)}</script>`}
 <script nonce="${nonce}" src="${escapeHtml(o.mediaUri(`webviews/${bundle}.js`))}"></script>
 </body>
 </html>
