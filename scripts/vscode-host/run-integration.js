@@ -13,6 +13,8 @@ const path = require('path');
 const util = require('util');
 const { ROOT, OUTPUT_DIR, startServer, launchBrowser, keep } = require('./host');
 
+const WORKBENCH_NOISE = /^(Creating a socket|Resolving connection token|Resolved connection token|\[Service Worker\]|Updating additional builtin|ChatSessionStore|Creation of workbench contribution)|127\.0\.0\.1:9\b/;
+
 function parseArgs(argv) {
   const a = { out: 'out', suite: 'all', grep: undefined, timeoutMs: 15 * 60 * 1000 };
   for (let i = 0; i < argv.length; i++) {
@@ -75,9 +77,14 @@ async function runSuite(suite, dev, testsEntry, args) {
     let done;
     const exited = new Promise((r) => (done = r));
     // VS Code's test protocol in the browser: the extension host's console and exit code arrive here
-    await page.exposeFunction('codeAutomationLog', (_type, logArgs) => console.log(util.format(...(logArgs || []))));
-    await page.exposeFunction('codeAutomationExit', (c) => done(c));
     const browserLog = fs.createWriteStream(path.join(outDir, 'browser-console.log'));
+    await page.exposeFunction('codeAutomationLog', (_type, logArgs) => {
+      const text = util.format(...(logArgs || []));
+      // workbench chatter (sockets, the dead gallery URL) goes to the log file, mocha's output to stdout
+      if (WORKBENCH_NOISE.test(text)) browserLog.write(`${text}\n`);
+      else console.log(text);
+    });
+    await page.exposeFunction('codeAutomationExit', (c) => done(c));
     page.on('console', (m) => browserLog.write(`[${m.type()}] ${m.text()}\n`));
     const t0 = Date.now();
     await page.goto(url);

@@ -34,7 +34,7 @@ export function activate(context: vscode.ExtensionContext): ImageTrainerApi {
   const getPanels = (): PanelHost => {
     if (!panels) {
       try {
-        panels = createPanelHost(context, service);
+        panels = createPanelHost(context, service, (m) => output.info(`[panels] ${m}`));
       } catch (err) {
         output.error(`panels unavailable: ${(err as Error).message}`);
         panels = new NoPanels();

@@ -1,9 +1,24 @@
-// Builds the PanelHost from the panel classes in ./panels. Until those classes exist the commands
-// run without panels (NoPanels).
-import type * as vscode from 'vscode';
+// Builds the PanelHost from the panel classes in ./panels and routes what users do in the panels:
+// Stop, the cleaner, Grad-CAM and re-shuffle go to the trainer (handlePanelIntents); a max lr picked
+// in the LR finder pre-fills the next Fit One Cycle.
+import * as vscode from 'vscode';
 import type { TrainerService } from './trainerService';
-import { PanelHost, NoPanels } from './panelHost';
+import type { PanelHost } from './panelHost';
+import { WebviewPanels, handlePanelIntents } from './panels';
+import { formatLr } from './lrInput';
 
-export function createPanelHost(_context: vscode.ExtensionContext, _service: TrainerService): PanelHost {
-  return new NoPanels();
+export function createPanelHost(context: vscode.ExtensionContext, service: TrainerService, log: (message: string) => void): PanelHost {
+  const panels = new WebviewPanels(context, { dataset: () => service.dataset?.summary, log });
+  context.subscriptions.push(
+    handlePanelIntents(panels, service, log),
+    panels.onUserIntent(({ intent }) => {
+      if (intent.type !== 'setMaxLr') return;
+      const lr = intent.lr;
+      void vscode.commands.executeCommand('imageTrainer.internal.setMaxLr', lr);
+      void vscode.window
+        .showInformationMessage(`Image Trainer: the next Fit One Cycle uses max lr ${formatLr(lr)}.`, 'Fit One Cycle…')
+        .then((a) => a && vscode.commands.executeCommand('imageTrainer.fitOneCycle'));
+    }),
+  );
+  return panels;
 }

@@ -308,6 +308,13 @@ export class TrainerService implements vscode.Disposable {
   private exited(info: ExitInfo): void {
     this.gate.flush();
     const failed = this.runs.failActive(`the trainer process ended during the run: ${info.reason}`);
+    // The trainer cannot send fit_end any more: say it on its behalf so open panels stop "running".
+    for (const r of failed) {
+      const end: TrainerEvent = { type: 'fit_end', runId: r.runId, kind: r.kind, status: 'failed', error: r.error };
+      this.eventLog.push(end);
+      this.rawEventEmitter.fire(end);
+      this.gate.push(end);
+    }
     const hadState = this.dataset !== undefined || this.learner !== undefined;
     if (!info.expected && hadState) this.lostState = { dataset: this.dataset?.options, learner: this.learner ? this.lastLearnerConfig : undefined };
     this.resetTrainerState();

@@ -135,6 +135,7 @@ suite('Image Trainer in VS Code', () => {
     assert.match(run.description!, /train_loss \d+\.\d{4} · valid_loss \d+\.\d{4} · error_rate \d\.\d{4}/);
     assert.strictEqual(run.children?.length, 2, 'one row per epoch');
     console.log(`    fit: ${batches.length} batches in ${seconds.toFixed(1)} s, ${uiBatches.length} reached the UI`);
+    assert.ok(api.panels().openPanels().includes('Image Trainer: Training'), `panels: ${api.panels().openPanels().join(', ')}`);
   });
 
   test('Find Learning Rate records suggestions', async () => {
@@ -143,6 +144,18 @@ suite('Image Trainer in VS Code', () => {
     const run = api.service.runs.list()[0];
     assert.strictEqual(run.kind, 'lr_find');
     assert.ok(run.lrFind, 'lr_find_result recorded on the run');
+    assert.ok(api.panels().openPanels().includes('Image Trainer: Learning Rate Finder'), `panels: ${api.panels().openPanels().join(', ')}`);
+  });
+
+  test('Show Dataset, Interpret and Compare Runs open their panels', async () => {
+    const batch = (await vscode.commands.executeCommand('imageTrainer.showDataset', { n: 4 })) as { items: unknown[] };
+    assert.ok(batch && batch.items.length === 4, `showBatch; errors: ${api.errors.join(' | ')}`);
+    const interp = (await vscode.commands.executeCommand('imageTrainer.interpret', { k: 4 })) as { classes?: string[] };
+    assert.ok(interp, `interpret; errors: ${api.errors.join(' | ')}`);
+    const compared = (await vscode.commands.executeCommand('imageTrainer.compareRuns')) as string[];
+    assert.ok(compared.length >= 1);
+    const open = api.panels().openPanels();
+    for (const t of ['Dataset', 'Interpretation', 'Run Comparison']) assert.ok(open.includes(`Image Trainer: ${t}`), `panels: ${open.join(', ')}`);
   });
 
   test('Stop Training ends a fit within one batch', async () => {
@@ -216,6 +229,8 @@ suite('Image Trainer in VS Code', () => {
     assert.strictEqual(run.status, 'failed');
     assert.match(run.error ?? '', /SIGKILL/);
     assert.strictEqual(api.views.runs()[0].contextValue, 'run.failed');
+    const end = api.service.eventLog.slice(before).find((e) => e.type === 'fit_end');
+    assert.ok(end && end.type === 'fit_end' && end.status === 'failed' && end.runId === begin.runId, 'a failed fit_end reaches the panels');
     await vscode.commands.executeCommand('imageTrainer.restartTrainer');
   });
 
