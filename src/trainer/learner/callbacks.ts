@@ -117,6 +117,7 @@ export class LrFinder implements Callback {
 
   beginFit(ctx: RunContext): void {
     ctx.skipValidate = true;
+    ctx.learner.opt.setMom(0.9); // a plain fit's beta1, as after fastai's create_opt
     this.best = Infinity;
   }
 
