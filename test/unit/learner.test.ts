@@ -376,3 +376,29 @@ test('export → loadExported predicts the same as learn.predict, from a file an
   await assert.rejects(() => loadExported(path.join(dir, 'nothing')), /No exported model at .*nothing.model\.json/);
   l.dispose();
 });
+
+test('a truncated or foreign checkpoint file gets an error naming the file and the fix', async () => {
+  const dir = await tmpDir();
+  const l = makeLearner(dir);
+  const file = await l.save('good');
+  const bytes = await fs.readFile(file);
+  await fs.writeFile(path.join(dir, 'models', 'cut.safetensors'), bytes.subarray(0, bytes.length >> 1));
+  await assert.rejects(() => l.load('cut'), (e: Error & { file?: string; fix?: string }) =>
+    /cut\.safetensors is not a valid checkpoint/.test(e.message) && e.file!.endsWith('cut.safetensors') && /save again/.test(e.fix ?? ''));
+  await fs.writeFile(path.join(dir, 'models', 'junk.safetensors'), 'hello');
+  await assert.rejects(() => l.load('junk'), /junk\.safetensors is not a valid checkpoint/);
+  await assert.rejects(() => l.save('../escape'), /Invalid checkpoint name/);
+  l.dispose();
+});
+
+test('a failing callback ends the run as failed, reports the error, and leaves the learner usable', async () => {
+  const events: TrainerEvent[] = [];
+  const l = makeLearner(await tmpDir(), {}, events);
+  const boom = { afterBatch: (ctx: { step: number }) => { if (ctx.step === 2) throw new Error('boom'); } };
+  await assert.rejects(() => l.fit(1, 1e-3, { callbacks: [boom] }), /boom/);
+  const end = events[events.length - 1] as Extract<TrainerEvent, { type: 'fit_end' }>;
+  assert.equal(end.status, 'failed');
+  assert.equal(end.error, 'boom');
+  assert.equal((await l.fit(1, 1e-3)).length, 1);
+  l.dispose();
+});
