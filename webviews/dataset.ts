@@ -153,6 +153,7 @@ function createDatasetPanel(root: HTMLElement, ctx: PanelContext): PanelView<Dat
       ctx.frames.schedule('all', drawAll);
     },
     snapshot: () => s,
+    summary: () => ({ root: s.dataset?.root.slice(-256) ?? null, classes: s.dataset?.classes.length ?? 0, images: s.batch?.items.length ?? 0, skipped: s.dataset?.skipped.length ?? 0 }),
   };
 }
 

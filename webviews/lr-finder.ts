@@ -236,6 +236,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
       } else if (m.type === 'events') m.events.forEach(apply);
     },
     snapshot: () => s,
+    summary: () => ({ runId: s.runId, status: s.status, points: s.lrs.length, final: s.final, minGrad: s.suggestions?.minGrad ?? null, valley: s.suggestions?.valley ?? null }),
   };
 }
 

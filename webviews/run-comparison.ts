@@ -108,6 +108,7 @@ function createRunComparisonPanel(root: HTMLElement, ctx: PanelContext): PanelVi
       ctx.frames.schedule('all', drawAll);
     },
     snapshot: () => s,
+    summary: () => ({ runs: s.runs.length, labels: s.runs.map((r) => r.label).join(', ').slice(0, 256) }),
   };
 }
 

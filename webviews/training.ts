@@ -316,6 +316,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
       }
     },
     snapshot: () => s,
+    summary: () => ({ runId: s.run?.runId ?? null, status: s.status, points: s.steps.length, rows: s.epochs.length, lastStep: s.steps[s.steps.length - 1] ?? null }),
   };
 }
 

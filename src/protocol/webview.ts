@@ -113,8 +113,13 @@ export const HostMessage = z.discriminatedUnion('type', [
 export type HostMessage = z.infer<typeof HostMessage>;
 
 /** Webview → host: user intent. */
+/** What a page has drawn, in a few numbers (e.g. {points: 368, rows: 4}); lets tests in a real VS Code see inside the webview. */
+export const RenderedSummary = z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean(), z.null()]));
+export type RenderedSummary = z.infer<typeof RenderedSummary>;
+
 export const WebviewMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('rendered'), summary: RenderedSummary }),
   /** LR finder: a point/suggestion (number) or a dragged range ({start, stop}) for the next Fit One Cycle. */
   z.object({ type: z.literal('setMaxLr'), lr: LrSpecSchema }),
   z.object({ type: z.literal('stop'), runId: z.string().optional() }),
@@ -126,7 +131,7 @@ export const WebviewMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('toggleGradCam'), enabled: z.boolean(), files: z.array(z.string()).max(256).optional() }),
 ]);
 export type WebviewMessage = z.infer<typeof WebviewMessage>;
-export type UserIntent = Exclude<WebviewMessage, { type: 'ready' }>;
+export type UserIntent = Exclude<WebviewMessage, { type: 'ready' } | { type: 'rendered' }>;
 
 /** What the host knows when it judges a webview message. */
 export interface IntentContext {

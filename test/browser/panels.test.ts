@@ -124,6 +124,11 @@ test('Training: progress, curves and the epoch table grow as events arrive; Stop
   assert.equal(await p.page.getAttribute('[data-testid=stop]', 'disabled'), '');
   const snap = await p.snapshot<{ steps: number[] }>();
   assert.equal(snap.steps.length, 368);
+  // The page tells the host what it drew (tests in a real VS Code read this), validated like any message.
+  await p.page.waitForTimeout(400);
+  const rendered = (await p.posted()).filter((m) => m.type === 'rendered').pop();
+  assert.deepEqual(rendered, { type: 'rendered', summary: { runId: 'fit_one_cycle-002', status: 'completed', points: 368, rows: 4, lastStep: 367 } });
+  assert.ok(validateWebviewMessage(rendered).ok);
   await p.screenshot('training-light');
   await p.setTheme('vscode-dark');
   await p.screenshot('training-dark');
@@ -321,7 +326,8 @@ test('The same bundle renders a plain report page from embedded data, without VS
   await page.waitForSelector('[data-testid=epoch-rows] tr:nth-child(4)');
   assert.equal(await page.textContent('[data-testid=status]'), 'completed');
   // Without acquireVsCodeApi the page records what it would have posted instead of failing.
-  assert.deepEqual(await page.evaluate(() => (window as unknown as { __postedMessages: unknown[] }).__postedMessages), [{ type: 'ready' }]);
+  const posted = await page.evaluate(() => (window as unknown as { __postedMessages: { type: string }[] }).__postedMessages);
+  assert.deepEqual(posted[0], { type: 'ready' });
   await page.evaluate(() => (document.body.className = 'vscode-high-contrast'));
   await page.waitForTimeout(100);
   await page.screenshot({ path: path.join(REPO, '.test-output/panels/training-high-contrast.png'), fullPage: true });

@@ -12,6 +12,8 @@ declare global {
 export class FrameScheduler {
   private jobs = new Map<string, () => void>();
   private pending = false;
+  /** Called after each flush that ran jobs. */
+  onFlushed: (() => void) | undefined;
 
   schedule(key: string, job: () => void): void {
     this.jobs.set(key, job);
@@ -30,5 +32,6 @@ export class FrameScheduler {
     for (const job of jobs) job();
     // uPlot draws in a microtask queued during setData; ours runs after it, so the time includes drawing.
     if (window.__recordFrames) queueMicrotask(() => (window.__frameWork ??= []).push(performance.now() - t0));
+    this.onFlushed?.();
   }
 }

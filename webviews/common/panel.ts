@@ -1,6 +1,6 @@
 // Shared start-up of every panel page: connect to the host, restore saved state, apply host
 // messages, save state (debounced) so a hidden and re-shown panel looks the same, say 'ready'.
-import type { HostMessage } from '../../src/protocol/webview';
+import type { HostMessage, RenderedSummary } from '../../src/protocol/webview';
 import { connectHost, isHostMessage, type Host } from './host';
 import { FrameScheduler } from './frame';
 import './panels.css';
@@ -12,6 +12,8 @@ export interface PanelView<S> {
   onMessage(message: HostMessage): void;
   /** Plain-JSON state for setState / reports. */
   snapshot(): S;
+  /** A few numbers about what is drawn, reported to the host (tests in a real VS Code read them). */
+  summary?(): RenderedSummary;
 }
 
 export interface PanelContext {
@@ -77,8 +79,24 @@ export function bootstrap<S>(kind: string, create: (root: HTMLElement, ctx: Pane
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') save();
   });
+  // Report what is drawn after redraws, at most every 250 ms and only when it changed.
+  let lastSummary = '';
+  let summaryTimer: ReturnType<typeof setTimeout> | undefined;
+  const reportSummary = () => {
+    summaryTimer = undefined;
+    const summary = view.summary?.();
+    const text = JSON.stringify(summary ?? null);
+    if (summary && text !== lastSummary) {
+      lastSummary = text;
+      host.post({ type: 'rendered', summary });
+    }
+  };
+  frames.onFlushed = () => {
+    summaryTimer ??= setTimeout(reportSummary, 250);
+  };
   const handle: PanelHandle<S> = { kind, view, dispatch, flush: () => frames.flush() };
   window.imageTrainerPanel = handle as PanelHandle<unknown>;
   host.post({ type: 'ready' });
+  reportSummary();
   return handle;
 }

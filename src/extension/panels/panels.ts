@@ -3,7 +3,7 @@
 // Implements the commands' PanelHost seam (../panelHost.ts).
 import * as vscode from 'vscode';
 import type { TrainerEvent } from '../../protocol/events';
-import type { CleanerChange, DatasetBatch, HostMessage, InterpretationData, PanelKind, RunSummary, UserIntent } from '../../protocol/webview';
+import type { CleanerChange, DatasetBatch, HostMessage, InterpretationData, PanelKind, RenderedSummary, RunSummary, UserIntent } from '../../protocol/webview';
 import type { PanelHost } from '../panelHost';
 import type { RunRecord } from '../runs';
 import { PanelController } from './webview-panel';
@@ -134,6 +134,45 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
 
   openPanels(): string[] {
     return [...this.controllers.values()].map((c) => c.panel.title);
+  }
+
+  /** What the open page of this kind last reported having drawn (e.g. {points, rows}); for tests in a real VS Code. */
+  rendered(kind: PanelKind): RenderedSummary | undefined {
+    return this.controllers.get(kind)?.rendered;
+  }
+
+  /** Resolves when the page of this kind reports a drawing that satisfies `accept` (or rejects after timeoutMs). */
+  waitForRender(kind: PanelKind, accept: (s: RenderedSummary) => boolean, timeoutMs = 20000): Promise<RenderedSummary> {
+    return new Promise((resolve, reject) => {
+      const now = this.rendered(kind);
+      if (now && accept(now)) return resolve(now);
+      const subs: vscode.Disposable[] = [];
+      const timer = setTimeout(() => {
+        subs.forEach((d) => d.dispose());
+        reject(new Error(`the ${kind} panel did not draw the expected data within ${timeoutMs} ms; last: ${JSON.stringify(this.rendered(kind) ?? null)}`));
+      }, timeoutMs);
+      const watch = (c: PanelController) =>
+        subs.push(
+          c.onDidRender((s) => {
+            if (!accept(s)) return;
+            clearTimeout(timer);
+            subs.forEach((d) => d.dispose());
+            resolve(s);
+          }),
+        );
+      const c = this.controllers.get(kind);
+      if (c) watch(c);
+      else {
+        // not open yet: watch it once it is
+        const poll = setInterval(() => {
+          const opened = this.controllers.get(kind);
+          if (!opened) return;
+          clearInterval(poll);
+          watch(opened);
+        }, 100);
+        subs.push({ dispose: () => clearInterval(poll) });
+      }
+    });
   }
 
   // --- answers to intents ----------------------------------------------------------------------

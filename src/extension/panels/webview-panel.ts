@@ -4,7 +4,7 @@
 // (a hidden webview is destroyed; on re-show it posts 'ready' again and gets a full replay).
 import * as vscode from 'vscode';
 import { panelHtml, makeNonce, PANEL_TITLES } from './html';
-import { validateWebviewMessage, isInsideRoot, type HostMessage, type IntentContext, type PanelKind, type UserIntent } from '../../protocol/webview';
+import { validateWebviewMessage, isInsideRoot, type HostMessage, type IntentContext, type PanelKind, type RenderedSummary, type UserIntent } from '../../protocol/webview';
 
 export interface PanelControllerOptions {
   kind: PanelKind;
@@ -26,6 +26,11 @@ export class PanelController implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposeEmitter.event;
+  private readonly renderEmitter = new vscode.EventEmitter<RenderedSummary>();
+  /** The page reported what it has drawn (after redraws, at most 4 times a second). */
+  readonly onDidRender = this.renderEmitter.event;
+  /** What the page last reported having drawn. */
+  rendered: RenderedSummary | undefined;
 
   constructor(private readonly o: PanelControllerOptions) {
     this.root = o.datasetRoot();
@@ -95,6 +100,11 @@ export class PanelController implements vscode.Disposable {
       void this.panel.webview.postMessage({ type: 'notice', level: 'error', message: result.error } satisfies HostMessage);
       return;
     }
+    if (result.message.type === 'rendered') {
+      this.rendered = result.message.summary;
+      this.renderEmitter.fire(result.message.summary);
+      return;
+    }
     if (result.message.type === 'ready') {
       this.ready = true;
       for (const m of this.o.replay()) void this.panel.webview.postMessage(m);
@@ -113,5 +123,6 @@ export class PanelController implements vscode.Disposable {
     this.panel.dispose();
     this.disposeEmitter.fire();
     this.disposeEmitter.dispose();
+    this.renderEmitter.dispose();
   }
 }
