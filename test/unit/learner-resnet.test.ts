@@ -43,4 +43,5 @@ test('resnet18: frozen and unfrozen steps, no tensor leak, lr_find restores exac
   x.dispose();
   l.dispose();
   l2.dispose();
+  await fs.rm(dir, { recursive: true, force: true });
 });

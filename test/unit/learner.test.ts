@@ -1,4 +1,4 @@
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'fs';
 import * as os from 'os';
@@ -14,9 +14,16 @@ before(async () => {
   await tf.setBackend('cpu');
 });
 
+const dirs: string[] = [];
 async function tmpDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'learner-test-'));
+  const d = await fs.mkdtemp(path.join(os.tmpdir(), 'learner-test-'));
+  dirs.push(d);
+  return d;
 }
+
+after(async () => {
+  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+});
 
 function makeLearner(dir: string, data: FakeDataOptions = {}, events: TrainerEvent[] = [], seed = 1) {
   const d = makeFakeData(data);
