@@ -157,7 +157,7 @@ function confusionSection(s: InterpretationSummary): string {
     .join('\n');
   return `<section id="confusion">
   <h2>Confusion matrix</h2>
-  <p class="hint">Rows: actual class · columns: predicted class · shade: share of the row.</p>
+  <p class="hint">Rows: actual class · columns: predicted class · shade: share of the row (blue: correct, red: confused).</p>
   <div class="scroll"><table class="matrix">
     <thead><tr><th class="corner">actual \\ predicted</th>${head}</tr></thead>
     <tbody>
@@ -224,9 +224,9 @@ ${rows}
 }
 
 const CSS = `
-:root { --bg:#ffffff; --fg:#1f2328; --muted:#59636e; --line:#d1d9e0; --card:#f6f8fa; --cell:37,99,235; --bad:#cf222e; --ok:#1a7f37; }
+:root { --bg:#ffffff; --fg:#1f2328; --muted:#59636e; --line:#d1d9e0; --card:#f6f8fa; --cell:37,99,235; --miss:207,34,46; --bad:#cf222e; --ok:#1a7f37; }
 @media (prefers-color-scheme: dark) {
-  :root { --bg:#0d1117; --fg:#e6edf3; --muted:#9198a1; --line:#3d444d; --card:#161b22; --cell:88,166,255; --bad:#ff7b72; --ok:#3fb950; }
+  :root { --bg:#0d1117; --fg:#e6edf3; --muted:#9198a1; --line:#3d444d; --card:#161b22; --cell:88,166,255; --miss:255,123,114; --bad:#ff7b72; --ok:#3fb950; }
 }
 * { box-sizing: border-box; }
 body { margin:0; padding:24px 32px; background:var(--bg); color:var(--fg); font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; }
@@ -243,6 +243,7 @@ table { border-collapse:collapse; }
 .matrix td.cell { background:rgba(var(--cell), calc(var(--v) * 0.9)); }
 .matrix td.strong { color:#fff; font-weight:600; }
 .matrix td.off[data-count="0"] { color:var(--muted); }
+.matrix td.off:not([data-count="0"]) { background:rgba(var(--miss), calc(0.14 + var(--v) * 0.8)); font-weight:600; }
 .pairs { padding-left:22px; margin:0; } .pairs li { margin:2px 0; }
 .pairs .actual { color:var(--ok); } .pairs .pred { color:var(--bad); }
 .grid { display:grid; grid-template-columns:repeat(auto-fill,minmax(200px,1fr)); gap:14px; }
