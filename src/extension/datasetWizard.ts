@@ -16,16 +16,22 @@ interface Preview {
   skipped: number;
 }
 
+/** Up to `n` examples, one per label first, so the preview shows how the classes differ. */
+function diverse(items: Preview['items'], n: number): Preview['items'] {
+  const seen = new Set<string>();
+  const first = items.filter((i) => !seen.has(i.label) && seen.add(i.label));
+  return [...first, ...items.filter((i) => !first.includes(i))].slice(0, n);
+}
+
 function describePreview(p: Preview, root: string): string {
-  const sample = p.items
-    .slice(0, 4)
+  const sample = diverse(p.items, 4)
     .map((i) => `${path.relative(root, i.file)} → ${i.label}`)
     .join('; ');
   return `${p.total} images, ${p.classes.length} classes${p.skipped ? `, ${p.skipped} skipped` : ''}. ${sample}`;
 }
 
 async function preview(service: TrainerService, root: string, labelling: LabellingSpec): Promise<Preview> {
-  return (await service.request('previewLabels', { root, labelling, limit: 8 })) as Preview;
+  return (await service.request('previewLabels', { root, labelling, limit: 200 })) as Preview;
 }
 
 export async function runDatasetWizard(service: TrainerService, initialRoot?: string): Promise<DataOptions | undefined> {
