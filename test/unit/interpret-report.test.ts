@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { TinyCamModel } from '../helpers/interp-model';
 import { ClassificationInterpretation, runInterpret, writeReport, writeReportFiles, relabel, deleteFile, undo, summarize } from '../../src/trainer/interpret';
 import type { Predictions } from '../../src/trainer/learner/types';
 import type { SplitDataset } from '../../src/trainer/data/types';
@@ -95,6 +98,29 @@ test('runInterpret prints most confused and top losses and writes the report', a
     assert.ok(fs.existsSync(res.htmlPath) && fs.existsSync(res.jsonPath));
     assert.equal(res.warnings.length, 1);
     assert.match(res.warnings[0], /missing\.png: no preview/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('heatmaps: a 1×1 feature map gives the plain image and a note instead of a flat colour wash', async () => {
+  await tf.setBackend('cpu');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+  try {
+    const files = await tinyImages(dir, 5);
+    const interp = ClassificationInterpretation.fromPredictions(handPreds(files), CLASSES);
+    const model = new TinyCamModel(3, 1);
+    const norm = { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
+    const tiny = await writeReportFiles(path.join(dir, 'a'), interp, { k: 2, heatmapsFrom: { model, data: { classes: CLASSES, size: 2, normalize: norm } } });
+    const html = fs.readFileSync(tiny.htmlPath, 'utf8');
+    assert.equal((html.match(/no heatmap: the last conv block is 1×1 at this image size/g) ?? []).length, 2);
+    assert.ok(!html.includes('with Grad-CAM heatmap'));
+    const big = await writeReportFiles(path.join(dir, 'b'), interp, { k: 2, heatmapsFrom: { model, data: { classes: CLASSES, size: 16, normalize: norm } } });
+    const html2 = fs.readFileSync(big.htmlPath, 'utf8');
+    const heat = (html2.match(/with Grad-CAM heatmap/g) ?? []).length;
+    const notes = (html2.match(/class="note"/g) ?? []).length;
+    assert.equal(heat + notes, 2);
+    model.dispose();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

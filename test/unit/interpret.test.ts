@@ -83,8 +83,9 @@ test('a class nobody predicts and nobody has: all null', () => {
   const interp = ClassificationInterpretation.fromPredictions(preds(classes, [[0, 0, 0.9], [1, 0, 0.6]]), classes);
   const c = interp.perClass()[2];
   assert.deepEqual([c.precision, c.recall, c.f1], [null, null, null]);
+  // b has an image but nothing was predicted as b: precision undefined, recall and F1 0
   const b = interp.perClass()[1];
-  assert.deepEqual([b.precision, b.recall, b.f1], [null, 0, null]);
+  assert.deepEqual([b.precision, b.recall, b.f1], [null, 0, 0]);
   assert.equal(interp.macroAverage().recall, 0.5);
 });
 

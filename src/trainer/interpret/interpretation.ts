@@ -42,7 +42,7 @@ export interface ClassMetrics {
   precision: number | null;
   /** null when the class has no validation items. */
   recall: number | null;
-  /** null when precision or recall is null; 0 when both are 0. */
+  /** 2TP/(2TP+FP+FN); null when the class has no validation items. */
   f1: number | null;
 }
 
@@ -177,7 +177,9 @@ export class ClassificationInterpretation {
       const predictedCount = cm.reduce((s, row) => s + row[k], 0);
       const precision = predictedCount === 0 ? null : tp / predictedCount;
       const recall = support === 0 ? null : tp / support;
-      const f1 = precision === null || recall === null ? null : precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+      // 2TP/(2TP+FP+FN): the harmonic mean of precision and recall where both exist, and 0 for a
+      // class that has images but was never predicted (all of them missed).
+      const f1 = support === 0 ? null : (2 * tp) / (support + predictedCount);
       return { name, support, predictedCount, precision, recall, f1 };
     });
   }

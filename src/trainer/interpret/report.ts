@@ -15,6 +15,8 @@ export interface ReportImages {
   heatmaps?: Map<string, Buffer>;
   /** Compute Grad-CAM overlays for the top losses with this model (when `heatmaps` is not given). */
   heatmapsFrom?: GradCamSource;
+  /** file → a short note shown under its image (e.g. why it has no heatmap). */
+  notes?: Map<string, string>;
 }
 
 export interface ReportOptions extends ReportImages {
@@ -38,8 +40,8 @@ export async function writeReport(outDir: string, interp: ClassificationInterpre
 
 export async function writeReportFiles(outDir: string, interp: ClassificationInterpretation, opts: ReportOptions = {}): Promise<ReportPaths> {
   const summary = summarizeInterpretation(interp, { k: opts.k ?? 9 });
-  const { thumbnails, heatmaps, warnings } = await collectImages(summary.topLosses.map((t) => t.file), opts);
-  const html = renderReportHtml(summary, { ...opts, thumbnails, heatmaps });
+  const { thumbnails, heatmaps, notes, warnings } = await collectImages(summary.topLosses.map((t) => t.file), opts);
+  const html = renderReportHtml(summary, { ...opts, thumbnails, heatmaps, notes });
   const dir = path.resolve(outDir);
   try {
     await fs.mkdir(dir, { recursive: true });
@@ -53,8 +55,17 @@ export async function writeReportFiles(outDir: string, interp: ClassificationInt
   return { jsonPath, htmlPath, summary, warnings };
 }
 
-async function collectImages(files: string[], opts: ReportImages): Promise<{ thumbnails: Map<string, Buffer>; heatmaps: Map<string, Buffer>; warnings: string[] }> {
+interface CollectedImages {
+  thumbnails: Map<string, Buffer>;
+  heatmaps: Map<string, Buffer>;
+  /** file → why it has no heatmap, shown under the image. */
+  notes: Map<string, string>;
+  warnings: string[];
+}
+
+async function collectImages(files: string[], opts: ReportImages): Promise<CollectedImages> {
   const warnings: string[] = [];
+  const notes = new Map<string, string>(opts.notes ?? []);
   const thumbnails = opts.thumbnails instanceof Map ? opts.thumbnails : new Map<string, Buffer>();
   const heatmaps = opts.heatmaps ?? new Map<string, Buffer>();
   for (const file of files) {
@@ -68,13 +79,18 @@ async function collectImages(files: string[], opts: ReportImages): Promise<{ thu
     }
     if (!opts.heatmaps && opts.heatmapsFrom && !heatmaps.has(file)) {
       try {
-        heatmaps.set(file, (await gradCamForFile(opts.heatmapsFrom, file, { outSize: 224 })).png);
+        const cam = await gradCamForFile(opts.heatmapsFrom, file, { outSize: 224 });
+        // A 1×1 feature map (small input size) or an all-zero map carries no "where": show the
+        // plain image and say why, rather than a flat wash of colour.
+        if (cam.rawHeight * cam.rawWidth <= 1) notes.set(file, `no heatmap: the last conv block is ${cam.rawHeight}×${cam.rawWidth} at this image size`);
+        else if (!cam.raw.some((v) => v > 0)) notes.set(file, 'no heatmap: nothing in the image speaks for the predicted class');
+        else heatmaps.set(file, cam.png);
       } catch (err) {
         warnings.push(`${file}: no heatmap (${(err as Error).message})`);
       }
     }
   }
-  return { thumbnails, heatmaps, warnings };
+  return { thumbnails, heatmaps, notes, warnings };
 }
 
 /** A small JPEG of an image as the model saw it (centre square), for the report grid. */
@@ -180,7 +196,7 @@ function mostConfusedSection(s: InterpretationSummary): string {
 </section>`;
 }
 
-function topLossesSection(s: InterpretationSummary, opts: { thumbnails?: Map<string, Buffer> | false; heatmaps?: Map<string, Buffer> }): string {
+function topLossesSection(s: InterpretationSummary, opts: { thumbnails?: Map<string, Buffer> | false; heatmaps?: Map<string, Buffer>; notes?: Map<string, string> }): string {
   const cards = s.topLosses
     .map((t) => {
       const heat = opts.heatmaps?.get(t.file);
@@ -191,7 +207,7 @@ function topLossesSection(s: InterpretationSummary, opts: { thumbnails?: Map<str
         : `<div class="noimg">no preview</div>`;
       return `<figure class="loss${t.predicted === t.actual ? '' : ' wrong'}">
   ${pic}
-  <figcaption><span class="title">${esc(topLossTitle(t))}</span><span class="file" title="${esc(t.file)}">${esc(path.basename(t.file))}</span></figcaption>
+  <figcaption><span class="title">${esc(topLossTitle(t))}</span><span class="file" title="${esc(t.file)}">${esc(path.basename(t.file))}</span>${opts.notes?.has(t.file) ? `<span class="note">${esc(opts.notes.get(t.file) as string)}</span>` : ''}</figcaption>
 </figure>`;
     })
     .join('\n');
@@ -253,6 +269,7 @@ figure.loss img, .noimg { display:block; width:100%; aspect-ratio:1; object-fit:
 figcaption { padding:6px 8px; display:flex; flex-direction:column; gap:2px; }
 figcaption .title { font-weight:600; font-variant-numeric:tabular-nums; }
 figure.wrong figcaption .title { color:var(--bad); }
+figcaption .note { color:var(--muted); font-size:11.5px; font-style:italic; }
 figcaption .file { color:var(--muted); font-size:12px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .metrics th, .metrics td { border-bottom:1px solid var(--line); padding:4px 12px; text-align:right; font-variant-numeric:tabular-nums; }
 .metrics th:first-child { text-align:left; } .metrics tfoot th, .metrics tfoot td { font-weight:600; border-bottom:none; }
