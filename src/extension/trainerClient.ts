@@ -153,7 +153,11 @@ export class TrainerClient {
     if (!child || !this.running) return undefined;
     this.stopping = true;
     const exited = this.exitPromise!;
-    if (child.connected) child.send({ kind: 'request', id: this.nextId++, method: 'shutdown', params: {} }, () => {});
+    if (child.connected) {
+      const id = this.nextId++;
+      this.pending.set(id, { method: 'shutdown', resolve: () => undefined, reject: () => undefined });
+      child.send({ kind: 'request', id, method: 'shutdown', params: {} }, () => {});
+    }
     const grace = this.options.shutdownGraceMs ?? 2000;
     const timer = setTimeout(() => {
       if (child.exitCode === null && child.signalCode === null) {

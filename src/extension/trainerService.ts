@@ -2,7 +2,7 @@
 // events (run history, views, status bar, panels), keeps the per-workspace state, and turns a
 // crash into a notification with a Restart action that brings the dataset and learner back.
 import * as vscode from 'vscode';
-import { TrainerClient, ExitInfo, TrainerExitedError } from './trainerClient';
+import { TrainerClient, ExitInfo, TrainerExitedError, TrainerRequestError } from './trainerClient';
 import { RunStore, RunRecord } from './runs';
 import { createProgressGate } from './throttle';
 import type { BackendInfo, TrainerEvent, TrainerEventOf } from '../protocol/events';
@@ -132,8 +132,7 @@ export class TrainerService implements vscode.Disposable {
     if (this.disposed) throw new Error('Image Trainer is shutting down');
     if (!this.client.running) this.backendChecked = false;
     if (!this.backendChecked && method !== 'backendInfo' && method !== 'stop' && method !== 'shutdown') {
-      this.backendChecked = true;
-      await this.client.request('backendInfo', { backend: this.preferredBackend() });
+      await this.backendInfo();
     }
     const long = LONG_JOBS.has(method);
     if (long) this.setBusy(method);
@@ -148,7 +147,19 @@ export class TrainerService implements vscode.Disposable {
 
   /** The backend the trainer uses, starting the trainer if needed (honours the backend setting). */
   async backendInfo(): Promise<BackendInfo> {
-    const info = (await this.client.request('backendInfo', { backend: this.preferredBackend() })) as BackendInfo;
+    const preferred = this.preferredBackend();
+    let info: BackendInfo;
+    try {
+      info = (await this.client.request('backendInfo', { backend: preferred })) as BackendInfo;
+    } catch (err) {
+      if (!(err instanceof TrainerRequestError) || !preferred) throw err;
+      throw new TrainerRequestError(
+        'backendInfo',
+        err.message,
+        err.file,
+        err.fix ?? `Set the imageTrainer.backend setting to "auto" (or install the missing package), then run Image Trainer: Restart Trainer`,
+      );
+    }
     this.backendChecked = true;
     this.backend = info;
     this.changeEmitter.fire();
@@ -165,12 +176,14 @@ export class TrainerService implements vscode.Disposable {
   async restart(): Promise<{ restoredDataset: boolean; restoredLearner: boolean }> {
     const prevDataset = this.dataset?.options ?? this.lostState?.dataset;
     const prevLearner = this.learner ? this.lastLearnerConfig : this.lostState?.learner;
-    this.lostState = undefined;
     await this.client.dispose();
     this.resetTrainerState();
+    // kept until restored, so a restart that fails (e.g. an unavailable backend setting) can be retried
+    this.lostState = prevDataset ? { dataset: prevDataset, learner: prevLearner } : undefined;
     this.client.start();
     const restored = { restoredDataset: false, restoredLearner: false };
     await this.backendInfo();
+    this.lostState = undefined;
     if (prevDataset) {
       try {
         await this.request('openDataset', prevDataset);

@@ -239,6 +239,21 @@ suite('Image Trainer in VS Code', () => {
     assert.ok(b && typeof b.name === 'string' && ['native-gpu', 'native-cpu', 'wasm', 'cpu'].includes(b.kind));
   });
 
+  test('an unavailable backend setting gives an error with the fix; back on auto, Restart restores the session', async () => {
+    const cfg = vscode.workspace.getConfiguration('imageTrainer');
+    await cfg.update('backend', 'native-gpu', vscode.ConfigurationTarget.Workspace);
+    try {
+      const errorsBefore = api.errors.length;
+      assert.strictEqual(await vscode.commands.executeCommand('imageTrainer.restartTrainer'), undefined);
+      const msg = api.errors.slice(errorsBefore).join('\n');
+      assert.match(msg, /Restart Trainer failed: .*native-gpu.*Fix: Set the imageTrainer.backend setting to "auto"/s);
+    } finally {
+      await cfg.update('backend', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    const restored = (await vscode.commands.executeCommand('imageTrainer.restartTrainer')) as { restoredDataset: boolean; restoredLearner: boolean };
+    assert.deepStrictEqual(restored, { restoredDataset: true, restoredLearner: true });
+  });
+
   test('deactivating stops the trainer: no orphan process', async () => {
     const pid = api.service.trainerPid!;
     assert.ok(pid && alive(pid));
