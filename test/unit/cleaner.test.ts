@@ -224,6 +224,15 @@ test('files outside the dataset (path traversal, symlinks) are refused', async (
   assert.ok(fs.existsSync(outside));
 });
 
+test('a Python-style named group pattern works; an invalid pattern is a clear error', async () => {
+  const f = put('img/pug_2.jpg');
+  const py = new DatasetCleaner({ root, rule: { kind: 'nameRe', pattern: '/(?P<label>[^/]+)_\\d+.jpg$' }, useOsTrash: false });
+  assert.equal(py.labelOf(f), 'pug');
+  const bad = new DatasetCleaner({ root, rule: { kind: 'nameRe', pattern: '/([^/]+_\\d+.jpg$' }, useOsTrash: false });
+  await assert.rejects(bad.relabel(f, 'beagle'), /not a valid regular expression/);
+  assert.ok(fs.existsSync(f));
+});
+
 test('a label function dataset cannot be relabelled', async () => {
   const f = put('a.png');
   const cleaner = new DatasetCleaner({ root, rule: { kind: 'nameFunc' }, useOsTrash: false });

@@ -193,7 +193,15 @@ export class DatasetCleaner {
 
   private pattern(): RegExp {
     if (this.rule.kind !== 'nameRe') throw unsupported(this.rule);
-    return new RegExp(this.rule.pattern, 'd');
+    // Python-style named groups, as a pattern copied from a notebook has them.
+    const source = this.rule.pattern.replace(/\(\?P<(\w+)>/g, '(?<$1>').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
+    try {
+      return new RegExp(source, 'd');
+    } catch (err) {
+      throw new InterpretError(`The dataset's labelling pattern is not a valid regular expression: ${(err as Error).message}`, {
+        fix: "open the dataset again with a valid pattern, e.g. '/([^/]+)_\\d+.jpg$'",
+      });
+    }
   }
 
   private relabelByName(abs: string, newLabel: string): RelabelMoveAction {
