@@ -8,6 +8,10 @@ import { TrainerEvent } from '../../src/protocol/events';
 import { TrainerSession } from '../../src/trainer/session';
 import { makeTempDir, removeDir, writePetsLikeDataset } from '../helpers/images';
 
+// The threaded wasm build leaves a MessagePort that keeps an in-process test alive after shutdown
+// (the CLI and the child exit explicitly); one thread is plenty for 16-px images.
+process.env.IMAGE_TRAINER_WASM_THREADS ??= '1';
+
 const PATTERN = '/([^/]+)_\\d+\\.png$';
 let dir = '';
 let out = '';
