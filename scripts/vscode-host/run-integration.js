@@ -47,19 +47,24 @@ function devPath(outDir) {
   return stage;
 }
 
-async function runSuite(suite, dev, testsEntry, args) {
+/**
+ * One code-server + one browser page per suite. A suite runs one or more phases in the same page:
+ * 'main' is followed by 'reload' (its own tests entry), which reloads the workbench on the same
+ * folder to check what the extension kept in workspaceState.
+ */
+async function runSuite(suite, dev, testsDir, args) {
   const outDir = path.join(OUTPUT_DIR, 'integration', suite);
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), `image-trainer-ws-${suite}-`));
-  const resultsFile = path.join(outDir, 'results.json');
+  const phases = suite === 'main' && !args.grep ? [['main', 'index.js'], ['reload', 'reload/index.js']] : [[suite, 'index.js']];
   const server = await startServer({
     name: suite,
     trust: suite === 'untrusted',
     env: {
       IMAGE_TRAINER_SUITE: suite,
       IMAGE_TRAINER_TEST_OUTPUT: outDir,
-      TEST_RESULTS_FILE: resultsFile,
+      TEST_RESULTS_DIR: outDir,
       ...(args.grep ? { MOCHA_GREP: args.grep } : {}),
       // one wasm thread per trainer: the CI machine has 2 cores shared with the workbench
       IMAGE_TRAINER_WASM_THREADS: process.env.IMAGE_TRAINER_WASM_THREADS || '1',
@@ -67,17 +72,11 @@ async function runSuite(suite, dev, testsEntry, args) {
   });
   console.log(`[${suite}] code-server on ${server.host} (ready in ${server.startedMs} ms), workspace ${workspace}`);
   const { browser, page } = await launchBrowser();
-  let code;
+  const browserLog = fs.createWriteStream(path.join(outDir, 'browser-console.log'));
+  let ok = true;
   try {
-    const payload = [
-      ['extensionDevelopmentPath', `vscode-remote://${server.host}${dev}`],
-      ['extensionTestsPath', `vscode-remote://${server.host}${testsEntry}`],
-    ];
-    const url = `http://${server.host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    let done;
-    const exited = new Promise((r) => (done = r));
+    let done = () => undefined;
     // VS Code's test protocol in the browser: the extension host's console and exit code arrive here
-    const browserLog = fs.createWriteStream(path.join(outDir, 'browser-console.log'));
     await page.exposeFunction('codeAutomationLog', (_type, logArgs) => {
       const text = util.format(...(logArgs || []));
       // workbench chatter (sockets, the dead gallery URL) goes to the log file, mocha's output to stdout
@@ -86,15 +85,27 @@ async function runSuite(suite, dev, testsEntry, args) {
     });
     await page.exposeFunction('codeAutomationExit', (c) => done(c));
     page.on('console', (m) => browserLog.write(`[${m.type()}] ${m.text()}\n`));
-    const t0 = Date.now();
-    await page.goto(url);
-    const timer = setTimeout(() => done('timeout'), args.timeoutMs);
-    code = await exited;
-    clearTimeout(timer);
-    await page.screenshot({ path: path.join(outDir, 'final.png') }).catch(() => undefined);
-    console.log(`[${suite}] extension tests finished: exit=${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    browserLog.end();
+    for (const [phase, entry] of phases) {
+      const payload = [
+        ['extensionDevelopmentPath', `vscode-remote://${server.host}${dev}`],
+        ['extensionTestsPath', `vscode-remote://${server.host}${path.join(testsDir, entry)}`],
+      ];
+      const url = `http://${server.host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+      const exited = new Promise((r) => (done = r));
+      const t0 = Date.now();
+      await page.goto(url);
+      const timer = setTimeout(() => done('timeout'), args.timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      await page.screenshot({ path: path.join(outDir, `${phase}-final.png`) }).catch(() => undefined);
+      console.log(`[${phase}] extension tests finished: exit=${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      if (code !== 0) {
+        ok = false;
+        break;
+      }
+    }
   } finally {
+    browserLog.end();
     await browser.close().catch(() => undefined);
     await server.stop();
     keep(server.logFile, outDir, 'code-server.log');
@@ -103,7 +114,7 @@ async function runSuite(suite, dev, testsEntry, args) {
     fs.rmSync(workspace, { recursive: true, force: true });
     fs.rmSync(server.state, { recursive: true, force: true });
   }
-  return code === 0;
+  return ok;
 }
 
 function findFiles(dir, re, out = []) {
@@ -124,8 +135,8 @@ function findFiles(dir, re, out = []) {
 (async () => {
   const args = parseArgs(process.argv.slice(2));
   const dev = devPath(args.out);
-  const testsEntry = path.join(path.resolve(ROOT, args.out), 'test', 'integration', 'index.js');
-  if (!fs.existsSync(testsEntry)) throw new Error(`${testsEntry} not found. Fix: npm run build.`);
+  const testsDir = path.join(path.resolve(ROOT, args.out), 'test', 'integration');
+  if (!fs.existsSync(path.join(testsDir, 'index.js'))) throw new Error(`${testsDir}/index.js not found. Fix: npm run build.`);
   const suites = args.suite === 'all' ? ['main', 'untrusted', 'ui'] : [args.suite];
   const results = {};
   for (const s of suites) {
@@ -133,7 +144,7 @@ function findFiles(dir, re, out = []) {
       // the packaged .vsix installed into code-server and driven through the browser
       if (args.out !== 'out') throw new Error('the ui suite packages out/: run it without --out');
       results.ui = require('child_process').spawnSync(process.execPath, [path.join(__dirname, 'run-ui.js')], { stdio: 'inherit' }).status === 0;
-    } else results[s] = await runSuite(s, dev, testsEntry, args);
+    } else results[s] = await runSuite(s, dev, testsDir, args);
   }
   console.log(`integration: ${Object.entries(results).map(([k, v]) => `${k} ${v ? 'passed' : 'FAILED'}`).join(', ')}`);
   process.exit(Object.values(results).every(Boolean) ? 0 : 1);

@@ -28,7 +28,7 @@ async function runSuite(suite: 'main' | 'untrusted'): Promise<void> {
       extensionTestsEnv: {
         IMAGE_TRAINER_SUITE: suite,
         IMAGE_TRAINER_TEST_OUTPUT: outDir,
-        TEST_RESULTS_FILE: path.join(outDir, 'results.json'),
+        TEST_RESULTS_DIR: outDir,
         IMAGE_TRAINER_WASM_THREADS: process.env.IMAGE_TRAINER_WASM_THREADS || '1',
       },
     });
