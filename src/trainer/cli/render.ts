@@ -147,13 +147,19 @@ export class HumanRenderer implements Renderer {
 
   /** stdout line; printed above the bars when both streams are the same terminal. */
   private line(text: string): void {
-    if (this.bars && this.out.isTTY) this.bars.log(text + '\n');
+    if (this.bars && this.out.isTTY) this.logAboveBars(text);
     else this.out.write(text + '\n');
   }
 
   note(text: string): void {
-    if (this.bars) this.bars.log(text + '\n');
+    if (this.bars) this.logAboveBars(text);
     else this.err.write(text + '\n');
+  }
+
+  /** MultiBar.log only buffers until the next redraw; redraw now so a stop() right after loses nothing. */
+  private logAboveBars(text: string): void {
+    this.bars?.log(text + '\n');
+    this.bars?.update();
   }
 
   result(text: string): void {
