@@ -1,15 +1,22 @@
 #!/usr/bin/env node
-// `image-trainer` (npx image-trainer …): the compiled CLI. Build first with `npm run build`.
+// `image-trainer` (npx image-trainer …): the compiled CLI under out/. In a source checkout where
+// nothing is built yet (`npm install && npm run demo`), build once first.
+const fs = require('fs');
 const path = require('path');
-const entry = path.join(__dirname, '..', 'out', 'src', 'trainer', 'cli', 'main.js');
-let cli;
-try {
-  cli = require(entry);
-} catch (err) {
-  if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(entry)) {
-    console.error(`image-trainer: error: the CLI is not built (${entry} is missing) — run \`npm run build\` first`);
+const { spawnSync } = require('child_process');
+
+const root = path.join(__dirname, '..');
+const entry = path.join(root, 'out', 'src', 'trainer', 'cli', 'main.js');
+
+if (!fs.existsSync(entry)) {
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (fs.existsSync(tsc) && fs.existsSync(path.join(root, 'tsconfig.json'))) {
+    console.error('image-trainer: first run, building the project (npm run build)…');
+    spawnSync(process.execPath, [tsc, '-p', root], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  if (!fs.existsSync(entry)) {
+    console.error(`image-trainer: error: the CLI is not built (${entry} is missing). Fix: run \`npm run build\` first`);
     process.exit(1);
   }
-  throw err;
 }
-cli.main(process.argv);
+require(entry).main(process.argv);
