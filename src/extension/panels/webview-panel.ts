@@ -34,7 +34,7 @@ export class PanelController implements vscode.Disposable {
 
   constructor(private readonly o: PanelControllerOptions) {
     this.root = o.datasetRoot();
-    this.panel = vscode.window.createWebviewPanel(`imageTrainer.${o.kind}`, `Image Trainer: ${PANEL_TITLES[o.kind]}`, o.column ?? vscode.ViewColumn.Beside, {
+    this.panel = vscode.window.createWebviewPanel(`imageTrainer.${o.kind}`, `Image Trainer: ${PANEL_TITLES[o.kind]}`, { viewColumn: o.column ?? vscode.ViewColumn.Beside, preserveFocus: true }, {
       ...this.webviewOptions(),
       // Panels restore from getState + the host's replay, so hidden ones need not stay alive.
       retainContextWhenHidden: false,
