@@ -44,7 +44,6 @@ export class TrainerSession {
   private backend?: BackendInfo;
   private backendPrefer?: string;
   private dataset?: SplitDataset;
-  private dataOptions?: ParamsOf<'openDataset'>;
   private data?: DataBunch;
   private learner?: Learner;
   private arch?: string;
@@ -154,10 +153,11 @@ export class TrainerSession {
       const bunch = await dataApi.createDataBunch(split, {
         size: p.size, bs: p.bs, numWorkers: p.numWorkers, seed: p.seed,
       });
+      // A learner is bound to its DataBunch: new data needs a new learner (as cnn_learner(data)).
+      this.disposeLearner();
       await this.closeData();
       this.dataset = split;
       this.data = bunch;
-      this.dataOptions = p;
       const summary = this.datasetSummary(split);
       this.emit({ type: 'dataset', ...summary });
       return summary;
@@ -390,7 +390,6 @@ export class TrainerSession {
     const d = this.data;
     this.data = undefined;
     this.dataset = undefined;
-    this.dataOptions = undefined;
     if (d) await d.close();
   }
 

@@ -1,7 +1,7 @@
 // End to end, as a user runs it: the real CLI (a child process) trains resnet18 from scratch at a
 // small size on real Fashion-MNIST images, its --json stream and metrics.json follow their
 // schemas, the error rate falls well below chance, the exported model predicts, lr-find records
-// its sweep, and Ctrl-C stops a fit, still writes metrics.json and exits 130.
+// its sweep, interpret writes its report, and Ctrl-C stops a fit, still writes metrics.json and exits 130.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -72,6 +72,16 @@ test('train --json: valid event lines only, metrics.json per schema, error rate 
     assert.ok(CLASSES.includes(pr.className as string));
     assert.ok(Math.abs((pr.probs ?? []).reduce((a, b) => a + b, 0) - 1) < 1e-4);
   }
+
+  // interpret: the same data flags, architecture and size from the checkpoint.
+  const i = cli(['interpret', '--model', out, '--data', ds.dir, '--label-re', PATTERN, '--seed', '7', '--k', '4']);
+  assert.equal(i.code, 0, i.stderr);
+  assert.match(i.stdout, /Most confused/);
+  assert.match(i.stdout, /Top losses/);
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'interpretation.json'), 'utf8')) as { n: number; classes: string[] };
+  assert.equal(summary.n, m.valid_count);
+  assert.deepEqual(summary.classes, m.classes);
+  assert.ok(fs.existsSync(path.join(out, 'report.html')));
 });
 
 test('lr-find writes lr_find into metrics.json', { skip, timeout: 180_000 }, () => {
