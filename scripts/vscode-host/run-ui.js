@@ -3,7 +3,7 @@
 // install it into a fresh code-server, open the workbench in headless chromium and run each
 // test/integration/ui/*.js against the page. Screenshots go to .test-output/ui/.
 //
-//   node scripts/vscode-host/run-ui.js [--vsix path/to/image-trainer.vsix]
+//   node scripts/vscode-host/run-ui.js [--vsix path/to/image-trainer.vsix] [--grep file-name-regex]
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -43,7 +43,9 @@ function packageVsix(outDir) {
     // the activity-bar entry is there once the extension's contributions are loaded
     await page.waitForSelector('.activitybar [aria-label*="Image Trainer"]', { timeout: 60000 });
     console.log(`workbench ready in ${Date.now() - t0} ms`);
-    const tests = fs.readdirSync(path.join(ROOT, 'test', 'integration', 'ui')).filter((f) => f.endsWith('.js')).sort();
+    const g = process.argv.indexOf('--grep');
+    const only = g > 0 ? new RegExp(process.argv[g + 1]) : /./;
+    const tests = fs.readdirSync(path.join(ROOT, 'test', 'integration', 'ui')).filter((f) => f.endsWith('.js') && only.test(f)).sort();
     for (const f of tests) {
       const t = Date.now();
       try {

@@ -83,7 +83,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         const p = service.progress;
         if (e.type !== 'batch' || !p || p.totalBatches <= 0) return;
         const pct = ((p.step + 1) / p.totalBatches) * 100;
-        const what = p.kind === 'lr_find' ? `batch ${p.step + 1}/${p.totalBatches}` : `epoch ${p.epoch + 1}/${p.epochs}, batch ${p.step + 1}/${p.totalBatches}`;
+        const what = p.kind === 'lr_find' ? `batch ${p.step + 1}/${p.totalBatches}` : `epoch ${p.epoch + 1}/${p.epochs} · batch ${p.iter + 1}/${p.batchesPerEpoch}`;
         progress.report({ increment: pct - reported, message: `${what} · loss ${e.smoothLoss.toFixed(4)}` });
         reported = pct;
       });

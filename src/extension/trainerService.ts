@@ -27,6 +27,9 @@ export interface JobProgress {
   kind: RunRecord['kind'];
   epoch: number;
   epochs: number;
+  /** Batch within the epoch, and within the run. */
+  iter: number;
+  batchesPerEpoch: number;
   step: number;
   totalBatches: number;
   smoothLoss?: number;
@@ -249,7 +252,7 @@ export class TrainerService implements vscode.Disposable {
         // the request's own result also sets it; the event may come first
         break;
       case 'fit_begin':
-        this.progress = { runId: event.runId, kind: event.kind, epoch: 0, epochs: event.epochs, step: -1, totalBatches: event.totalBatches };
+        this.progress = { runId: event.runId, kind: event.kind, epoch: 0, epochs: event.epochs, iter: -1, batchesPerEpoch: event.batchesPerEpoch, step: -1, totalBatches: event.totalBatches };
         if (this.learner && event.kind !== 'lr_find') {
           this.learner.frozenTo = event.frozenTo;
           this.learner.layerGroups = event.layerGroups;
@@ -259,6 +262,7 @@ export class TrainerService implements vscode.Disposable {
       case 'batch':
         if (this.progress?.runId === event.runId) {
           this.progress.step = event.step;
+          this.progress.iter = event.iter;
           this.progress.epoch = event.epoch;
           this.progress.smoothLoss = event.smoothLoss;
         }
