@@ -83,6 +83,41 @@ test('wasm conv gradients match the cpu backend on 22 shapes (strides 1/2, same/
   t.diagnostic(`worst relative L2 over ${CASES.length} shapes: ${worst.toExponential(2)}`);
 });
 
+const DEPTHWISE_CASES: [number[], number[], number | [number, number], Pad][] = [
+  [[2, 8, 8, 4], [3, 3, 4, 1], 1, 'same'],
+  [[2, 9, 9, 4], [3, 3, 4, 1], 2, 'same'],
+  [[2, 9, 9, 4], [3, 3, 4, 1], 2, 'valid'],
+  [[2, 10, 10, 6], [3, 3, 6, 1], 2, torchPad(1)],
+  [[2, 8, 8, 3], [5, 5, 3, 2], 1, torchPad(2)],
+  [[2, 11, 7, 3], [3, 3, 3, 2], [2, 1], 'same'],
+  [[2, 6, 6, 8], [1, 1, 8, 1], 2, 'valid'],
+];
+
+function depthwiseGrads([xs, fs, strides, pad]: (typeof DEPTHWISE_CASES)[number], seed: number): { dW: Float32Array; dX: Float32Array } {
+  return tf.tidy(() => {
+    const x = uniform(xs, seed) as tf.Tensor4D;
+    const f = uniform(fs, seed + 1) as tf.Tensor4D;
+    const dy = uniform(tf.depthwiseConv2d(x, f, strides, pad as any).shape, seed + 2);
+    const loss = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.mul(tf.depthwiseConv2d(a, b, strides, pad as any), dy));
+    const [dX, dW] = tf.grads(loss as any)([x, f]);
+    return { dW: dW.dataSync() as Float32Array, dX: dX.dataSync() as Float32Array };
+  });
+}
+
+test('wasm depthwise conv gradients (channel multiplier 1 and 2) match the cpu backend', async (t) => {
+  if (!wasmActive) return t.skip('the wasm backend is not available');
+  let worst = 0;
+  for (const [i, c] of DEPTHWISE_CASES.entries()) {
+    const ref = await onBackend('cpu', () => depthwiseGrads(c, 200 + i));
+    const got = await onBackend('wasm', () => depthwiseGrads(c, 200 + i));
+    const eW = relativeL2(got.dW, ref.dW);
+    const eX = relativeL2(got.dX, ref.dX);
+    worst = Math.max(worst, eW, eX);
+    assert.ok(eW <= TOLERANCE && eX <= TOLERANCE, `case ${i} x=${c[0]} f=${c[1]} s=${c[2]} pad=${JSON.stringify(c[3])}: dW ${eW}, dX ${eX}`);
+  }
+  t.diagnostic(`worst relative L2 over ${DEPTHWISE_CASES.length} depthwise shapes: ${worst.toExponential(2)}`);
+});
+
 // Eval-mode BN isolates the conv kernels (tight bound); training mode adds batch statistics over
 // few values per channel at layer4 (4 images × 1×1), which amplifies float32 rounding (looser bound).
 for (const [training, bound] of [[false, 1e-4], [true, 2e-3]] as const) {

@@ -6,58 +6,16 @@
 //   forward conv of the zero-inserted dy with the flipped, in/out-swapped filter.
 // Verified against the cpu backend in test/unit/backend-conv-grads.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
-
-type Info = tf.TensorInfo;
-type KernelFn = (args: { inputs: Record<string, Info>; backend: any; attrs: Record<string, unknown> }) => Info;
+import { Scratch, wasmOps, type KernelFn } from './wasm-kernel-ops';
+import { registerWasmDepthwiseGrads } from './wasm-depthwise-grads';
 
 let registered = false;
 let stockBackpropInput: tf.KernelConfig | undefined;
 
-function wasmKernel(name: string): KernelFn {
-  const k = tf.getKernel(name, 'wasm');
-  if (!k) throw new Error(`the wasm backend lacks the ${name} kernel`);
-  return k.kernelFunc as unknown as KernelFn;
-}
-
-/** Tracks intermediate tensors of one kernel call and frees all but the result. */
-class Scratch {
-  private readonly made: Info[] = [];
-  constructor(private readonly backend: any) {}
-  keep(t: Info): Info {
-    this.made.push(t);
-    return t;
-  }
-  done(out: Info): Info {
-    for (const t of this.made) if (t !== out) this.backend.disposeData(t.dataId);
-    return out;
-  }
-}
-
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
-  const transpose = wasmKernel('Transpose');
-  const conv2d = wasmKernel('Conv2D');
-  const slice = wasmKernel('Slice');
-  const reshape = wasmKernel('Reshape');
-  const batchMatMul = wasmKernel('BatchMatMul');
-  const maxPool = wasmKernel('MaxPool');
-  const padV2 = wasmKernel('PadV2');
-
-  const ops = (backend: any, s: Scratch) => ({
-    reshape: (x: Info, shape: number[]) => s.keep(reshape({ inputs: { x }, backend, attrs: { shape } })),
-    // matMul's transpose flags are a slow path on wasm: transposes are explicit.
-    transpose: (x: Info, perm: number[]) => s.keep(transpose({ inputs: { x }, backend, attrs: { perm } })),
-    matMul: (a: Info, b: Info) => s.keep(batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } })),
-    slice: (x: Info, begin: number[], size: number[]) => s.keep(slice({ inputs: { x }, backend, attrs: { begin, size } })),
-    pad: (x: Info, paddings: number[][]) => s.keep(padV2({ inputs: { x }, backend, attrs: { paddings, constantValue: 0 } })),
-    // A 1×1 max-pool subsamples exactly (StridedSlice is a slow generic loop on wasm).
-    subsample: (x: Info, sH: number, sW: number) =>
-      s.keep(maxPool({ inputs: { x }, backend, attrs: { filterSize: [1, 1], strides: [sH, sW], pad: 'valid', dimRoundingMode: undefined } })),
-    conv: (x: Info, filter: Info, dilations: [number, number], pad: number[][], dimRoundingMode: unknown) =>
-      s.keep(conv2d({ inputs: { x, filter }, backend, attrs: { strides: [1, 1], dilations, pad, dataFormat: 'NHWC', dimRoundingMode } })),
-  });
-
+  const ops = wasmOps();
   const backpropFilter: KernelFn = ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs;
     const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as any;
@@ -99,35 +57,15 @@ export function registerWasmTrainingKernels(): void {
     if (pT < 0 || pL < 0) return (stockBackpropInput!.kernelFunc as unknown as KernelFn)(args); // pad > K−1: rare
     const s = new Scratch(backend);
     const o = ops(backend, s);
-    // [N,OH,OW,C] → [N,OH·sH,OW·sW,C] with the values at (i·sH, j·sW)
-    const zeroInsert = (t: Info, C: number) =>
-      sH === 1 && sW === 1
-        ? t
-        : o.reshape(o.pad(o.reshape(t, [N, OH, 1, OW, 1, C]), [[0, 0], [0, 0], [0, sH - 1], [0, 0], [0, sW - 1], [0, 0]]), [N, OH * sH, OW * sW, C]);
-    // crop or zero-pad bottom/right to exactly H×W
-    const fit = (t: Info) => {
-      const [, h, w, c] = t.shape;
-      if (h === H && w === W) return t;
-      const cropped = h > H || w > W ? o.slice(t, [0, 0, 0, 0], [N, Math.min(h, H), Math.min(w, W), c]) : t;
-      if (cropped.shape[1] === H && cropped.shape[2] === W) return cropped;
-      return o.pad(cropped, [[0, 0], [0, H - cropped.shape[1]], [0, W - cropped.shape[2]], [0, 0]]);
-    };
     if (KH === 1 && KW === 1 && top === 0 && left === 0) {
       const a = o.reshape(dy, [1, N * OH * OW, Cout]);
       const bT = o.transpose(o.reshape(filter, [1, Cin, Cout]), [0, 2, 1]);
       const m = o.reshape(o.matMul(a, bT), [N, OH, OW, Cin]);
-      return s.done(fit(zeroInsert(m, Cin)));
+      return s.done(o.fit(o.zeroInsert(m, sH, sW), H, W));
     }
-    // The spatial 180° flip reverses the KH·KW rows of filter.reshape([KH·KW, Cin·Cout]); done as a
-    // matmul with a permutation matrix (exact; wasm's Reverse and Gather are naive and ~20× slower).
-    const KK = KH * KW;
-    const perm = s.keep(backend.makeOutput([1, KK, KK], 'float32'));
-    const pv = backend.typedArrayFromHeap(perm) as Float32Array;
-    pv.fill(0);
-    for (let i = 0; i < KK; i++) pv[i * KK + (KK - 1 - i)] = 1;
-    const flipped = o.reshape(o.matMul(perm, o.reshape(filter, [1, KK, Cin * Cout])), [KH, KW, Cin, Cout]);
+    const flipped = o.flip(filter);
     const wFlip = o.transpose(flipped, [0, 1, 3, 2]); // [KH, KW, Cout, Cin]
-    let u = zeroInsert(dy, Cout);
+    let u = o.zeroInsert(dy, sH, sW);
     let pB = H - u.shape[1] - pT + KH - 1;
     let pR = W - u.shape[2] - pL + KW - 1;
     if (pB < 0 || pR < 0) {
@@ -136,10 +74,11 @@ export function registerWasmTrainingKernels(): void {
       pR = Math.max(pR, 0);
     }
     const dx = o.conv(u, wFlip, [1, 1], [[0, 0], [pT, pB], [pL, pR], [0, 0]], dimRoundingMode);
-    return s.done(fit(dx));
+    return s.done(o.fit(dx, H, W));
   };
 
   tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: backpropFilter as any });
   if (stockBackpropInput) tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
   tf.registerKernel({ kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: backpropInput as any });
+  registerWasmDepthwiseGrads(ops);
 }
