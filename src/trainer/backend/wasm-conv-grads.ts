@@ -63,8 +63,7 @@ export function registerWasmTrainingKernels(): void {
       const m = o.reshape(o.matMul(a, bT), [N, OH, OW, Cin]);
       return s.done(o.fit(o.zeroInsert(m, sH, sW), H, W));
     }
-    const flipped = o.flip(filter);
-    const wFlip = o.transpose(flipped, [0, 1, 3, 2]); // [KH, KW, Cout, Cin]
+    const wFlip = o.transpose(o.flip(filter), [0, 1, 3, 2]); // [KH, KW, Cout, Cin]
     let u = o.zeroInsert(dy, sH, sW);
     let pB = H - u.shape[1] - pT + KH - 1;
     let pR = W - u.shape[2] - pL + KW - 1;
