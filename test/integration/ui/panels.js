@@ -1,0 +1,172 @@
+// The panels in a real VS Code, driven as a user would: from the palette open a real image
+// folder (the Open Dataset wizard), create a resnet18, Find Learning Rate, then Fit One Cycle; read
+// the LR-finder and training panels inside their webview iframes while the data arrives, and keep
+// screenshots of each panel in the dark and light themes (.test-output/ui/panels-*.png).
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '../../..');
+const FIXTURE_IMAGES = path.join(ROOT, 'test/fixtures/events/images');
+const CLASSES = ['bag', 'trouser', 'tshirt'];
+
+/** Workspace settings: small images and batches (2 shared cores), resnet18, a theme. */
+function writeSettings(workspace, extra = {}) {
+  const dir = path.join(workspace, '.vscode');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'settings.json');
+  const old = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  fs.writeFileSync(file, JSON.stringify({ ...old, 'imageTrainer.size': 32, 'imageTrainer.batchSize': 4, 'imageTrainer.defaultArch': 'resnet18', ...extra }, null, 2));
+}
+
+/** One folder per class with real Fashion-MNIST PNGs (the panel fixtures), 6 per class, twice over. */
+function writeDataset(dir) {
+  for (const c of CLASSES) {
+    fs.mkdirSync(path.join(dir, c), { recursive: true });
+    for (const f of fs.readdirSync(path.join(FIXTURE_IMAGES, c))) {
+      fs.copyFileSync(path.join(FIXTURE_IMAGES, c, f), path.join(dir, c, f));
+      fs.copyFileSync(path.join(FIXTURE_IMAGES, c, f), path.join(dir, c, `b_${f}`));
+    }
+  }
+}
+
+async function palette(page, command) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 15000 });
+  await input.fill(`>${command}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: command.replace(/^Image Trainer: /, '') }).first().waitFor({ timeout: 15000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Waits for a quick pick / input whose title contains `title`, then picks the row with `row` (or just Enter). */
+async function quickInput(page, title, { row, value } = {}) {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).first().waitFor({ timeout: 60000 });
+  if (value !== undefined) await page.locator('.quick-input-widget input').fill(value);
+  if (row) {
+    const r = page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first();
+    await r.waitFor({ timeout: 15000 });
+    await r.click();
+  } else await page.keyboard.press('Enter');
+}
+
+/** The frame of the panel page whose body says data-panel=kind (webview iframes nest twice). */
+async function panelFrame(page, kind, timeout = 90000) {
+  const t0 = Date.now();
+  for (;;) {
+    for (const f of page.frames()) {
+      const k = await f.evaluate(() => document.body && document.body.dataset.panel).catch(() => undefined);
+      if (k === kind) return f;
+    }
+    if (Date.now() - t0 > timeout) throw new Error(`no ${kind} panel webview after ${timeout} ms`);
+    await page.waitForTimeout(250);
+  }
+}
+
+async function waitInFrame(page, kind, probe, what, timeout = 180000) {
+  const t0 = Date.now();
+  let last;
+  for (;;) {
+    const f = await panelFrame(page, kind, timeout);
+    last = await f.evaluate(probe).catch((e) => `error: ${e.message}`);
+    if (last && last.ok) return last;
+    if (last && /^failed/.test(last.status || '')) throw new Error(`${kind} panel shows the run failed: ${last.status}`);
+    if (Date.now() - t0 > timeout) throw new Error(`${kind} panel: timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+async function themed(page, workspace, outDir, name) {
+  for (const [theme, suffix] of [['Default Dark Modern', 'dark'], ['Default Light Modern', 'light']]) {
+    writeSettings(workspace, { 'workbench.colorTheme': theme });
+    await page.waitForFunction((cls) => document.body.classList.contains(cls) || !!document.querySelector(`.monaco-workbench.${cls}`), suffix === 'dark' ? 'vs-dark' : 'vs', { timeout: 20000 });
+    await page.waitForTimeout(800); // webviews restyle from the new --vscode-* variables and redraw their plots
+    await page.screenshot({ path: path.join(outDir, `panels-${name}-${suffix}.png`) });
+  }
+  writeSettings(workspace, { 'workbench.colorTheme': 'Default Dark Modern' });
+}
+
+module.exports = async function panels({ page, outDir, workspace }) {
+  const data = path.join(workspace, 'fashion');
+  writeDataset(data);
+  writeSettings(workspace, { 'workbench.colorTheme': 'Default Dark Modern' });
+  await page.waitForTimeout(1000); // settings file picked up
+
+  // Open Dataset…: folder (simple file dialog), labels from folders, confirm, open.
+  await palette(page, 'Image Trainer: Open Dataset');
+  const pathInput = page.locator('.quick-input-widget input');
+  await pathInput.waitFor({ timeout: 15000 });
+  await pathInput.fill(data + '/');
+  await page.waitForTimeout(500);
+  await page.locator('.quick-input-widget .quick-input-action a, .quick-input-widget .monaco-button', { hasText: 'Open Dataset' }).first().click();
+  await quickInput(page, 'how are the labels', { row: 'From folders' });
+  await quickInput(page, '3 classes', { row: 'Use these labels' });
+  await quickInput(page, 'open the dataset', { row: 'Open dataset' });
+  await page.locator('.statusbar-item', { hasText: /3 classes/ }).first().waitFor({ timeout: 60000 }).catch(() => undefined);
+
+  // Create Learner…: resnet18, no pretrained weights (nothing to download here).
+  await palette(page, 'Image Trainer: Create Learner');
+  await quickInput(page, 'architecture', { row: 'resnet18' });
+  await quickInput(page, 'pretrained weights', { row: 'None' });
+  await page.waitForTimeout(1500);
+
+  // Find Learning Rate: the LR-finder panel draws the sweep live, then the suggestions.
+  await palette(page, 'Image Trainer: Find Learning Rate');
+  const live = await waitInFrame(
+    page,
+    'lrFinder',
+    () => {
+      const n = Number(document.querySelector('[data-testid=lr-plot]')?.getAttribute('data-points') ?? 0);
+      return { ok: n >= 5, n, status: document.querySelector('[data-testid=status]')?.textContent };
+    },
+    'live points',
+  );
+  console.log(`    LR finder live: ${live.n} points, "${live.status}"`);
+  const done = await waitInFrame(
+    page,
+    'lrFinder',
+    () => {
+      const markers = JSON.parse(document.querySelector('[data-testid=lr-plot]')?.getAttribute('data-markers') ?? '[]');
+      const valley = document.querySelector('[data-testid=suggestion-valley]')?.textContent ?? '';
+      return { ok: markers.length > 0 && /e-?\d/.test(valley), markers, valley, status: document.querySelector('[data-testid=status]')?.textContent };
+    },
+    'suggestion markers',
+  );
+  assert.match(done.status, /^completed/, done.status);
+  console.log(`    LR finder: ${done.markers.map((m) => `${m.name} ${m.lr.toExponential(2)}`).join(', ')}`);
+  await themed(page, workspace, outDir, 'lr-finder');
+
+  // Fit One Cycle…: 1 epoch, max lr pre-filled from the finder; the training panel fills live.
+  await palette(page, 'Image Trainer: Fit One Cycle');
+  await quickInput(page, 'epochs', { value: '2' });
+  await quickInput(page, 'max learning rate');
+  const growing = await waitInFrame(
+    page,
+    'training',
+    () => {
+      const rows = document.querySelectorAll('[data-testid=epoch-rows] tr').length;
+      const batch = document.querySelector('[data-testid=batch-progress]')?.textContent ?? '';
+      const status = document.querySelector('[data-testid=status]')?.textContent;
+      return { ok: /^\d+\/\d+/.test(batch) && Number(batch.split('/')[0]) > 0, rows, batch, status };
+    },
+    'batch progress',
+  );
+  console.log(`    training live: batch ${growing.batch}, ${growing.rows} rows`);
+  const fitted = await waitInFrame(
+    page,
+    'training',
+    () => {
+      const rows = [...document.querySelectorAll('[data-testid=epoch-rows] tr')].map((tr) => [...tr.cells].map((c) => c.textContent));
+      const snap = window.imageTrainerPanel?.view.snapshot();
+      const status = document.querySelector('[data-testid=status]')?.textContent;
+      return { ok: rows.length === 2 && status === 'completed', rows, status, epochs: snap?.epochs };
+    },
+    'two epoch rows and completed',
+  );
+  for (const r of fitted.rows) assert.match(r.slice(0, 4).join(' '), /^\d \d+\.\d{6} \d+\.\d{6} \d\.\d{6}$/, r.join(' '));
+  // the table shows exactly the epoch events the page received
+  assert.deepStrictEqual(fitted.rows.map((r) => r[2]), fitted.epochs.map((e) => e.validLoss.toFixed(6)));
+  console.log(`    training table: ${fitted.rows.map((r) => r.join(' ')).join(' | ')}`);
+  await themed(page, workspace, outDir, 'training');
+};
