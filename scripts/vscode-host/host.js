@@ -151,7 +151,9 @@ async function launchBrowser() {
   });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
-  return { browser, page };
+  /** A page in a fresh browser context: the web workbench keeps its state in IndexedDB, so this is a fresh window state too. */
+  const freshPage = async () => (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  return { browser, page, freshPage };
 }
 
 /** Copies a file into the run's output folder (keeps logs for CI artifacts). */

@@ -24,37 +24,42 @@ function packageVsix(outDir) {
 
 (async () => {
   const outDir = path.join(OUTPUT_DIR, 'ui');
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.mkdirSync(outDir, { recursive: true });
   const i = process.argv.indexOf('--vsix');
-  const vsix = i > 0 ? path.resolve(process.argv[i + 1]) : packageVsix(outDir);
+  const given = i > 0 ? path.resolve(process.argv[i + 1]) : undefined;
+  for (const f of fs.existsSync(outDir) ? fs.readdirSync(outDir) : []) if (path.join(outDir, f) !== given) fs.rmSync(path.join(outDir, f), { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
+  const vsix = given ?? packageVsix(outDir);
   console.log(`vsix: ${vsix} (${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB)`);
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'image-trainer-ui-ws-'));
   const server = await startServer({ name: 'ui', installVsix: vsix, env: { IMAGE_TRAINER_WASM_THREADS: '1' } });
-  const { browser, page } = await launchBrowser();
+  const { browser, freshPage } = await launchBrowser();
   const errors = [];
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   let failed = 0;
   try {
     const url = `http://${server.host}/?folder=${encodeURIComponent(workspace)}`;
-    const t0 = Date.now();
-    await page.goto(url);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
-    // the activity-bar entry is there once the extension's contributions are loaded
-    await page.waitForSelector('.activitybar [aria-label*="Image Trainer"]', { timeout: 60000 });
-    console.log(`workbench ready in ${Date.now() - t0} ms`);
     const g = process.argv.indexOf('--grep');
     const only = g > 0 ? new RegExp(process.argv[g + 1]) : /./;
     const tests = fs.readdirSync(path.join(ROOT, 'test', 'integration', 'ui')).filter((f) => f.endsWith('.js') && only.test(f)).sort();
+    // each test file gets a fresh window (its own browser context, so fresh workspace state) on the same folder
     for (const f of tests) {
+      const page = await freshPage();
+      page.on('console', (m) => m.type() === 'error' && errors.push(`${f}: ${m.text()}`));
       const t = Date.now();
       try {
+        await page.goto(url);
+        await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+        // the activity-bar entry is there once the extension's contributions are loaded
+        await page.waitForSelector('.activitybar [aria-label*="Image Trainer"]', { timeout: 60000 });
+        const ready = Date.now() - t;
         await require(path.join(ROOT, 'test', 'integration', 'ui', f))({ page, outDir, workspace });
-        console.log(`  ✔ ${f} (${Date.now() - t} ms)`);
+        console.log(`  ✔ ${f} (${Date.now() - t} ms, workbench ready in ${ready} ms)`);
       } catch (err) {
         failed++;
         console.log(`  ✗ ${f}: ${err.stack || err}`);
         await page.screenshot({ path: path.join(outDir, `${path.basename(f, '.js')}-failure.png`) }).catch(() => undefined);
+      } finally {
+        // closing the window ends its extension host, whose deactivate() stops its trainer
+        await page.context().close().catch(() => undefined);
       }
     }
   } finally {

@@ -9,6 +9,6 @@ module.exports = async function sidebar({ page, outDir }) {
     await page.locator('.sidebar .pane-header', { hasText: title }).first().waitFor({ timeout: 20000 });
   }
   await page.locator('.sidebar .welcome-view-content', { hasText: 'No dataset is open' }).first().waitFor({ timeout: 20000 });
-  await page.locator('.sidebar .welcome-view-content .monaco-button', { hasText: 'Open Dataset' }).first().waitFor({ timeout: 5000 });
+  await page.locator('.sidebar .welcome-view-content .monaco-button', { hasText: 'Open Dataset' }).first().waitFor({ timeout: 30000 });
   await page.screenshot({ path: path.join(outDir, 'sidebar.png') });
 };

@@ -6,10 +6,10 @@ const path = require('path');
 module.exports = async function showBackendInfo({ page, outDir }) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 15000 });
+  await input.waitFor({ timeout: 30000 });
   await input.fill('>Image Trainer: Show Backend Info');
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Backend Info' }).first();
-  await row.waitFor({ timeout: 15000 });
+  await row.waitFor({ timeout: 30000 });
   await page.keyboard.press('Enter');
 
   // the trainer process starts and answers: a notification names the backend

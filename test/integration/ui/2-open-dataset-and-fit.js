@@ -1,0 +1,108 @@
+// One user journey from the palette, in the installed .vsix:
+// 1. F1 → Open Dataset…: the folder picker, the labelling choice, the regex box with its live
+//    preview of real files' labels, the review list; then the Dataset view lists the classes.
+// 2. F1 → Create Learner… (resnet18, no weights), F1 → Fit One Cycle… (epochs typed, max lr
+//    pre-filled), then Cancel on the progress notification stops the fit at the next batch; the
+//    Runs view shows the run as stopped.
+// Images are written here with the project's test helper (sharp).
+const assert = require('assert');
+const path = require('path');
+const { writePetsLikeDataset } = require('../../../out/test/helpers/images');
+
+async function palette(page, command) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 30000 });
+  await input.fill(`>Image Trainer: ${command}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor({ timeout: 30000 });
+  await page.keyboard.press('Enter');
+}
+
+async function pick(page, title, row) {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).first().waitFor({ timeout: 60000 });
+  const r = page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first();
+  await r.waitFor({ timeout: 30000 });
+  await r.click();
+}
+
+module.exports = async function openDatasetAndFit({ page, outDir, workspace }) {
+  const root = path.join(workspace, 'pets');
+  await writePetsLikeDataset(root, { classes: ['red_thing', 'blue_thing'], perClass: 6, width: 24, height: 20, ext: 'png' });
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 30000 });
+  await input.fill('>Image Trainer: Open Dataset');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Dataset' }).first().waitFor({ timeout: 30000 });
+  await page.keyboard.press('Enter');
+
+  // code-server's folder picker is a quick input holding a path: type the folder, accept it
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'the folder that holds the images' }).first().waitFor({ timeout: 30000 });
+  await page.waitForFunction(() => (document.querySelector('.quick-input-widget input') || {}).value, null, { timeout: 30000 });
+  await input.fill(`${root}/`);
+  await page.waitForTimeout(500);
+  await page.keyboard.press('Enter');
+
+  const labelling = page.locator('.quick-input-list .monaco-list-row', { hasText: 'From file names' }).first();
+  await labelling.waitFor({ timeout: 30000 });
+  await labelling.click();
+
+  // the regex box: its message previews the labels of real files, updated as you type
+  const message = page.locator('.quick-input-widget .quick-input-message');
+  await message.filter({ hasText: '→ ' }).first().waitFor({ timeout: 60000 });
+  let text = (await message.first().innerText()).replace(/\u00a0/g, ' ');
+  assert.match(text, /12 images, 2 classes/, text);
+  assert.match(text, /(blue|red)_thing_\d+\.png → (blue|red)_thing/, text);
+  await page.screenshot({ path: path.join(outDir, 'open-dataset-regex-preview.png') });
+  // a pattern that matches nothing says so before it can be accepted
+  await input.fill('/nothing_(\\d+)\\.gif$');
+  await message.filter({ hasText: /matched none|No file matches/ }).first().waitFor({ timeout: 30000 });
+  await input.fill('/([^/]+)_\\d+\\.png$');
+  await message.filter({ hasText: '12 images, 2 classes' }).first().waitFor({ timeout: 30000 });
+  text = (await message.first().innerText()).replace(/\u00a0/g, ' ');
+  await page.keyboard.press('Enter');
+
+  // the review list: Enter on "Open dataset"
+  const open = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open dataset' }).first();
+  await open.waitFor({ timeout: 30000 });
+  await page.screenshot({ path: path.join(outDir, 'open-dataset-review.png') });
+  await open.click();
+
+  // show the Image Trainer container (clicking its icon while it is shown would hide it)
+  if (!(await page.locator('.sidebar .pane-header', { hasText: 'Dataset' }).first().isVisible())) await page.click('.activitybar [aria-label*="Image Trainer"]');
+  await page.locator('.sidebar .monaco-list-row', { hasText: 'Classes (2)' }).first().waitFor({ timeout: 60000 });
+  await page.locator('.sidebar .monaco-list-row', { hasText: 'red_thing' }).first().waitFor({ timeout: 30000 });
+  await page.screenshot({ path: path.join(outDir, 'open-dataset-done.png') });
+  console.log(`    preview: ${text}`);
+
+
+  // 2. a learner and a fit, cancelled from its progress notification
+  await palette(page, 'Create Learner');
+  await pick(page, 'architecture', 'resnet18');
+  await pick(page, 'pretrained weights', 'None');
+  if (!(await page.locator('.sidebar .pane-header', { hasText: 'Learner' }).first().isVisible())) await page.click('.activitybar [aria-label*="Image Trainer"]');
+  await page.locator('.sidebar .monaco-list-row', { hasText: 'resnet18' }).first().waitFor({ timeout: 60000 });
+
+  await palette(page, 'Fit One Cycle');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'epochs' }).first().waitFor({ timeout: 30000 });
+  await input.fill('20');
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'max learning rate' }).first().waitFor({ timeout: 30000 });
+  const prefilled = await input.inputValue();
+  assert.match(prefilled, /^[\d.e-]+(:[\d.e-]+)?$/, `max lr pre-filled: ${prefilled}`);
+  await page.keyboard.press('Enter');
+
+  // the cancellable progress notification reports epochs/batches and loss as batches arrive
+  const toast = page.locator('.notification-toast', { hasText: 'fit_one_cycle(20' }).first();
+  await toast.locator('.notification-list-item-message', { hasText: /batch \d+\/\d+ · loss/ }).waitFor({ timeout: 120000 });
+  await page.locator('.statusbar-item', { hasText: /epoch 1\/20/ }).first().waitFor({ timeout: 30000 });
+  await page.screenshot({ path: path.join(outDir, 'fit-progress.png') });
+  await toast.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+
+  const stopped = page.locator('.sidebar .monaco-list-row', { hasText: 'fit_one_cycle · 20 epochs' }).first();
+  await stopped.waitFor({ timeout: 60000 });
+  await page.locator('.sidebar .monaco-list-row .codicon-debug-stop').first().waitFor({ timeout: 60000 });
+  await page.screenshot({ path: path.join(outDir, 'fit-cancelled.png') });
+  console.log(`    max lr pre-filled with ${prefilled}; cancelled fit shown as stopped`);
+};
