@@ -82,7 +82,8 @@ class ConvBn {
 
   /**
    * Eval mode: BN folded into the conv (w·s, β − μ·s with s = γ/√(σ²+ε)) and one fused
-   * conv+bias+relu kernel — about 1.4× faster inference on wasm than conv, batchNorm, relu.
+   * conv+bias+relu kernel instead of conv, batchNorm, relu (the wasm spike measured resnet34
+   * inference at 65 instead of 47 img/s).
    */
   private applyFolded(x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
     const { bn, conv } = this;
