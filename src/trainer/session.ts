@@ -46,6 +46,7 @@ export class TrainerSession {
   private dataset?: SplitDataset;
   private data?: DataBunch;
   private learner?: Learner;
+  private seed = 42;
   private arch?: string;
   private pretrained?: string;
   private interpretation?: ClassificationInterpretation;
@@ -158,6 +159,7 @@ export class TrainerSession {
       await this.closeData();
       this.dataset = split;
       this.data = bunch;
+      this.seed = p.seed ?? 42;
       const summary = this.datasetSummary(split);
       this.emit({ type: 'dataset', ...summary });
       return summary;
@@ -196,7 +198,8 @@ export class TrainerSession {
       const arch = p.arch ?? 'resnet34';
       const pretrained = p.pretrained ?? 'auto';
       const models = parts.models();
-      const model = models.createModel({ arch, numClasses: data.c });
+      // The dataset's seed also seeds the head/body init, so one --seed repeats a whole run.
+      const model = models.createModel({ arch, numClasses: data.c, seed: this.seed });
       let loaded = false;
       if (pretrained !== 'none') {
         try {

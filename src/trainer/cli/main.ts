@@ -15,7 +15,7 @@ export const DEMO = {
   pretrained: 'none',
   size: 32,
   bs: 64,
-  epochs: 4,
+  epochs: 6,
   lr: 1e-2,
 };
 
@@ -47,7 +47,7 @@ function addDataModelOptions(cmd: Command, defaults: { arch?: string; pretrained
     .addOption(size)
     .option('--bs <n>', 'batch size', intArg('--bs', 1, 4096), 64)
     .option('--valid-pct <p>', 'share of images held out for validation', numberArg('--valid-pct', 0, 0.99), 0.2)
-    .option('--seed <n>', 'random seed of the split, shuffling and augmentation', intArg('--seed', 0), 42)
+    .option('--seed <n>', 'random seed of the split, shuffling, augmentation and weight init', intArg('--seed', 0), 42)
     .option('--pretrained <auto|none|path>', 'ImageNet weights: auto (download and cache), none, or a .safetensors file', defaults.pretrained ?? 'auto')
     .option('--unfreeze', 'train every layer group (default with pretrained weights: only the head)')
     .option('--backend <name>', 'force a backend: tensorflow, wasm or cpu (default: the best present)')
