@@ -190,6 +190,18 @@ test('auto: downloads into the cache, verifies the SHA-256, then uses the cached
   assert.equal(seen.length, 1);
 });
 
+test('auto: concurrent requests download once; a lock left by a dead process is taken over', async () => {
+  const cacheDir = path.join(tmp, 'cache-lock');
+  const source = { url: `${base}/resnet18.safetensors`, sha256: sha };
+  fs.mkdirSync(cacheDir, { recursive: true });
+  fs.writeFileSync(path.join(cacheDir, 'resnet18.tv_in1k.safetensors.lock'), '2147483646'); // no such pid
+  seen.length = 0;
+  const [a, b] = await Promise.all([ensurePretrainedFile('resnet18', { cacheDir, source }), ensurePretrainedFile('resnet18', { cacheDir, source })]);
+  assert.equal(a, b);
+  assert.equal(seen.length, 1);
+  assert.deepEqual(fs.readdirSync(cacheDir), ['resnet18.tv_in1k.safetensors']);
+});
+
 test('auto: a download cut off mid-way resumes from the .part file with an HTTP Range request', async () => {
   const cacheDir = path.join(tmp, 'cache-resume');
   const source = { url: `${base}/resnet18.safetensors`, sha256: sha };

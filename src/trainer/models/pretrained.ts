@@ -102,6 +102,16 @@ export async function ensurePretrainedFile(arch: ArchName, opts: PretrainedOptio
     );
   }
   fs.mkdirSync(path.dirname(target), { recursive: true });
+  const release = await lockDownload(`${target}.lock`, opts);
+  try {
+    if (fs.existsSync(target)) return target; // another process finished it while we waited
+    return await downloadVerified(arch, source, target, opts);
+  } finally {
+    release();
+  }
+}
+
+async function downloadVerified(arch: ArchName, source: PretrainedSource, target: string, opts: PretrainedOptions): Promise<string> {
   const part = `${target}.part`;
   try {
     await download(source.url, part, opts);
@@ -124,6 +134,39 @@ export async function ensurePretrainedFile(arch: ArchName, opts: PretrainedOptio
   if (!source.sha256) opts.onLog?.(`No pinned SHA-256 for ${arch} weights; downloaded file has ${actual}`);
   fs.renameSync(part, target);
   return target;
+}
+
+/**
+ * One download per file across processes (the extension and a CLI run may both ask): a lock file
+ * holding the owner's pid; a lock whose process is gone is taken over.
+ */
+async function lockDownload(lock: string, opts: PretrainedOptions): Promise<() => void> {
+  let told = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number(fs.readFileSync(lock, 'utf8')) || 0;
+    if (!owner || !processAlive(owner)) {
+      fs.rmSync(lock, { force: true });
+      continue;
+    }
+    if (!told) opts.onLog?.(`Waiting for process ${owner}, which is downloading the same weights`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** GET url into `part`, resuming from its current length with an HTTP Range request. */
