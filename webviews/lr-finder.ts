@@ -140,7 +140,18 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
   const plot = new ThemedPlot(
     plotDiv,
     (c) => ({
-      scales: { x: { time: false, distr: 3 } },
+      scales: {
+        x: { time: false, distr: 3 },
+        // Like recorder.plot's skip_end=5: the divergent tail must not flatten the interesting part.
+        y: {
+          range: (u, min, max) => {
+            const ys = (u.data[1] as number[]).slice(0, Math.max(1, u.data[1].length - 5)).filter(Number.isFinite);
+            const top = ys.length > 10 ? Math.min(max, Math.max(...ys)) : max;
+            const pad = (top - min) * 0.05 || 0.1;
+            return [min - pad, top + pad];
+          },
+        },
+      },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 8 } },
       axes: [
         themedAxis(c, {
@@ -177,7 +188,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
           ? `Sweeping… ${s.lrs.length} batches, lr ${fmtLr(s.lrs[s.lrs.length - 1])}`
           : s.status === 'failed'
             ? `failed: ${s.error ?? 'unknown error'}`
-            : `${s.status}: ${s.lrs.length} points${s.final ? ' (first 10 and last 5 skipped, as recorder.plot does)' : ''}`;
+            : `${s.status}: ${s.lrs.length} points${s.final ? '; the last 5 may run off the top, as in recorder.plot' : ''}`;
     clear(suggestionBox);
     const sug = s.suggestions;
     if (!sug) {

@@ -334,3 +334,42 @@ test('The same bundle renders a plain report page from embedded data, without VS
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('Streams recorded from the real trainer (image-trainer --json, resnet18) render in the LR finder, training and dataset panels', async () => {
+  const lr = readJsonl('recorded-lr-find-resnet18.jsonl');
+  const fit = readJsonl('recorded-fit-resnet18.jsonl');
+  const result = lr.find((e) => e.type === 'lr_find_result');
+  assert.ok(result && result.type === 'lr_find_result');
+
+  const a = await openPanel(browser, server, 'lrFinder', 'vscode-dark');
+  await a.sendEvents(lr); // backend, dataset, fit_begin, batches, result, fit_end: the panel takes what it needs
+  await a.flush();
+  assert.equal(await a.page.getAttribute('[data-testid=lr-plot]', 'data-points'), String(result.lrs.length));
+  const markers = JSON.parse((await a.page.getAttribute('[data-testid=lr-plot]', 'data-markers')) ?? '[]') as { lr: number }[];
+  assert.deepEqual(markers.map((m) => m.lr), [result.suggestions.minGrad, result.suggestions.valley]);
+  await a.screenshot('recorded-lr-find-dark');
+  await assertClean(a);
+  await a.page.close();
+
+  const t = await openPanel(browser, server, 'training', 'vscode-light');
+  for (const e of fit) await t.sendEvents([e]);
+  await t.flush();
+  const epochs = fit.filter((e) => e.type === 'epoch');
+  const rows = await t.page.locator('[data-testid=epoch-rows] tr').evaluateAll((trs) => trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells).map((c) => c.textContent)));
+  assert.deepEqual(
+    rows.map((r) => r.slice(0, 5)),
+    epochs.map((e) => e.type === 'epoch' && [String(e.epoch), e.trainLoss.toFixed(6), (e.validLoss as number).toFixed(6), (e.errorRate as number).toFixed(6), (e.accuracy as number).toFixed(6)]),
+  );
+  assert.equal(await t.page.textContent('[data-testid=status]'), 'completed');
+  await t.screenshot('recorded-fit-light');
+  await assertClean(t);
+  await t.page.close();
+
+  const d = await openPanel(browser, server, 'dataset', 'vscode-dark');
+  await d.sendEvents(fit);
+  await d.flush();
+  assert.equal(await d.page.textContent('[data-testid=class-count]'), '3 (data.c)');
+  assert.equal(await d.page.locator('[data-testid=class-counts] .bars .label').count(), 3);
+  await assertClean(d);
+  await d.page.close();
+});
