@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import { TrainerService } from './trainerService';
-import { registerCommands } from './commands';
+import { registerCommands } from './commands/index';
 import { NodeTreeProvider, datasetNodes, learnerNodes, runNodes, ViewNode } from './views';
 import { TrainerStatusBar } from './statusBar';
 import { PanelHost, NoPanels } from './panelHost';

@@ -1,0 +1,155 @@
+// The learner and its training: Create Learner, Find Learning Rate, Fit One Cycle, freezing, Stop.
+import * as vscode from 'vscode';
+import type { ParamsOf } from '../../protocol/requests';
+import { parseLr, formatLr } from '../lrInput';
+import { fmtLr, summarizeRun } from '../runs';
+import { argsOf, type CommandKit, type Handler } from './shared';
+
+const ARCHS = ['resnet18', 'resnet34', 'resnet50'] as const;
+
+export function trainingCommands(kit: CommandKit): Record<string, Handler> {
+  const { service, fail, untrusted, runJob, quick } = kit;
+  return {
+    async createLearner(arg?: unknown) {
+      const r = untrusted('Create Learner');
+      if (r) return r;
+      try {
+        const a = argsOf<ParamsOf<'createLearner'>>(arg);
+        const cfg = vscode.workspace.getConfiguration('imageTrainer');
+        let arch = a.arch;
+        if (!arch) {
+          const def = cfg.get<string>('defaultArch', 'resnet34');
+          const items = [...ARCHS].sort((x, y) => Number(y === def) - Number(x === def)).map((label) => ({ label, description: label === def ? 'default' : undefined }));
+          arch = (await vscode.window.showQuickPick(items, { title: 'Image Trainer: architecture' }))?.label as (typeof ARCHS)[number] | undefined;
+          if (!arch) return undefined;
+        }
+        let pretrained = a.pretrained;
+        if (pretrained === undefined) {
+          const choice = await vscode.window.showQuickPick(
+            [
+              { label: '$(cloud-download) ImageNet weights', description: 'auto', detail: 'torchvision weights from the cache folder (downloaded once when missing); the body starts frozen', value: 'auto' },
+              { label: '$(circle-slash) None', description: 'none', detail: 'random initialisation; every layer group trains', value: 'none' },
+              { label: '$(file) From a .safetensors file…', detail: 'torchvision-layout weights you already have', value: 'file' },
+            ],
+            { title: `Image Trainer: pretrained weights for ${arch}` },
+          );
+          if (!choice) return undefined;
+          pretrained = choice.value;
+          if (pretrained === 'file') {
+            const f = await vscode.window.showOpenDialog({ canSelectFiles: true, filters: { Safetensors: ['safetensors'] }, title: 'Image Trainer: weights file' });
+            if (!f?.[0]) return undefined;
+            pretrained = f[0].fsPath;
+          }
+        }
+        const cacheDir = cfg.get<string>('weightsCacheDir', '') || undefined;
+        const params: ParamsOf<'createLearner'> = { arch, pretrained, ...(a.weightsCacheDir ?? cacheDir ? { weightsCacheDir: a.weightsCacheDir ?? cacheDir } : {}) };
+        return await quick(`creating ${arch}`, () => service.request('createLearner', params));
+      } catch (err) {
+        return fail(err, 'Create Learner');
+      }
+    },
+
+    async lrFind(arg?: unknown) {
+      const r = untrusted('Find Learning Rate');
+      if (r) return r;
+      try {
+        const a = argsOf<ParamsOf<'lrFind'>>(arg);
+        const result = (await runJob('finding the learning rate', () => service.request('lrFind', a))) as { suggestions?: { valley: number | null; minGrad: number | null } };
+        const s = result?.suggestions;
+        const best = s?.valley ?? s?.minGrad;
+        if (best != null) {
+          kit.state.pendingMaxLr = undefined;
+          void vscode.window
+            .showInformationMessage(`Image Trainer: suggested learning rate ${fmtLr(best)} (valley ${s?.valley != null ? fmtLr(s.valley) : '–'}, min gradient ${s?.minGrad != null ? fmtLr(s.minGrad) : '–'}).`, 'Fit One Cycle…')
+            .then((x) => x && vscode.commands.executeCommand('imageTrainer.fitOneCycle'));
+        }
+        return result;
+      } catch (err) {
+        return fail(err, 'Find Learning Rate');
+      }
+    },
+
+    async fitOneCycle(arg?: unknown) {
+      const r = untrusted('Fit One Cycle');
+      if (r) return r;
+      try {
+        const a = argsOf<ParamsOf<'fitOneCycle'>>(arg);
+        let epochs = a.epochs;
+        if (epochs === undefined) {
+          const v = await vscode.window.showInputBox({
+            title: 'Image Trainer: Fit One Cycle — epochs',
+            value: '4',
+            prompt: 'Number of epochs (the lesson starts with fit_one_cycle(4))',
+            validateInput: (t) => (/^\s*\d+\s*$/.test(t) && Number(t) >= 1 ? undefined : 'enter a whole number ≥ 1'),
+          });
+          if (v === undefined) return undefined;
+          epochs = Number(v);
+        }
+        let maxLr = a.maxLr;
+        if (maxLr === undefined) {
+          const suggestion = service.runs.lastSuggestion();
+          const prefill = kit.state.pendingMaxLr ?? suggestion ?? 3e-3;
+          const v = await vscode.window.showInputBox({
+            title: 'Image Trainer: Fit One Cycle — max learning rate',
+            value: formatLr(prefill),
+            prompt: `A number, or start:stop for discriminative rates across layer groups (fastai slice), e.g. 1e-6:1e-4.${suggestion ? ` Last LR-finder suggestion: ${fmtLr(suggestion)}.` : ''}`,
+            validateInput: (t) => {
+              const p = parseLr(t);
+              return p.ok ? undefined : p.error;
+            },
+          });
+          if (v === undefined) return undefined;
+          const p = parseLr(v);
+          if (!p.ok) return undefined;
+          maxLr = p.value;
+        }
+        const params: ParamsOf<'fitOneCycle'> = { ...a, epochs, maxLr };
+        const rows = await runJob(`fit_one_cycle(${epochs}, ${typeof maxLr === 'number' ? fmtLr(maxLr) : formatLr(maxLr)})`, () => service.request('fitOneCycle', params));
+        kit.state.pendingMaxLr = undefined;
+        const run = service.runs.list()[0];
+        if (run && run.kind !== 'lr_find') {
+          const verb = run.status === 'stopped' ? 'stopped' : 'finished';
+          void vscode.window.setStatusBarMessage(`Image Trainer: fit ${verb}: ${summarizeRun(run)}`, 10000);
+        }
+        return rows;
+      } catch (err) {
+        return fail(err, 'Fit One Cycle');
+      }
+    },
+
+    async freeze() {
+      return untrusted('Freeze') ?? service.request('freeze', {}).catch((e) => fail(e, 'Freeze'));
+    },
+
+    async unfreeze() {
+      return untrusted('Unfreeze') ?? service.request('unfreeze', {}).catch((e) => fail(e, 'Unfreeze'));
+    },
+
+    async freezeTo(arg?: unknown) {
+      const r = untrusted('Freeze To');
+      if (r) return r;
+      let n = argsOf<{ n: number }>(arg).n;
+      if (n === undefined) {
+        const groups = service.learner?.layerGroups ?? 3;
+        const v = await vscode.window.showInputBox({
+          title: 'Image Trainer: Freeze To',
+          prompt: `First trainable layer group: 0 trains everything (unfreeze), ${groups - 1} only the head (freeze); negative counts from the end.`,
+          value: String(Math.max(0, groups - 2)),
+          validateInput: (t) => (/^\s*-?\d+\s*$/.test(t) && Math.abs(Number(t)) <= groups ? undefined : `enter a whole number from -${groups} to ${groups}`),
+        });
+        if (v === undefined) return undefined;
+        n = Number(v);
+      }
+      return service.request('freezeTo', { n }).catch((e) => fail(e, 'Freeze To'));
+    },
+
+    async stopTraining() {
+      try {
+        if (!service.running) return { stopping: null };
+        return await service.request('stop', {});
+      } catch (err) {
+        return fail(err, 'Stop Training');
+      }
+    },
+  };
+}
