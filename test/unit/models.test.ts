@@ -143,6 +143,43 @@ test('dropout only in training mode, seeded; eval is deterministic; any input si
   }
 });
 
+test('eval mode caches BN-folded weights and refolds after any parameter or running-stat change', () => {
+  const a = createModel({ arch: 'resnet18', numClasses: 3, seed: 1 });
+  const fresh = () => {
+    const b = createModel({ arch: 'resnet18', numClasses: 3, seed: 7 });
+    const state = a.stateDict();
+    b.loadStateDict(state);
+    tf.dispose([...state.values()]);
+    return b;
+  };
+  try {
+    tf.tidy(() => {
+      const x = input(2, 32);
+      const e1 = a.forward(x, false).dataSync();
+      param(a, 'body.layer1.0.bn1.weight').assign(tf.mul(param(a, 'body.layer1.0.bn1.weight'), 2));
+      a.forward(x, true);
+      a.commitBatchStats(); // new running stats everywhere
+      const e2 = a.forward(x, false);
+      assert.notDeepEqual(e2.dataSync(), e1);
+      const b = fresh();
+      assert.ok(relativeL2(e2, b.forward(x, false)) < 1e-6);
+      b.dispose();
+      // under a gradient tape the unfolded graph runs: gradients reach conv weights and BN
+      let unfolded: tf.Tensor | null = null;
+      const g = tf.variableGrads(() => {
+        const logits = a.forward(x, false);
+        unfolded = tf.keep(tf.clone(logits));
+        return tf.sum(logits) as tf.Scalar;
+      }, [param(a, 'body.conv1.weight'), param(a, 'body.bn1.weight')]);
+      assert.equal(Object.keys(g.grads).length, 2);
+      const e = relativeL2(unfolded!, e2);
+      assert.ok(e < 1e-5, `folded vs unfolded logits: ${e}`);
+    });
+  } finally {
+    a.dispose();
+  }
+});
+
 test('stateDict → loadStateDict reproduces predictions; mismatched state is refused with names', () => {
   const a = createModel({ arch: 'resnet18', numClasses: 3, seed: 1 });
   const b = createModel({ arch: 'resnet18', numClasses: 3, seed: 2 });

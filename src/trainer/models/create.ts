@@ -118,6 +118,7 @@ class ResNetClassifier implements ClassifierModel {
   }
 
   dispose(): void {
+    this.body.dispose();
     this.bns.discard();
     this.store.dispose();
   }

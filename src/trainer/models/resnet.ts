@@ -75,30 +75,43 @@ class ConvBn {
     this.bn = new BatchNorm(store, bnName, cout, group, bns);
   }
   apply(x: tf.Tensor4D, training: boolean, relu: boolean): tf.Tensor4D {
-    if (!training) return this.applyFolded(x, relu);
-    const y = this.bn.apply(this.conv.apply(x), true);
+    if (!training && !isRecordingGradients()) return this.applyFolded(x, relu);
+    const y = this.bn.apply(this.conv.apply(x), training);
     return relu ? tf.relu(y) : y;
   }
 
+  private folded: { key: unknown[]; filter: tf.Tensor4D; bias: tf.Tensor1D } | null = null;
+
   /**
-   * Eval mode: BN folded into the conv (w·s, β − μ·s with s = γ/√(σ²+ε)) and one fused
-   * conv+bias+relu kernel instead of conv, batchNorm, relu (the wasm spike measured resnet34
-   * inference at 65 instead of 47 img/s).
+   * Inference: BN folded into the conv (w·s, β − μ·s with s = γ/√(σ²+ε)), one fused
+   * conv+bias+relu kernel. The folded weights are cached until a parameter or running stat is
+   * reassigned, so XNNPACK keeps its packed weights between batches too (refolding every call was
+   * slower than the unfolded graph).
    */
   private applyFolded(x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
     const { bn, conv } = this;
-    return tf.tidy(() => {
-      const scale = tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.runningVar, BN_EPS)));
-      return tf.fused.conv2d({
-        x,
-        filter: tf.mul(conv.weight, scale) as tf.Tensor4D,
-        strides: conv.stride,
-        pad: conv.pad,
-        bias: tf.sub(bn.beta, tf.mul(bn.runningMean, scale)),
-        activation: relu ? 'relu' : 'linear',
+    const key = [conv.weight, bn.gamma, bn.beta, bn.runningMean, bn.runningVar].map((v) => v.dataId);
+    if (!this.folded || key.some((k, i) => k !== this.folded!.key[i])) {
+      this.disposeFolded();
+      const [filter, bias] = tf.tidy(() => {
+        const scale = tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.runningVar, BN_EPS)));
+        return [tf.keep(tf.mul(conv.weight, scale) as tf.Tensor4D), tf.keep(tf.sub(bn.beta, tf.mul(bn.runningMean, scale)) as tf.Tensor1D)];
       });
-    });
+      this.folded = { key, filter, bias };
+    }
+    const { filter, bias } = this.folded;
+    return tf.fused.conv2d({ x, filter, strides: conv.stride, pad: conv.pad, bias, activation: relu ? 'relu' : 'linear' });
   }
+
+  disposeFolded(): void {
+    if (this.folded) tf.dispose([this.folded.filter, this.folded.bias]);
+    this.folded = null;
+  }
+}
+
+/** Inside tf.grad / variableGrads: the unfolded graph, so gradients reach every parameter. */
+function isRecordingGradients(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
 }
 
 function makeBlock(
@@ -111,13 +124,14 @@ function makeBlock(
   planes: number,
   stride: number,
   group: number,
+  track: (c: ConvBn) => ConvBn,
 ): Block {
   const cout = planes * EXPANSION[kind];
   const cb = (i: number, k: number, ci: number, co: number, s: number, pad: number) =>
-    new ConvBn(store, rand, bns, `${p}.conv${i}`, `${p}.bn${i}`, k, ci, co, s, pad, group);
+    track(new ConvBn(store, rand, bns, `${p}.conv${i}`, `${p}.bn${i}`, k, ci, co, s, pad, group));
   const downsample =
     stride !== 1 || cin !== cout
-      ? new ConvBn(store, rand, bns, `${p}.downsample.0`, `${p}.downsample.1`, 1, cin, cout, stride, 0, group)
+      ? track(new ConvBn(store, rand, bns, `${p}.downsample.0`, `${p}.downsample.1`, 1, cin, cout, stride, 0, group))
       : null;
   const convs =
     kind === 'basic'
@@ -137,6 +151,8 @@ function makeBlock(
 export interface ResNetBody {
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D;
   readonly channels: number;
+  /** Frees the cached folded inference weights (the parameters belong to the ParamStore). */
+  dispose(): void;
 }
 
 export function buildResNetBody(
@@ -147,19 +163,22 @@ export function buildResNetBody(
   prefix = 'body',
 ): ResNetBody {
   const { block, layers } = ARCHS[arch];
-  const stem = new ConvBn(store, rand, bns, `${prefix}.conv1`, `${prefix}.bn1`, 7, 3, 64, 2, 3, 0);
+  const convBns: ConvBn[] = [];
+  const track = (c: ConvBn) => (convBns.push(c), c);
+  const stem = track(new ConvBn(store, rand, bns, `${prefix}.conv1`, `${prefix}.bn1`, 7, 3, 64, 2, 3, 0));
   const blocks: Block[] = [];
   let cin = 64;
   layers.forEach((count, li) => {
     const planes = 64 * 2 ** li;
     for (let b = 0; b < count; b++) {
       const stride = b === 0 && li > 0 ? 2 : 1;
-      blocks.push(makeBlock(block, store, rand, bns, `${prefix}.layer${li + 1}.${b}`, cin, planes, stride, groupOf(li + 1)));
+      blocks.push(makeBlock(block, store, rand, bns, `${prefix}.layer${li + 1}.${b}`, cin, planes, stride, groupOf(li + 1), track));
       cin = planes * EXPANSION[block];
     }
   });
   return {
     channels: cin,
+    dispose: () => convBns.forEach((c) => c.disposeFolded()),
     apply(x, training) {
       let h = stem.apply(x, training, true);
       // maxpool(3, stride 2, padding 1): implicit −∞ padding, as torch
