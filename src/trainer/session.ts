@@ -322,12 +322,29 @@ export class TrainerSession {
 
   // --- interpretation (src/trainer/interpret) -------------------------------------------------
 
-  /** ClassificationInterpretation of the validation set, as plain JSON (interpretation.json's shape). */
-  async interpret(p: ParamsOf<'interpret'>): Promise<InterpretationSummary> {
+  /**
+   * ClassificationInterpretation of the validation set as plain JSON: interpretation.json's summary,
+   * with every item's class indices and probabilities (what the panels draw) and `confusion`.
+   */
+  async interpret(p: ParamsOf<'interpret'>): Promise<InterpretResult> {
     return this.exclusive('interpret', async () => {
       const api = parts.interpret();
-      this.interpretation = await api.interpretLearner(this.requireLearner(), { onEvent: this.emit });
-      return api.summarize(this.interpretation, { k: p.k ?? 9 });
+      const interp = await api.interpretLearner(this.requireLearner(), { onEvent: this.emit });
+      this.interpretation = interp;
+      const summary = api.summarize(interp, { k: p.k ?? 9 });
+      return {
+        ...summary,
+        confusion: summary.confusionMatrix,
+        items: interp.items.map((it) => ({
+          index: it.index,
+          file: it.file,
+          actual: it.actual,
+          predicted: it.predicted,
+          loss: it.loss,
+          probability: it.probs[it.actual] as number,
+          probs: Array.from(it.probs),
+        })),
+      };
     });
   }
 
@@ -398,3 +415,9 @@ export class TrainerSession {
 
 }
 
+/** The `interpret` answer (see TrainerSession.interpret). */
+export type InterpretResult = Omit<InterpretationSummary, 'items'> & {
+  confusion: number[][];
+  /** Validation items; actual/predicted are class indices, probs the softmax row. */
+  items: { index: number; file: string; actual: number; predicted: number; loss: number; probability: number; probs: number[] }[];
+};

@@ -88,6 +88,10 @@ test('learner lifecycle: create, freeze state, lr_find, fit, save/load, export, 
   assert.deepEqual(interp.classes, ['blue_thing', 'red_thing']);
   assert.equal(interp.topLosses.length, 3);
   assert.equal(interp.confusionMatrix.flat().reduce((a, b) => a + b, 0), interp.n);
+  assert.deepEqual(interp.confusion, interp.confusionMatrix);
+  assert.equal(interp.items.length, interp.n);
+  assert.equal(interp.items[0]?.probs.length, 2);
+  assert.equal(typeof interp.items[0]?.actual, 'number');
   assert.doesNotThrow(() => JSON.stringify(interp));
   const cam = await session.gradCam({ file: path.join(dir, 'blue_thing_2.png') });
   assert.match(cam.png, /^data:image\/png;base64,/);
