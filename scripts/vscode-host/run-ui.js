@@ -22,6 +22,21 @@ function packageVsix(outDir) {
   return vsix;
 }
 
+function findFiles(dir, re, out = []) {
+  let entries = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) findFiles(p, re, out);
+    else if (re.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
 (async () => {
   const outDir = path.join(OUTPUT_DIR, 'ui');
   const i = process.argv.indexOf('--vsix');
@@ -66,6 +81,8 @@ function packageVsix(outDir) {
     await browser.close().catch(() => undefined);
     await server.stop();
     keep(server.logFile, outDir, 'code-server.log');
+    // the "Image Trainer" output channel and extension host logs of every window, for failures
+    for (const f of findFiles(server.state, /Image Trainer\.log$|exthost\.log$/)) keep(f, path.join(outDir, 'logs'), `${path.basename(path.dirname(path.dirname(f)))}-${path.basename(path.dirname(f))}-${path.basename(f)}`);
     fs.writeFileSync(path.join(outDir, 'browser-errors.log'), errors.join('\n'));
     fs.rmSync(workspace, { recursive: true, force: true });
     fs.rmSync(server.state, { recursive: true, force: true });

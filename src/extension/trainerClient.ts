@@ -13,6 +13,8 @@ export interface TrainerClientOptions {
   /** Extra environment for the child (merged over process.env). */
   env?: Record<string, string | undefined>;
   args?: string[];
+  /** Node flags for the child (default none). */
+  execArgv?: string[];
   /** One line of the trainer's log (stdout/stderr lines and `log` events). */
   log?: (line: string) => void;
   /** How long dispose() waits for a clean shutdown before SIGKILL. */
@@ -99,6 +101,9 @@ export class TrainerClient {
       env: { ...process.env, ...this.options.env },
       // pipe stdout/stderr so they reach the output channel instead of the extension host's console
       silent: true,
+      // not the extension host's flags: under a debugger they carry --inspect-brk, which would
+      // make the trainer wait for a debugger (or fight over the inspector port)
+      execArgv: this.options.execArgv ?? [],
       serialization: 'json',
     });
     this.child = child;
