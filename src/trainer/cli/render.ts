@@ -64,6 +64,8 @@ export class HumanRenderer implements Renderer {
   constructor(
     private readonly out: NodeJS.WriteStream = process.stdout,
     private readonly err: NodeJS.WriteStream = process.stderr,
+    /** predict keeps stdout for its results: the backend line goes to stderr. */
+    private readonly statusToStderr = false,
   ) {
     this.tty = Boolean(err.isTTY);
   }
@@ -71,7 +73,8 @@ export class HumanRenderer implements Renderer {
   onEvent(e: TrainerEvent): void {
     switch (e.type) {
       case 'backend':
-        this.line(formatBackend(e.backend));
+        if (this.statusToStderr) this.note(formatBackend(e.backend));
+        else this.line(formatBackend(e.backend));
         break;
       case 'dataset': {
         const shown = e.classes.length > 8 ? `${e.classes.slice(0, 8).join(', ')}, …` : e.classes.join(', ');

@@ -44,7 +44,7 @@ class CliRun {
   };
 
   constructor(readonly command: string, readonly flags: { json?: boolean; verbose?: boolean; out?: string }) {
-    this.renderer = flags.json ? new JsonRenderer() : new HumanRenderer();
+    this.renderer = flags.json ? new JsonRenderer() : new HumanRenderer(process.stdout, process.stderr, command === 'predict');
     this.outDir = path.resolve(flags.out ?? defaultOutDir(command));
     this.session = new TrainerSession({ onEvent: (e) => this.onEvent(e), outDir: this.outDir });
     process.on('SIGINT', this.onSigint);
