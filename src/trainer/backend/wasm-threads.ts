@@ -29,13 +29,26 @@ export function enableThreadedWasm(threads: number): ThreadedWasmPatch {
   const workerPath = path.join(dir, 'worker.js');
   const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm'));
 
+  // Emscripten asks for an object URL once per pool worker while earlier workers are still
+  // starting: rewriting the file in place let a starting worker read it half-written (empty), run
+  // nothing and exit, and initialisation then waited forever for its 'loaded' message. Each file is
+  // written once, whole, and renamed into place.
+  const written = new Map<string, string>();
+  const writeOnce = (file: string, text: string): void => {
+    if (written.get(file) === text) return;
+    const tmp = `${file}.${written.size}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+    written.set(file, text);
+  };
+
   const OrigBlob = globalThis.Blob;
   const partsOf = new WeakMap<Blob, unknown[]>();
   const PatchedBlob = function (this: unknown, parts: unknown[], opts?: BlobPropertyBag) {
     const blob = new OrigBlob(parts as BlobPart[], opts);
     partsOf.set(blob, parts);
     // The factory Blob is posted to the workers without passing through createObjectURL.
-    if (typeof parts[0] === 'string' && parts[0].startsWith(FACTORY_PREFIX)) fs.writeFileSync(mainPath, parts.join(''));
+    if (typeof parts[0] === 'string' && parts[0].startsWith(FACTORY_PREFIX)) writeOnce(mainPath, parts.join(''));
     return blob;
   } as unknown as typeof Blob;
   PatchedBlob.prototype = OrigBlob.prototype;
@@ -47,7 +60,7 @@ export function enableThreadedWasm(threads: number): ThreadedWasmPatch {
     if (!parts) return origCreate(obj as Blob);
     const text = parts.join('');
     if (text.startsWith(FACTORY_PREFIX)) {
-      fs.writeFileSync(mainPath, text);
+      writeOnce(mainPath, text);
       return mainPath;
     }
     const preamble =
@@ -55,7 +68,7 @@ export function enableThreadedWasm(threads: number): ThreadedWasmPatch {
       `globalThis.commonjsGlobal=globalThis;globalThis.__dirname=${JSON.stringify(wasmDir)};` +
       `globalThis.__filename=${JSON.stringify(mainPath)};globalThis._scriptDir=${JSON.stringify(mainPath)};` +
       `URL.createObjectURL=()=>${JSON.stringify(mainPath)};URL.revokeObjectURL=()=>{};\n`;
-    fs.writeFileSync(workerPath, preamble + text);
+    writeOnce(workerPath, preamble + text);
     return workerPath;
   };
 
