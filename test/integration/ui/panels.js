@@ -77,14 +77,20 @@ async function waitInFrame(page, kind, probe, what, timeout = 180000) {
   }
 }
 
+async function setTheme(page, workspace, theme) {
+  writeSettings(workspace, { 'workbench.colorTheme': theme });
+  const cls = theme.includes('Light') ? 'vs' : 'vs-dark';
+  await page.waitForFunction((c) => !!document.querySelector(`.monaco-workbench.${c}`), cls, { timeout: 20000 });
+  await page.waitForTimeout(800); // webviews restyle from the new --vscode-* variables and redraw their plots
+}
+
+/** Screenshots in dark then light; back to dark before the next step (a theme switch would close an open input box). */
 async function themed(page, workspace, outDir, name) {
-  for (const [theme, suffix] of [['Default Dark Modern', 'dark'], ['Default Light Modern', 'light']]) {
-    writeSettings(workspace, { 'workbench.colorTheme': theme });
-    await page.waitForFunction((cls) => document.body.classList.contains(cls) || !!document.querySelector(`.monaco-workbench.${cls}`), suffix === 'dark' ? 'vs-dark' : 'vs', { timeout: 20000 });
-    await page.waitForTimeout(800); // webviews restyle from the new --vscode-* variables and redraw their plots
-    await page.screenshot({ path: path.join(outDir, `panels-${name}-${suffix}.png`) });
-  }
-  writeSettings(workspace, { 'workbench.colorTheme': 'Default Dark Modern' });
+  await setTheme(page, workspace, 'Default Dark Modern');
+  await page.screenshot({ path: path.join(outDir, `panels-${name}-dark.png`) });
+  await setTheme(page, workspace, 'Default Light Modern');
+  await page.screenshot({ path: path.join(outDir, `panels-${name}-light.png`) });
+  await setTheme(page, workspace, 'Default Dark Modern');
 }
 
 module.exports = async function panels({ page, outDir, workspace }) {
@@ -169,4 +175,67 @@ module.exports = async function panels({ page, outDir, workspace }) {
   assert.deepStrictEqual(fitted.rows.map((r) => r[2]), fitted.epochs.map((e) => e.validLoss.toFixed(6)));
   console.log(`    training table: ${fitted.rows.map((r) => r.join(' ')).join(' | ')}`);
   await themed(page, workspace, outDir, 'training');
+
+  // Show Dataset: the show_batch grid (data: thumbnails) and the class counts.
+  await palette(page, 'Image Trainer: Show Dataset');
+  const ds = await waitInFrame(
+    page,
+    'dataset',
+    () => {
+      const imgs = [...document.querySelectorAll('[data-testid=batch-grid] img')];
+      return { ok: imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0), images: imgs.length, classes: document.querySelector('[data-testid=class-count]')?.textContent };
+    },
+    'the sample grid with loaded images',
+  );
+  assert.strictEqual(ds.classes, '3 (data.c)');
+  console.log(`    dataset: ${ds.images} images shown, ${ds.classes}`);
+  await themed(page, workspace, outDir, 'dataset');
+
+  // Interpret: images come from the dataset folder through asWebviewUri under the panel's CSP.
+  await palette(page, 'Image Trainer: Interpret');
+  const interp = await waitInFrame(
+    page,
+    'interpretation',
+    () => {
+      const imgs = [...document.querySelectorAll('[data-testid=top-losses] img')];
+      return {
+        ok: imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0),
+        images: imgs.length,
+        src: imgs[0]?.getAttribute('src'),
+        titles: [...document.querySelectorAll('[data-testid=top-losses] figcaption')].slice(0, 3).map((f) => f.textContent),
+      };
+    },
+    'top-loss images loaded from the dataset folder',
+  );
+  // a webview resource URI (asWebviewUri), never a file: path or an inlined copy
+  assert.match(interp.src, /^(https?|vscode-[\w-]+):\/\//, interp.src);
+  for (const t of interp.titles) assert.match(t, /^\w+\/\w+\/\d+\.\d{2}\/\d\.\d{2}$/, t);
+  console.log(`    interpretation: ${interp.images} top-loss images, e.g. ${interp.titles.join(', ')}`);
+  // Click the first non-empty confusion cell: its images are listed.
+  const frame = await panelFrame(page, 'interpretation');
+  const cell = frame.locator('[data-testid=confusion] td.cell', { hasNotText: /^0$/ }).first();
+  await cell.click();
+  const listed = await frame.locator('[data-testid=cell-items] figure').count();
+  assert.strictEqual(String(listed), (await cell.textContent()).trim());
+  // Relabel the top loss as its predicted class: the trainer's cleaner moves the file; the badge shows it.
+  const first = frame.locator('[data-testid=top-losses] figure').first();
+  const predicted = (await first.locator('figcaption').textContent()).split('/')[0];
+  await first.locator('select').selectOption(predicted);
+  await first.locator('[data-testid=relabel]').click();
+  await frame.locator('[data-testid=top-losses] figure').first().locator('.badge', { hasText: `→ ${predicted}` }).waitFor({ timeout: 30000 });
+  await themed(page, workspace, outDir, 'interpretation');
+
+  // Compare Runs: the fit's curves and metrics.
+  await palette(page, 'Image Trainer: Compare Runs');
+  const cmp = await waitInFrame(
+    page,
+    'runComparison',
+    () => {
+      const cols = document.querySelectorAll('[data-testid=metrics] thead th').length;
+      return { ok: cols >= 2 && !!document.querySelector('[data-testid=comparison-plot] canvas'), cols };
+    },
+    'the comparison table and plot',
+  );
+  console.log(`    run comparison: ${cmp.cols - 1} run(s)`);
+  await themed(page, workspace, outDir, 'run-comparison');
 };
