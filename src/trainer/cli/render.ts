@@ -1,6 +1,7 @@
 // How the CLI shows a run. Human: the backend line, the dataset line, fastai's progress bars (an
 // epoch bar and a batch bar, on stderr, only on a terminal) and a table row per epoch as it ends.
 // JSON: every TrainerEvent as one line on stdout, nothing else there.
+import { plot } from 'asciichart';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import type { BackendInfo, TrainerEvent, TrainerEventOf } from '../../protocol/events';
 
@@ -55,6 +56,26 @@ export function tableRow(e: TrainerEventOf<'epoch'>): string {
     .map((c) => c.padEnd(WIDTH)).join('').trimEnd();
 }
 
+/**
+ * learn.recorder.plot() for a terminal: smoothed loss against lr, skipping the first 10 and last 5
+ * points as fastai does. The lrs are exponentially spaced, so columns are even on a log axis.
+ */
+export function lrFindChart(lrs: number[], losses: number[], width = 60, height = 10): string | null {
+  const skipStart = lrs.length > 20 ? 10 : 0;
+  const skipEnd = lrs.length > 20 ? 5 : 0;
+  const xs = lrs.slice(skipStart, lrs.length - skipEnd);
+  const ys = losses.slice(skipStart, losses.length - skipEnd);
+  const finite = ys.map((y, i) => [xs[i] as number, y] as const).filter(([, y]) => Number.isFinite(y));
+  if (finite.length < 2) return null;
+  const cols = Math.min(width, finite.length);
+  const series = Array.from({ length: cols }, (_, c) => (finite[Math.round((c * (finite.length - 1)) / Math.max(1, cols - 1))] as readonly [number, number])[1]);
+  const chart = plot(series, { height, format: (v: number) => v.toFixed(3).padStart(9) });
+  const first = (finite[0] as readonly [number, number])[0].toExponential(0);
+  const last = (finite[finite.length - 1] as readonly [number, number])[0].toExponential(0);
+  const axis = ' '.repeat(11) + first + ' '.repeat(Math.max(1, cols - first.length - last.length)) + last + '  (learning rate, log scale)';
+  return `loss\n${chart}\n${axis}`;
+}
+
 export class HumanRenderer implements Renderer {
   private bars?: MultiBar;
   private epochBar?: SingleBar;
@@ -85,7 +106,7 @@ export class HumanRenderer implements Renderer {
         break;
       }
       case 'fit_begin':
-        if (e.kind === 'lr_find') this.line(`lr_find: up to ${e.totalBatches} batches`);
+        if (e.kind === 'lr_find') this.line('lr_find: sweeping the learning rate up exponentially…');
         else this.line(tableHeader());
         this.startBars(e);
         break;
@@ -102,6 +123,8 @@ export class HumanRenderer implements Renderer {
         break;
       case 'lr_find_result': {
         const fmt = (v: number | null): string => (v === null ? 'none' : v.toExponential(2));
+        const chart = lrFindChart(e.lrs, e.losses);
+        if (chart) this.line(chart);
         this.line(`lr_find suggestions: valley ${fmt(e.suggestions.valley)}, min numerical gradient ${fmt(e.suggestions.minGrad)}`);
         break;
       }
