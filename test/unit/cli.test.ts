@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatDuration, tableHeader, tableRow } from '../../src/trainer/cli/render';
+import { formatDuration, lrFindChart, tableHeader, tableRow } from '../../src/trainer/cli/render';
 import { Metrics, MetricsCollector } from '../../src/trainer/cli/metrics';
 
 const MAIN = path.join(__dirname, '../../src/trainer/cli/main.js');
@@ -98,4 +98,15 @@ test('metrics.json collects backend, dataset, epochs and lr_find from events, ma
   assert.deepEqual(Object.keys(m).sort(), ['backend', 'classes', 'epochs', 'lr_find', 'train_count', 'valid_count']);
   assert.deepEqual(m.epochs[0], { epoch: 0, train_loss: 1, valid_loss: 0.9, error_rate: 0.5, seconds: 3, train_images_per_second: 2.5 });
   assert.deepEqual(fs.readdirSync(path.dirname(file)), ['metrics.json'], 'no temp file left behind');
+});
+
+test('lr_find chart: skips fastai\'s first 10 and last 5 points, ignores NaN, labels the lr axis', () => {
+  const lrs = Array.from({ length: 100 }, (_, i) => 1e-7 * Math.pow(1e8, i / 99));
+  const losses = lrs.map((lr, i) => (i === 50 ? NaN : 2 + Math.abs(Math.log10(lr) + 3)));
+  const chart = lrFindChart(lrs, losses, 40, 6) as string;
+  const lines = chart.split('\n');
+  assert.equal(lines[0], 'loss');
+  assert.equal(lines.length, 1 + (6 + 1) + 1, 'title, height+1 chart rows, axis');
+  assert.match(lines.at(-1) as string, /^\s+4e-6\s+.*\(learning rate, log scale\)$/);
+  assert.equal(lrFindChart([1e-3], [1]), null);
 });
