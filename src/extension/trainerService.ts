@@ -61,6 +61,8 @@ export class TrainerService implements vscode.Disposable {
   /** Every event received, unthrottled (bounded); the integration tests read it. */
   readonly eventLog: TrainerEvent[] = [];
   readonly crashes: CrashRecord[] = [];
+  /** The trainer's last log lines (to explain failures such as running out of memory). */
+  readonly recentLog: string[] = [];
 
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   /** Fires when dataset/learner/backend/progress/busy change (throttled with progress). */
@@ -229,7 +231,11 @@ export class TrainerService implements vscode.Disposable {
     const client = new TrainerClient({
       modulePath: this.childModule,
       cwd: folder,
-      log: (line) => this.output.info(line),
+      log: (line) => {
+        this.output.info(line);
+        this.recentLog.push(line);
+        if (this.recentLog.length > 50) this.recentLog.shift();
+      },
       env: { IMAGE_TRAINER_PARENT: 'vscode' },
     });
     client.onEvent((e) => this.receive(e));

@@ -6,6 +6,7 @@ import type { TrainerService } from '../trainerService';
 import type { PanelHost } from '../panelHost';
 import type { LrInput } from '../lrInput';
 import { TrainerRequestError, TrainerExitedError } from '../trainerClient';
+import { explainFailure } from '../failure';
 
 export interface CommandContext {
   service: TrainerService;
@@ -48,19 +49,22 @@ export function createKit(ctx: CommandContext): CommandKit {
   const { service } = ctx;
   const fail = (err: unknown, what: string): undefined => {
     const e = err as Error;
-    const detail =
-      e instanceof TrainerRequestError
-        ? `${e.message}${e.file ? ` (${e.file})` : ''}${e.fix ? `. Fix: ${e.fix}` : ''}`
-        : e instanceof TrainerExitedError
-          ? `the trainer process stopped (${e.exit.reason})`
-          : (e?.message ?? String(err));
+    let detail: string;
+    let restart = false;
+    if (e instanceof TrainerRequestError) {
+      const x = explainFailure(e.message, service.recentLog, e.fix);
+      detail = `${x.message}${e.file ? ` (${e.file})` : ''}${x.fix ? `. Fix: ${x.fix}` : ''}`;
+      restart = x.needsRestart;
+    } else if (e instanceof TrainerExitedError) detail = `the trainer process stopped (${e.exit.reason})`;
+    else detail = e?.message ?? String(err);
     const text = `Image Trainer: ${what} failed: ${detail}`;
     ctx.errors.push(text);
     ctx.output.error(text);
     if (e instanceof TrainerExitedError) return undefined; // the crash notification says it already
-    const actions = e instanceof TrainerRequestError && e.file ? ['Reveal File', 'Show Log'] : ['Show Log'];
+    const actions = [...(restart ? ['Restart Trainer'] : []), ...(e instanceof TrainerRequestError && e.file ? ['Reveal File'] : []), 'Show Log'];
     void vscode.window.showErrorMessage(text, ...actions).then((a) => {
       if (a === 'Show Log') ctx.output.show(true);
+      else if (a === 'Restart Trainer') void vscode.commands.executeCommand('imageTrainer.restartTrainer');
       else if (a === 'Reveal File' && e instanceof TrainerRequestError && e.file)
         void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(e.file)).then(undefined, () => undefined);
     });
