@@ -22,6 +22,13 @@ function packageVsix(outDir) {
   return vsix;
 }
 
+function writeWorkspaceSettings(workspace, settings) {
+  const file = path.join(workspace, '.vscode', 'settings.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const old = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  fs.writeFileSync(file, JSON.stringify({ ...old, ...settings }, null, 2));
+}
+
 function findFiles(dir, re, out = []) {
   let entries = [];
   try {
@@ -61,12 +68,16 @@ function findFiles(dir, re, out = []) {
       page.on('console', (m) => m.type() === 'error' && errors.push(`${f}: ${m.text()}`));
       const t = Date.now();
       try {
+        const test = require(path.join(ROOT, 'test', 'integration', 'ui', f));
+        // settings a test needs from the first moment (a settings file written after the window
+        // opens is picked up asynchronously): test.workspaceSettings goes to .vscode/settings.json first
+        if (test.workspaceSettings) writeWorkspaceSettings(workspace, test.workspaceSettings);
         await page.goto(url);
         await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
         // the activity-bar entry is there once the extension's contributions are loaded
         await page.waitForSelector('.activitybar [aria-label*="Image Trainer"]', { timeout: 60000 });
         const ready = Date.now() - t;
-        await require(path.join(ROOT, 'test', 'integration', 'ui', f))({ page, outDir, workspace });
+        await test({ page, outDir, workspace });
         console.log(`  ✔ ${f} (${Date.now() - t} ms, workbench ready in ${ready} ms)`);
       } catch (err) {
         failed++;
