@@ -106,3 +106,6 @@ module.exports = async function openDatasetAndFit({ page, outDir, workspace }) {
   await page.screenshot({ path: path.join(outDir, 'fit-cancelled.png') });
   console.log(`    max lr pre-filled with ${prefilled}; cancelled fit shown as stopped`);
 };
+
+// small images and batches: the CI machine has 2 cores shared with the workbench
+module.exports.workspaceSettings = { 'imageTrainer.size': 32, 'imageTrainer.batchSize': 4 };
