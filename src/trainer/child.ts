@@ -8,17 +8,21 @@ import type { TrainerEvent } from '../protocol/events';
 import { TrainerSession } from './session';
 import { toErrorInfo } from './service/errors';
 
-function send(message: TrainerToHost): void {
-  if (!process.connected || !process.send) return;
-  try {
-    process.send(message);
-  } catch {
-    // The parent went away between the check and the send; 'disconnect' ends the process.
-  }
+/** Resolves once Node has handed the message to the channel (so exiting right after loses nothing). */
+function send(message: TrainerToHost): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected || !process.send) return resolve();
+    try {
+      process.send(message, undefined, {}, () => resolve());
+    } catch {
+      // The parent went away between the check and the send; 'disconnect' ends the process.
+      resolve();
+    }
+  });
 }
 
 function sendEvent(event: TrainerEvent): void {
-  send({ kind: 'event', event });
+  void send({ kind: 'event', event });
 }
 
 let exiting = false;
@@ -43,7 +47,7 @@ async function handle(session: TrainerSession, raw: unknown): Promise<void> {
     const message = `Malformed request: ${envelope.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')}`;
     const fix = 'Send {kind: "request", id: <integer>, method, params} as in src/protocol/requests.ts';
     sendEvent({ type: 'error', message, fix });
-    if (id !== undefined && Number.isInteger(id)) send({ kind: 'response', id, ok: false, error: { message, fix } });
+    if (id !== undefined && Number.isInteger(id)) void send({ kind: 'response', id, ok: false, error: { message, fix } });
     return;
   }
   const { id, method, params } = envelope.data;
@@ -54,7 +58,7 @@ async function handle(session: TrainerSession, raw: unknown): Promise<void> {
   } catch (err) {
     response = { kind: 'response', id, ok: false, error: toErrorInfo(err) };
   }
-  send(response);
+  await send(response);
   if (method === 'shutdown' && response.ok) await exit(session, 0);
 }
 
