@@ -40,6 +40,7 @@ function devPath(outDir) {
   }
   if (abs === path.join(ROOT, 'out')) return ROOT;
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'image-trainer-dev-'));
+  process.once('exit', () => fs.rmSync(stage, { recursive: true, force: true })); // links only: the targets stay
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(stage, 'package.json'));
   for (const [name, target] of [['out', abs], ['media', path.join(ROOT, 'media')], ['node_modules', path.join(ROOT, 'node_modules')]]) {
     fs.symlinkSync(target, path.join(stage, name));
