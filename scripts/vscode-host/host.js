@@ -126,14 +126,17 @@ async function startServer(opts = {}) {
     }
     fs.closeSync(log);
   };
+  // if the runner dies early (signal, broken pipe): no code-server, extension host or trainer left behind
   const cleanup = () => {
     try {
       process.kill(-proc.pid, 'SIGKILL');
     } catch {
       /* gone */
     }
+    fs.rmSync(state, { recursive: true, force: true });
   };
   process.once('exit', cleanup);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(sig, () => process.exit(130));
   return { port, host: `127.0.0.1:${port}`, state, logFile, userDir, extDir, proc, stop, startedMs: Date.now() - t0 };
 }
 

@@ -58,6 +58,7 @@ async function runSuite(suite, dev, testsDir, args) {
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), `image-trainer-ws-${suite}-`));
+  process.once('exit', () => fs.rmSync(workspace, { recursive: true, force: true }));
   const phases = suite === 'main' && !args.grep ? [['main', 'index.js'], ['reload', 'reload/index.js']] : [[suite, 'index.js']];
   const server = await startServer({
     name: suite,

@@ -53,6 +53,7 @@ function findFiles(dir, re, out = []) {
   const vsix = given ?? packageVsix(outDir);
   console.log(`vsix: ${vsix} (${(fs.statSync(vsix).size / 1e6).toFixed(1)} MB)`);
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'image-trainer-ui-ws-'));
+  process.once('exit', () => fs.rmSync(workspace, { recursive: true, force: true }));
   const server = await startServer({ name: 'ui', installVsix: vsix, env: { IMAGE_TRAINER_WASM_THREADS: '1' } });
   const { browser, freshPage } = await launchBrowser();
   const errors = [];
