@@ -172,6 +172,7 @@ suite('Image Trainer in VS Code', () => {
     const after = api.service.eventLog.slice(before);
     const batchesAfterStop = after.filter((e) => e.type === 'batch').length - batchesAtStop;
     assert.ok(batchesAfterStop <= 1, `${batchesAfterStop} batches ran after Stop answered`);
+    console.log(`    stop: ${batchesAfterStop} batch(es) after Stop answered`);
     const end = after.find((e) => e.type === 'fit_end');
     assert.ok(end && end.type === 'fit_end' && end.status === 'stopped' && end.runId === runId);
     assert.strictEqual(api.service.training, false);
