@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', 'media/**', 'dist/**', '.test-output/**', 'bench/out/**'] },
+  { ignores: ['out/**', 'out-*/**', 'node_modules/**', 'media/**', 'dist/**', '.test-output/**', 'bench/out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
