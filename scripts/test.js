@@ -8,9 +8,9 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const requested = process.argv.slice(2);
 const suites = {
-  unit: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/unit')]),
-  browser: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/browser')]),
-  integration: () => run('node', ['scripts/vscode-host/run-integration.js']),
+  unit: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/unit')], { counted: true }),
+  browser: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/browser')], { counted: true }),
+  integration: () => run('node', ['scripts/vscode-host/run-integration.js'], { counted: true }),
 };
 
 function testFiles(dir) {
@@ -28,9 +28,32 @@ function testFiles(dir) {
   return out.sort();
 }
 
-function run(cmd, args) {
+// Totals over every runner's own summary lines (node:test "# pass N", mocha "N passing", the UI
+// runner's ✔/✗ lines), printed at the end as one "N passed, N failed" line.
+const totals = { passed: 0, failed: 0 };
+const COUNTERS = [
+  [/^# pass (\d+)$/, 'passed'],
+  [/^# fail (\d+)$/, 'failed'],
+  [/^\s*(\d+) passing\b/, 'passed'],
+  [/^\s*(\d+) failing\b/, 'failed'],
+  [/^\s*✔ \S+\.js \(/, 'passed', 1],
+  [/^\s*✗ \S+\.js: /, 'failed', 1],
+];
+
+function count(line) {
+  for (const [re, key, fixed] of COUNTERS) {
+    const m = re.exec(line);
+    if (m) totals[key] += fixed ?? Number(m[1]);
+  }
+}
+
+function run(cmd, args, { counted = false } = {}) {
   console.log(`\n$ ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+  if (!counted) return spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env }).status === 0;
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['inherit', 'pipe', 'inherit'], env: process.env, maxBuffer: 1 << 30 });
+  const out = r.stdout ? r.stdout.toString() : '';
+  process.stdout.write(out);
+  for (const line of out.split('\n')) count(line);
   return r.status === 0;
 }
 
@@ -45,4 +68,5 @@ for (const n of names) {
   results[n] = suites[n]() ? 'passed' : 'failed';
 }
 console.log('\nsuites: ' + Object.entries(results).map(([k, v]) => `${k} ${v}`).join(', '));
+console.log(`${totals.passed} passed, ${totals.failed} failed`);
 process.exit(Object.values(results).includes('failed') ? 1 : 0);
