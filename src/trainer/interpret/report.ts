@@ -5,6 +5,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import type { ClassificationInterpretation } from './interpretation';
 import { InterpretError } from './errors';
+import { writeFileAtomic } from '../io/atomic-write';
 import { gradCamForFile, type GradCamSource } from './gradcam';
 import { summarizeInterpretation, topLossTitle, type InterpretationSummary } from './summary';
 
@@ -99,12 +100,9 @@ export async function makeThumbnail(file: string, size = 192): Promise<Buffer> {
 }
 
 async function writeAtomic(file: string, data: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
+    await writeFileAtomic(file, data);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
     throw new InterpretError(`Cannot write ${path.basename(file)}: ${(err as Error).message}`, { file, fix: 'pass an --out folder you can write to (and check free disk space)' });
   }
 }

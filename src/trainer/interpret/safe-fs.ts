@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { InterpretError } from './errors';
+import { writeFileAtomicSync as writeAtomicSync } from '../io/atomic-write';
 
 export function isReadOnly(p: string): boolean {
   const st = fs.statSync(p);
@@ -68,21 +69,7 @@ export function moveNoOverwrite(src: string, dst: string): void {
 
 /** Replace a file's content atomically (temp file beside it, fsync, rename), keeping its mode. */
 export function writeFileAtomicSync(file: string, data: string): void {
-  const mode = fs.existsSync(file) ? fs.statSync(file).mode & 0o7777 : 0o644;
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', mode);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeAtomicSync(file, data, { mode: 'keep' });
 }
 
 export function posixPath(p: string): string {

@@ -1,0 +1,96 @@
+// Write a file so that a reader sees either the old content or the new, never half of it: write a
+// temp file beside it, flush it to disk, rename it over the target, then flush the folder so the
+// rename itself survives a crash. On any failure the temp file is removed and the target is untouched.
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+
+export interface AtomicWriteOptions {
+  /** Permission bits for the new file; 'keep' copies the replaced file's mode (0o644 for a new file). */
+  mode?: number | 'keep';
+}
+
+/** Content, or a function that writes it piece by piece to the open temp file. */
+export type AtomicContent = string | Uint8Array | ((out: fs.promises.FileHandle) => Promise<void>);
+
+/** `.name.<pid>.<random>.tmp` beside the target: same filesystem, so the rename is atomic. */
+export function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+function modeFor(file: string, mode: AtomicWriteOptions['mode']): number | undefined {
+  if (mode !== 'keep') return mode;
+  try {
+    return fs.statSync(file).mode & 0o7777;
+  } catch {
+    return 0o644;
+  }
+}
+
+async function syncFolder(dir: string): Promise<void> {
+  // Not every platform lets a directory be opened for fsync; the file itself is already durable.
+  await fs.promises
+    .open(dir, 'r')
+    .then((h) => h.sync().finally(() => h.close()))
+    .catch(() => undefined);
+}
+
+function syncFolderSync(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // see syncFolder
+  }
+}
+
+/** Throws the original error (after removing the temp file) so callers can explain it in their own terms. */
+export async function writeFileAtomic(file: string, content: AtomicContent, opts: AtomicWriteOptions = {}): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const tmp = tempPathFor(file);
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(tmp, 'wx', modeFor(file, opts.mode));
+    if (typeof content === 'function') await content(handle);
+    else await handle.writeFile(content);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await syncFolder(dir);
+}
+
+/** The same for synchronous callers. */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = tempPathFor(file);
+  try {
+    const fd = fs.openSync(tmp, 'wx', modeFor(file, opts.mode));
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  syncFolderSync(dir);
+}
+
+export function writeJsonAtomic(file: string, value: unknown, opts: AtomicWriteOptions = {}): Promise<void> {
+  return writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', opts);
+}
