@@ -194,6 +194,9 @@ test('lr_find stops on divergence and restores weights, BN stats and optimiser s
   const s0 = l.opt.getState();
   events.length = 0;
   const r = await l.lrFind({ startLr: 1e-5, endLr: 1e4, numIt: 40 });
+  // the planned sweep is numIt batches, over enough 12-batch epochs to hold them (not 4 × 12 = 48)
+  const begin = events.find((e) => e.type === 'fit_begin') as Extract<TrainerEvent, { type: 'fit_begin' }>;
+  assert.deepEqual([begin.totalBatches, begin.epochs, begin.batchesPerEpoch], [40, 4, 12]);
   const w1 = values(l);
   for (const [k, v] of w0) assert.ok(v.every((x, i) => Object.is(x, w1.get(k)![i])), `${k} restored`);
   const s1 = l.opt.getState();

@@ -145,6 +145,7 @@ export class Learner {
   async lrFind(opts: LrFindOptions & RunOptions = {}): Promise<LrFindResult> {
     this.assertIdle('lrFind');
     const numIt = opts.numIt ?? 100;
+    if (!Number.isInteger(numIt) || numIt < 2) throw new LearnerError(`lr_find: numIt must be a whole number ≥ 2, got ${numIt}`, { fix: 'Pass numIt such as 100' });
     const g = this.layerGroupCount;
     const startLrs = lrRange(opts.startLr ?? 1e-7, g);
     const endLrs = lrRange(opts.endLr ?? 10, g);
@@ -154,10 +155,14 @@ export class Learner {
     const optState = this.opt.getState();
     this.activeLrFinder = finder;
     try {
-      await this.run('lr_find', epochs, endLrs, [finder, ...(opts.callbacks ?? [])], opts.wd, () => {
-        // Restore before fit_end goes out, so a client that sees the end sees the old weights.
-        this.model.loadStateDict(weights);
-        this.opt.setState(optState);
+      await this.run('lr_find', epochs, endLrs, [finder, ...(opts.callbacks ?? [])], opts.wd, {
+        // the sweep cycles over epochs but ends after numIt batches, part-way through the last one
+        totalSteps: numIt,
+        beforeEnd: () => {
+          // Restore before fit_end goes out, so a client that sees the end sees the old weights.
+          this.model.loadStateDict(weights);
+          this.opt.setState(optState);
+        },
       });
     } finally {
       this.activeLrFinder = null;
@@ -179,7 +184,7 @@ export class Learner {
     maxLrs: number[],
     runCallbacks: Callback[],
     wd: number | undefined,
-    beforeEnd?: () => void,
+    { beforeEnd, totalSteps }: { beforeEnd?: () => void; totalSteps?: number } = {},
   ): Promise<EpochRecord[]> {
     this.assertIdle(kind);
     if (!Number.isInteger(epochs) || epochs < 1) throw new LearnerError(`epochs must be a whole number ≥ 1, got ${epochs}`);
@@ -198,7 +203,7 @@ export class Learner {
       kind,
       nEpochs: epochs,
       batchesPerEpoch,
-      totalSteps: batchesPerEpoch * epochs,
+      totalSteps: totalSteps ?? batchesPerEpoch * epochs,
       maxLrs,
       epoch: 0,
       iter: 0,
