@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fromNameRe } from '../../src/trainer/data/from-name-re';
 import { DatasetCleaner, freeNameCandidates } from '../../src/trainer/interpret/cleaner';
 
 // The OS-trash test must not touch the real trash: point the freedesktop trash into the temp area
@@ -229,8 +230,24 @@ test('a Python-style named group pattern works; an invalid pattern is a clear er
   const py = new DatasetCleaner({ root, rule: { kind: 'nameRe', pattern: '/(?P<label>[^/]+)_\\d+.jpg$' }, useOsTrash: false });
   assert.equal(py.labelOf(f), 'pug');
   const bad = new DatasetCleaner({ root, rule: { kind: 'nameRe', pattern: '/([^/]+_\\d+.jpg$' }, useOsTrash: false });
-  await assert.rejects(bad.relabel(f, 'beagle'), /not a valid regular expression/);
+  await assert.rejects(bad.relabel(f, 'beagle'), /pattern .* cannot be used: Invalid label pattern: Invalid regular expression/);
   assert.ok(fs.existsSync(f));
+});
+
+test('a case-insensitive pattern: the cleaner compiles the rule exactly as the labeller did, flags included', async () => {
+  const beagle = put('images/Beagle_1.JPG');
+  for (const f of ['Beagle_2.jpg', 'pug_3.jpg', 'pug_4.JPG']) put(`images/${f}`);
+  const ds = await fromNameRe(root, '(?i)/([a-z]+)_\\d+\\.jpg$');
+  assert.deepEqual([ds.rule, ds.classes], [{ kind: 'nameRe', pattern: '\\/([a-z]+)_\\d+\\.jpg$', flags: 'i' }, ['Beagle', 'pug']]);
+  const cleaner = new DatasetCleaner({ root, rule: ds.rule, classes: ds.classes, useOsTrash: false });
+  assert.equal(cleaner.labelOf(beagle), 'Beagle');
+  const a = (await cleaner.relabel(beagle, 'pug')) as { to: string };
+  // the upper-case extension still matches, so the renamed file gets the new label
+  assert.equal(path.basename(a.to), 'pug_1.JPG');
+  assert.equal(cleaner.labelOf(a.to), 'pug');
+  // the same rule in Python syntax, as a hand-written rule has it
+  const py = new DatasetCleaner({ root, rule: { kind: 'nameRe', pattern: '(?i)/(?P<label>[a-z]+)_\\d+\\.jpg$' }, useOsTrash: false });
+  assert.equal(py.labelOf(a.to), 'pug');
 });
 
 test('a label function dataset cannot be relabelled', async () => {

@@ -5,6 +5,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
+import { isDataError } from '../data/errors';
+import { compileLabelPattern } from '../data/from-name-re';
 import type { LabelRule } from '../data/types';
 import { InterpretError } from './errors';
 import { assertWritable, explainFsError, moveNoOverwrite, posixPath, resolveInside, writeFileAtomicSync } from './safe-fs';
@@ -191,17 +193,20 @@ export class DatasetCleaner {
     return { label: m[1], start, end };
   }
 
+  /** The rule's pattern compiled exactly as the labeller compiled it (so a renamed file gets the label it was given), with match indices. */
   private pattern(): RegExp {
     if (this.rule.kind !== 'nameRe') throw unsupported(this.rule);
-    // Python-style named groups, as a pattern copied from a notebook has them.
-    const source = this.rule.pattern.replace(/\(\?P<(\w+)>/g, '(?<$1>').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
+    const { pattern, flags } = this.rule;
+    let re: RegExp;
     try {
-      return new RegExp(source, 'd');
+      // a dataset's rule holds the compiled JavaScript source and flags; a rule written by hand may still be Python syntax
+      re = compileLabelPattern(flags ? new RegExp(pattern, flags) : pattern);
     } catch (err) {
-      throw new InterpretError(`The dataset's labelling pattern is not a valid regular expression: ${(err as Error).message}`, {
-        fix: "open the dataset again with a valid pattern, e.g. '/([^/]+)_\\d+.jpg$'",
+      throw new InterpretError(`The dataset's labelling pattern ${pattern} cannot be used: ${(err as Error).message}`, {
+        fix: isDataError(err) ? err.fix : "open the dataset again with a valid pattern, e.g. '/([^/]+)_\\d+.jpg$'",
       });
     }
+    return new RegExp(re.source, re.flags.includes('d') ? re.flags : `${re.flags}d`);
   }
 
   private relabelByName(abs: string, newLabel: string): RelabelMoveAction {
