@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { selectBackend, tf } from '../../src/trainer/backend';
-import { createModel, readSafetensors, loadTorchState, type ArchName } from '../../src/trainer/models';
+import { createModel, readSafetensorsSync, loadTorchState, type ArchName } from '../../src/trainer/models';
 import { relativeL2 } from './models-helpers';
 
 const PYTHON = '/usr/bin/python3';
@@ -39,9 +39,9 @@ const toTensor = (t: { data: Float32Array | Int32Array; shape: number[] }) => tf
 for (const arch of ARCHS) {
   test(`${arch}: body features, torchvision logits and fastai head logits match PyTorch (eval)`, (t) => {
     if (skipReason) return t.skip(skipReason);
-    const io = readSafetensors(path.join(dir, `${arch}-io.safetensors`));
-    const body = readSafetensors(path.join(dir, `${arch}.safetensors`));
-    const head = readSafetensors(path.join(dir, `${arch}-head.safetensors`));
+    const io = readSafetensorsSync(path.join(dir, `${arch}-io.safetensors`)).tensors;
+    const body = readSafetensorsSync(path.join(dir, `${arch}.safetensors`)).tensors;
+    const head = readSafetensorsSync(path.join(dir, `${arch}-head.safetensors`)).tensors;
     const model = createModel({ arch, numClasses: CLASSES, seed: 1 });
     try {
       const report = loadTorchState(model, new Map([...body, ...head]), `${arch} reference`, { scope: 'all', strict: true });

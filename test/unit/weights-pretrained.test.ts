@@ -16,7 +16,7 @@ import {
   loadPretrained,
   loadTorchState,
   parseSafetensors,
-  readSafetensors,
+  readSafetensorsSync,
   weightsCacheDir,
   writeSafetensors,
   type HostTensor,
@@ -41,7 +41,7 @@ function safetensorsBytes(entries: [string, string, number[], Buffer][]): Buffer
   return Buffer.concat([len, json, ...entries.map((e) => e[3])]);
 }
 
-test('safetensors: F32, F16, BF16, F64, I64 are read as float32/int32; writeSafetensors round-trips', () => {
+test('safetensors: F32, F16, BF16, F64, I64 are read as float32/int32; writeSafetensors round-trips', async () => {
   const f16 = Buffer.alloc(8);
   [0x3c00, 0xc000, 0x3555, 0x0001].forEach((h, i) => f16.writeUInt16LE(h, 2 * i)); // 1, -2, ~0.333, 2^-24
   const bf16 = Buffer.alloc(4);
@@ -61,7 +61,7 @@ test('safetensors: F32, F16, BF16, F64, I64 are read as float32/int32; writeSafe
       ['n', 'I64', [], i64],
       ['d', 'F64', [2], f64],
     ]),
-  );
+  ).tensors;
   assert.deepEqual([...parsed.get('a')!.data], [1, 2, 3, 4, 5, 6]);
   assert.deepEqual(parsed.get('a')!.shape, [2, 3]);
   const h = [...parsed.get('h')!.data];
@@ -73,8 +73,8 @@ test('safetensors: F32, F16, BF16, F64, I64 are read as float32/int32; writeSafe
   assert.deepEqual([...parsed.get('d')!.data], [0.25, -3]);
 
   const file = path.join(tmp, 'roundtrip.safetensors');
-  writeSafetensors(file, new Map<string, HostTensor>([...parsed].filter(([k]) => k === 'a' || k === 'n')));
-  const back = readSafetensors(file);
+  await writeSafetensors(file, new Map<string, HostTensor>([...parsed].filter(([k]) => k === 'a' || k === 'n')));
+  const back = readSafetensorsSync(file).tensors;
   assert.deepEqual([...back.get('a')!.data], [1, 2, 3, 4, 5, 6]);
   assert.deepEqual([...back.get('n')!.data], [7]);
   assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.includes('.tmp')), []);
@@ -84,11 +84,11 @@ test('safetensors: a truncated or non-safetensors file is an error naming the fi
   const good = safetensorsBytes([['a', 'F32', [4], Buffer.alloc(16)]]);
   const truncated = path.join(tmp, 'truncated.safetensors');
   fs.writeFileSync(truncated, good.subarray(0, good.length - 4));
-  assert.throws(() => readSafetensors(truncated), (e: Error) => e.message.includes(truncated) && /offsets|length/.test(e.message));
+  assert.throws(() => readSafetensorsSync(truncated), (e: Error) => e.message.includes(truncated) && /offsets|length/.test(e.message));
   const html = path.join(tmp, 'page.safetensors');
   fs.writeFileSync(html, '<!doctype html><html>not found</html>');
-  assert.throws(() => readSafetensors(html), (e: Error) => e.message.includes(html));
-  assert.throws(() => readSafetensors(path.join(tmp, 'absent.safetensors')), /ENOENT/);
+  assert.throws(() => readSafetensorsSync(html), (e: Error) => e.message.includes(html));
+  assert.throws(() => readSafetensorsSync(path.join(tmp, 'absent.safetensors')), /ENOENT/);
 });
 
 /** A random torchvision-layout state dict for resnet18's body (+ fc), made from our own model. */

@@ -5,7 +5,7 @@ import type { ClassifierModel, ModelConfig } from '../models/types';
 import type { DataBunch } from '../data/types';
 import type { AdamW } from './optimizer';
 import { LearnerError } from './errors';
-import { readSafetensors, writeSafetensorsAtomic, type HostTensor, type WriteHooks } from './safetensors';
+import { readSafetensors, writeSafetensors, SafetensorsError, type HostTensor, type SafetensorsFile, type WriteHooks } from '../io/safetensors';
 import { disposeState, fromHost, snapshotState, toHost } from './state';
 
 export const CHECKPOINT_FORMAT = 'image-trainer-checkpoint';
@@ -62,11 +62,32 @@ export async function saveCheckpoint(file: string, src: CheckpointSource, hooks?
     optimizer: JSON.stringify({ kind: 'AdamW', steps: opt.steps, sqrMom: src.opt.sqrMom, eps: src.opt.eps, wd: src.opt.wd, bnWd: src.opt.bnWd }),
     savedAt: new Date().toISOString(),
   };
-  await writeSafetensorsAtomic(file, tensors, metadata, hooks);
+  try {
+    await writeSafetensors(file, tensors, metadata, hooks);
+  } catch (err) {
+    throw new LearnerError(`Could not write ${file}: ${(err as Error).message}. The previous file, if any, is unchanged`, {
+      file,
+      fix: 'Check free disk space and write permission on that folder, then save again',
+    });
+  }
+}
+
+/** The checkpoint file's tensors and metadata, with read and format problems worded for learn.load. */
+async function readCheckpointFile(file: string): Promise<SafetensorsFile> {
+  try {
+    return await readSafetensors(file);
+  } catch (err) {
+    if (!(err instanceof SafetensorsError)) throw err;
+    if (err.code === 'ENOENT') {
+      throw new LearnerError(`No checkpoint at ${file}`, { file, fix: 'Save one first (learn.save(name)) or check the name and the run folder' });
+    }
+    if (err.code) throw new LearnerError(`Could not read ${file}: ${err.problem}`, { file, fix: 'Check the file permissions' });
+    throw new LearnerError(`${file} is not a valid checkpoint (${err.problem})`, { file, fix: 'Delete it and save again from a trained learner' });
+  }
 }
 
 export async function readCheckpointInfo(file: string): Promise<CheckpointInfo> {
-  return parseInfo(file, (await readSafetensors(file)).metadata);
+  return parseInfo(file, (await readCheckpointFile(file)).metadata);
 }
 
 function parseInfo(file: string, metadata: Record<string, string>): CheckpointInfo {
@@ -81,7 +102,7 @@ function parseInfo(file: string, metadata: Record<string, string>): CheckpointIn
 
 /** Loads weights (and optimiser state unless withOpt is false) after checking arch and classes. */
 export async function loadCheckpoint(file: string, dst: CheckpointSource, opts: { withOpt?: boolean } = {}): Promise<CheckpointInfo> {
-  const { metadata, tensors } = await readSafetensors(file);
+  const { metadata, tensors } = await readCheckpointFile(file);
   const info = parseInfo(file, metadata);
   const cfg = dst.model.config;
   if (info.model.arch !== cfg.arch) {

@@ -2,7 +2,7 @@
 // helpers always return copies the caller may dispose, and host arrays for files.
 import { tf } from '../backend';
 import type { ClassifierModel } from '../models/types';
-import type { HostTensor } from './safetensors';
+import type { HostTensor } from '../io/safetensors';
 
 function liveTensors(model: ClassifierModel): Set<number> {
   const ids = new Set<number>();

@@ -4,7 +4,7 @@
 // fastai model and is skipped.
 import { tf } from '../backend';
 import type { ArchName, ClassifierModel } from './types';
-import { readSafetensors, type HostTensor } from './safetensors';
+import { readSafetensorsSync, type HostTensor } from '../io/safetensors';
 
 export interface LoadWeightsOptions {
   /** 'body' (default): pretrained body only, the head keeps its init. 'all': body and head. */
@@ -51,7 +51,7 @@ export function guessArch(names: Iterable<string>): ArchName | null {
 }
 
 export function loadTorchWeights(model: ClassifierModel, file: string, opts: LoadWeightsOptions = {}): LoadWeightsReport {
-  const raw = readSafetensors(file);
+  const raw = readSafetensorsSync(file).tensors;
   return loadTorchState(model, raw, file, opts);
 }
 

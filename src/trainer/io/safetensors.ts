@@ -1,17 +1,29 @@
 // The .safetensors format: 8-byte little-endian header length N, N bytes of JSON
 // ({name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}), then raw
-// little-endian tensor data. Read into float32/int32 host arrays; written by writeSafetensors.
+// little-endian tensor data. Read into float32/int32 host arrays; written as F32/I32, atomically.
 import * as fs from 'fs';
-import * as path from 'path';
+import { writeFileAtomic } from './atomic-write';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32';
+
+export type HostArray = Float32Array | Int32Array;
 
 export interface HostTensor {
   shape: number[];
   /** float dtypes become Float32Array, integer dtypes Int32Array. */
-  data: Float32Array | Int32Array;
-  /** The dtype stored in the file. */
-  fileDtype: SafetensorsDtype;
+  data: HostArray;
+  /** The dtype stored in the file (set by the reader). */
+  fileDtype?: SafetensorsDtype;
+}
+
+export interface SafetensorsFile {
+  metadata: Record<string, string>;
+  tensors: Map<string, HostTensor>;
+}
+
+export interface WriteHooks {
+  /** Called after each tensor's bytes are written (tests inject failures and delays here). */
+  afterTensor?(name: string, bytesWritten: number): void | Promise<void>;
 }
 
 const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4 };
@@ -19,24 +31,43 @@ const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 
 export class SafetensorsError extends Error {
   constructor(
     readonly file: string,
-    problem: string,
+    /** What is wrong with the file, without the file name (callers reword it for their context). */
+    readonly problem: string,
+    /** The errno code when the file could not be read at all. */
+    readonly code?: string,
   ) {
     super(`${file} is not a readable .safetensors file: ${problem}`);
     this.name = 'SafetensorsError';
   }
 }
 
-export function readSafetensors(file: string): Map<string, HostTensor> {
+function readError(file: string, err: unknown): SafetensorsError {
+  const e = err as NodeJS.ErrnoException;
+  return new SafetensorsError(file, e.message, e.code);
+}
+
+export async function readSafetensors(file: string): Promise<SafetensorsFile> {
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(file);
+    buf = await fs.promises.readFile(file);
   } catch (err) {
-    throw new SafetensorsError(file, (err as Error).message);
+    throw readError(file, err);
   }
   return parseSafetensors(buf, file);
 }
 
-export function parseSafetensors(buf: Buffer, file = '<buffer>'): Map<string, HostTensor> {
+/** For synchronous callers (the torchvision weight loader). */
+export function readSafetensorsSync(file: string): SafetensorsFile {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (err) {
+    throw readError(file, err);
+  }
+  return parseSafetensors(buf, file);
+}
+
+export function parseSafetensors(buf: Buffer, file = '<buffer>'): SafetensorsFile {
   if (buf.length < 8) throw new SafetensorsError(file, `only ${buf.length} bytes long`);
   const headerLen = Number(buf.readBigUInt64LE(0));
   if (headerLen < 2 || 8 + headerLen > buf.length) {
@@ -48,8 +79,9 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): Map<string, Ho
   } catch (err) {
     throw new SafetensorsError(file, `header is not JSON (${(err as Error).message})`);
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError(file, 'header is not a JSON object');
   const dataStart = 8 + headerLen;
-  const out = new Map<string, HostTensor>();
+  const tensors = new Map<string, HostTensor>();
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const { dtype, shape, data_offsets: offsets } = entry ?? {};
@@ -62,14 +94,14 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): Map<string, Ho
     if (end - begin !== count * BYTES[dtype as SafetensorsDtype] || dataStart + end > buf.length || begin < 0) {
       throw new SafetensorsError(file, `tensor ${name} [${shape}] ${dtype} has data offsets ${begin}..${end} that do not match its size or the file length`);
     }
-    // slice() copies into a fresh, aligned ArrayBuffer
+    // slice() copies into a fresh, aligned ArrayBuffer: the file buffer's offset need not be aligned
     const bytes = (buf.buffer as ArrayBuffer).slice(buf.byteOffset + dataStart + begin, buf.byteOffset + dataStart + end);
-    out.set(name, { shape, data: decode(bytes, dtype as SafetensorsDtype, count), fileDtype: dtype });
+    tensors.set(name, { shape, data: decode(bytes, dtype as SafetensorsDtype, count), fileDtype: dtype });
   }
-  return out;
+  return { metadata: (header.__metadata__ ?? {}) as Record<string, string>, tensors };
 }
 
-function decode(bytes: ArrayBuffer, dtype: SafetensorsDtype, count: number): Float32Array | Int32Array {
+function decode(bytes: ArrayBuffer, dtype: SafetensorsDtype, count: number): HostArray {
   switch (dtype) {
     case 'F32':
       return new Float32Array(bytes);
@@ -107,31 +139,44 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
-/** Writes float32/int32 tensors (as F32/I32) to a temp file beside `file`, then renames it. */
-export function writeSafetensors(file: string, tensors: Map<string, { shape: number[]; data: Float32Array | Int32Array }>, metadata: Record<string, string> = {}): void {
+function headerBytes(tensors: Map<string, HostTensor>, metadata: Record<string, string>): Buffer {
   const header: Record<string, unknown> = {};
-  const chunks: Buffer[] = [];
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of tensors) {
-    const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    header[name] = { dtype: t.data instanceof Int32Array ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-    chunks.push(bytes);
-    offset += bytes.length;
+    const len = t.data.byteLength;
+    header[name] = { dtype: t.data instanceof Int32Array ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + len] };
+    offset += len;
   }
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let json = JSON.stringify(header);
+  // Pad so the tensor data starts 8-byte aligned (as the reference implementation does).
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, len);
-    fs.writeSync(fd, json);
-    for (const c of chunks) fs.writeSync(fd, c);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  const body = Buffer.from(json, 'utf8');
+  const out = Buffer.alloc(8 + body.length);
+  out.writeBigUInt64LE(BigInt(body.length), 0);
+  body.copy(out, 8);
+  return out;
+}
+
+/**
+ * Writes float32/int32 tensors (as F32/I32) atomically: a crash or a failed write at any point
+ * leaves the previous file untouched. Failures are thrown as they happened (temp file removed).
+ */
+export async function writeSafetensors(
+  file: string,
+  tensors: Map<string, HostTensor>,
+  metadata: Record<string, string> = {},
+  hooks: WriteHooks = {},
+): Promise<void> {
+  await writeFileAtomic(file, async (out) => {
+    const head = headerBytes(tensors, metadata);
+    await out.write(head);
+    let written = head.length;
+    for (const [name, t] of tensors) {
+      const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      await out.write(bytes);
+      written += bytes.length;
+      await hooks.afterTensor?.(name, written);
+    }
+  });
 }
