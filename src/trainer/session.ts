@@ -47,6 +47,8 @@ export class TrainerSession {
   private data?: DataBunch;
   private learner?: Learner;
   private seed = 42;
+  /** openDataset's loader options, to rebuild the loaders with a smaller batch (memory guard). */
+  private loaderOpts: { numWorkers?: number; seed?: number } = {};
   private arch?: string;
   private pretrained?: string;
   private interpretation?: ClassificationInterpretation;
@@ -160,6 +162,7 @@ export class TrainerSession {
       this.dataset = split;
       this.data = bunch;
       this.seed = p.seed ?? 42;
+      this.loaderOpts = { numWorkers: p.numWorkers, seed: p.seed };
       const summary = this.datasetSummary(split);
       this.emit({ type: 'dataset', ...summary });
       return summary;
@@ -237,18 +240,68 @@ export class TrainerSession {
   }
 
   async lrFind(p: ParamsOf<'lrFind'>): Promise<LrFindResult> {
-    return this.exclusive('lrFind', async () => this.requireLearner().lrFind(p));
+    return this.exclusive('lrFind', async () => {
+      const learner = this.requireLearner();
+      await this.fitBatchToMemory();
+      return learner.lrFind(p);
+    });
   }
 
   async fitOneCycle(p: ParamsOf<'fitOneCycle'>): Promise<EpochRecord[]> {
     return this.exclusive('fitOneCycle', async () => {
       const { epochs, maxLr, ...opts } = p;
-      return this.requireLearner().fitOneCycle(epochs, maxLr ?? 3e-3, opts);
+      const learner = this.requireLearner();
+      await this.fitBatchToMemory();
+      return learner.fitOneCycle(epochs, maxLr ?? 3e-3, opts);
     });
   }
 
   async fit(p: ParamsOf<'fit'>): Promise<EpochRecord[]> {
-    return this.exclusive('fit', async () => this.requireLearner().fit(p.epochs, p.lr ?? 3e-3));
+    return this.exclusive('fit', async () => {
+      const learner = this.requireLearner();
+      await this.fitBatchToMemory();
+      return learner.fit(p.epochs, p.lr ?? 3e-3);
+    });
+  }
+
+  /**
+   * The memory guard: on backends with wasm's 4 GiB heap, a batch too large for it would abort the
+   * process mid-step, so shrink the DataBunch's batch to one that fits (and say so) before training.
+   * It assumes an unfrozen body, so unfreeze() later never needs a second, smaller batch size.
+   */
+  private async fitBatchToMemory(): Promise<void> {
+    const data = this.requireData();
+    const backend = this.backend ?? (await this.backendInfo({}));
+    const mem = parts.backend();
+    const arch = this.arch;
+    if (!mem.GUARDED_BACKENDS.includes(backend.kind) || !arch || !mem.isGuardedArch(arch)) return;
+    const choice = mem.chooseBatchSize({ arch, size: data.size, bs: data.bs }, mem.memoryBudgetBytes());
+    if (choice.fits && choice.bs === data.bs) return;
+    const limit = backend.kind === 'wasm' ? '4 GB' : `budget ${mem.formatGB(choice.budgetBytes)}`;
+    if (!choice.fits) {
+      throw new TrainerError(
+        `Training ${arch} at ${data.size} px needs about ${mem.formatGB(choice.chosenBytes)} even with batch size 1 on the ${backend.kind} backend (limit ${limit})`,
+        { fix: 'Lower the image size (--size / Image Trainer: Size), e.g. 128, or use a smaller architecture (resnet18)' },
+      );
+    }
+    await this.rebuildLoaders(data, choice.bs);
+    this.emit({
+      type: 'log',
+      level: 'warn',
+      message:
+        `Batch size ${choice.requestedBs} at ${data.size} px needs about ${mem.formatGB(choice.requestedBytes)} with ${arch} on the ${backend.kind} backend ` +
+        `(limit ${limit}); training with batch size ${choice.bs} instead. ` +
+        'Pass a smaller batch size (--bs / Image Trainer: Batch Size) to choose yourself.',
+    });
+  }
+
+  /** New loaders at batch size `bs` swapped into the same DataBunch object, which the learner holds. */
+  private async rebuildLoaders(data: DataBunch, bs: number): Promise<void> {
+    const fresh = await parts.data().createDataBunch(this.requireDataset(), { size: data.size, bs, ...this.loaderOpts });
+    const closeOld = data.close;
+    fresh.skippedWhileLoading?.unshift(...(data.skippedWhileLoading ?? []));
+    Object.assign(data, { bs, train: fresh.train, valid: fresh.valid, close: fresh.close, skippedWhileLoading: fresh.skippedWhileLoading });
+    await closeOld();
   }
 
   async freeze(_p: ParamsOf<'freeze'>): Promise<LearnerSummary> {

@@ -176,3 +176,4 @@ function nativeGpuName(): string | undefined {
     return undefined;
   }
 }
+export * from './memory';
