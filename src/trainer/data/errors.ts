@@ -1,16 +1,15 @@
+import { ActionableError } from '../errors';
+
 /**
  * The one error the data pipeline throws for bad input: what went wrong, which file or folder
  * it is about, and what the user can do about it. The CLI and the extension show all three.
  */
-export class DataError extends Error {
-  readonly file?: string;
-  readonly fix: string;
+export class DataError extends ActionableError {
+  override readonly name = 'DataError';
+  declare readonly fix: string;
 
   constructor(message: string, opts: { file?: string; fix: string }) {
-    super(message);
-    this.name = 'DataError';
-    this.file = opts.file;
-    this.fix = opts.fix;
+    super(message, opts);
   }
 
   /** One line for a terminal: cause, file, fix. */

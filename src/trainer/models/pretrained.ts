@@ -9,6 +9,7 @@ import { Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { ArchName, ClassifierModel } from './types';
 import { loadTorchWeights, type LoadWeightsReport } from './weights';
+import { ActionableError } from '../errors';
 
 export interface PretrainedSource {
   url: string;
@@ -40,14 +41,12 @@ export interface PretrainedOptions {
   onProgress?: (received: number, total: number | null) => void;
 }
 
-export class PretrainedError extends Error {
-  constructor(
-    message: string,
-    readonly file?: string,
-    readonly fix?: string,
-  ) {
-    super(fix ? `${message}. ${fix}` : message);
-    this.name = 'PretrainedError';
+/** Unlike the other trainer errors, its message already ends with the fix. */
+export class PretrainedError extends ActionableError {
+  override readonly name = 'PretrainedError';
+
+  constructor(message: string, file?: string, fix?: string) {
+    super(fix ? `${message}. ${fix}` : message, { file, fix });
   }
 }
 

@@ -2,18 +2,12 @@
 // what to do about it. The data pipeline's DataError has the same shape, so both travel the same way.
 import type { z } from 'zod';
 import type { ErrorInfo } from '../../protocol/requests';
+import { ActionableError } from '../errors';
 
 export type ErrorDetails = z.infer<typeof ErrorInfo>;
 
-export class TrainerError extends Error {
-  readonly file?: string;
-  readonly fix?: string;
-  constructor(message: string, opts: { file?: string; fix?: string } = {}) {
-    super(message);
-    this.name = 'TrainerError';
-    if (opts.file !== undefined) this.file = opts.file;
-    if (opts.fix !== undefined) this.fix = opts.fix;
-  }
+export class TrainerError extends ActionableError {
+  override readonly name = 'TrainerError';
 }
 
 /** Anything thrown → {message, file?, fix?}; duck-typed so DataError and friends keep their file and fix. */
