@@ -64,15 +64,8 @@ export function registerWasmTrainingKernels(): void {
       return s.done(o.fit(o.zeroInsert(m, sH, sW), H, W));
     }
     const wFlip = o.transpose(o.flip(filter), [0, 1, 3, 2]); // [KH, KW, Cout, Cin]
-    let u = o.zeroInsert(dy, sH, sW);
-    let pB = H - u.shape[1] - pT + KH - 1;
-    let pR = W - u.shape[2] - pL + KW - 1;
-    if (pB < 0 || pR < 0) {
-      u = o.slice(u, [0, 0, 0, 0], [N, u.shape[1] + Math.min(pB, 0), u.shape[2] + Math.min(pR, 0), Cout]);
-      pB = Math.max(pB, 0);
-      pR = Math.max(pR, 0);
-    }
-    const dx = o.conv(u, wFlip, [1, 1], [[0, 0], [pT, pB], [pL, pR], [0, 0]], dimRoundingMode);
+    const { u, pad: uPad } = o.dilateForInputGrad(dy, sH, sW, H, W, KH, KW, pT, pL);
+    const dx = o.conv(u, wFlip, [1, 1], uPad, dimRoundingMode);
     return s.done(o.fit(dx, H, W));
   };
 

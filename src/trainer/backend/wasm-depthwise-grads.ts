@@ -59,15 +59,8 @@ export function registerWasmDepthwiseGrads(ops: WasmOps): void {
     for (let m = 0; m < CM; m++) {
       const dyM = CM > 1 ? o.reshape(o.slice(dy5, [0, 0, 0, 0, m], [N, dy.shape[1], dy.shape[2], C, 1]), [N, dy.shape[1], dy.shape[2], C]) : dy;
       const fM = CM > 1 ? o.slice(flipped, [0, 0, 0, m], [KH, KW, C, 1]) : flipped;
-      let u = o.zeroInsert(dyM, sH, sW);
-      let pB = H - u.shape[1] - pT + KH - 1;
-      let pR = W - u.shape[2] - pL + KW - 1;
-      if (pB < 0 || pR < 0) {
-        u = o.slice(u, [0, 0, 0, 0], [N, u.shape[1] + Math.min(pB, 0), u.shape[2] + Math.min(pR, 0), C]);
-        pB = Math.max(pB, 0);
-        pR = Math.max(pR, 0);
-      }
-      const part = o.fit(o.depthwise(u, fM, [[0, 0], [pT, pB], [pL, pR], [0, 0]], (attrs as any).dimRoundingMode), H, W);
+      const { u, pad } = o.dilateForInputGrad(dyM, sH, sW, H, W, KH, KW, pT, pL);
+      const part = o.fit(o.depthwise(u, fM, pad, (attrs as any).dimRoundingMode), H, W);
       dx = dx ? o.add(dx, part) : part;
     }
     return s.done(dx!);

@@ -68,6 +68,23 @@ export function wasmOps() {
       const p6 = this.pad(r6, [[0, 0], [0, 0], [0, sH - 1], [0, 0], [0, sW - 1], [0, 0]]);
       return this.reshape(p6, [N, OH * sH, OW * sW, C]);
     },
+    /**
+     * The input gradient of a strided conv as a stride-1 conv: dy zero-inserted by the stride, cropped
+     * where the forward pass never reached, and the paddings (pT/pL = K−1−forward pad) that make a
+     * correlation with the flipped filter give (at least) the H×W input.
+     */
+    dilateForInputGrad(dy: Info, sH: number, sW: number, H: number, W: number, KH: number, KW: number, pT: number, pL: number): { u: Info; pad: number[][] } {
+      let u = this.zeroInsert(dy, sH, sW);
+      let pB = H - u.shape[1] - pT + KH - 1;
+      let pR = W - u.shape[2] - pL + KW - 1;
+      if (pB < 0 || pR < 0) {
+        const [N, h, w, C] = u.shape;
+        u = this.slice(u, [0, 0, 0, 0], [N, h + Math.min(pB, 0), w + Math.min(pR, 0), C]);
+        pB = Math.max(pB, 0);
+        pR = Math.max(pR, 0);
+      }
+      return { u, pad: [[0, 0], [pT, pB], [pL, pR], [0, 0]] };
+    },
     /** Crop or zero-pad bottom/right so that the spatial size is exactly H×W. */
     fit(t: Info, H: number, W: number): Info {
       const [N, h, w, c] = t.shape;
