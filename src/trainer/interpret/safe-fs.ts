@@ -72,9 +72,8 @@ export function writeFileAtomicSync(file: string, data: string): void {
   writeAtomicSync(file, data, { mode: 'keep' });
 }
 
-export function posixPath(p: string): string {
-  return p.split(path.sep).join('/');
-}
+// The cleaner imports it from here; the data pipeline owns it.
+export { posixPath } from '../data/discover';
 
 /** Resolves `file` and refuses anything outside `root` (also through symlinks). */
 export function resolveInside(root: string, file: string): string {
