@@ -277,10 +277,10 @@ export class TrainerSession {
     if (!mem.GUARDED_BACKENDS.includes(backend.kind) || !arch || !mem.isGuardedArch(arch)) return;
     const choice = mem.chooseBatchSize({ arch, size: data.size, bs: data.bs }, mem.memoryBudgetBytes());
     if (choice.fits && choice.bs === data.bs) return;
-    const limit = backend.kind === 'wasm' ? '4 GB' : `budget ${mem.formatGB(choice.budgetBytes)}`;
+    const limit = backend.kind === 'wasm' ? 'limit 4 GB' : `memory budget ${mem.formatGB(choice.budgetBytes)}`;
     if (!choice.fits) {
       throw new TrainerError(
-        `Training ${arch} at ${data.size} px needs about ${mem.formatGB(choice.chosenBytes)} even with batch size 1 on the ${backend.kind} backend (limit ${limit})`,
+        `Training ${arch} at ${data.size} px needs about ${mem.formatGB(choice.chosenBytes)} even with batch size 1 on the ${backend.kind} backend (${limit})`,
         { fix: 'Lower the image size (--size / Image Trainer: Size), e.g. 128, or use a smaller architecture (resnet18)' },
       );
     }
@@ -290,7 +290,7 @@ export class TrainerSession {
       level: 'warn',
       message:
         `Batch size ${choice.requestedBs} at ${data.size} px needs about ${mem.formatGB(choice.requestedBytes)} with ${arch} on the ${backend.kind} backend ` +
-        `(limit ${limit}); training with batch size ${choice.bs} instead. ` +
+        `(${limit}); training with batch size ${choice.bs} instead. ` +
         'Pass a smaller batch size (--bs / Image Trainer: Batch Size) to choose yourself.',
     });
   }
