@@ -169,4 +169,20 @@ function keep(file, outDir, as) {
   }
 }
 
-module.exports = { ROOT, HOST_DIR, OUTPUT_DIR, startServer, launchBrowser, keep, requireInstalled };
+/** Every file under dir whose name matches re (log files code-server scatters over its state folder). */
+function findFiles(dir, re, out = []) {
+  let entries = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) findFiles(p, re, out);
+    else if (re.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+module.exports = { ROOT, HOST_DIR, OUTPUT_DIR, startServer, launchBrowser, keep, findFiles, requireInstalled };

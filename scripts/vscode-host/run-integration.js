@@ -11,7 +11,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const util = require('util');
-const { ROOT, OUTPUT_DIR, startServer, launchBrowser, keep } = require('./host');
+const { ROOT, OUTPUT_DIR, startServer, launchBrowser, keep, findFiles } = require('./host');
 
 const WORKBENCH_NOISE = /^(Creating a socket|Resolving connection token|Resolved connection token|\[Service Worker\]|Updating additional builtin|ChatSessionStore|Creation of workbench contribution)|127\.0\.0\.1:9\b/;
 
@@ -117,21 +117,6 @@ async function runSuite(suite, dev, testsDir, args) {
     fs.rmSync(server.state, { recursive: true, force: true });
   }
   return ok;
-}
-
-function findFiles(dir, re, out = []) {
-  let entries = [];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) findFiles(p, re, out);
-    else if (re.test(e.name)) out.push(p);
-  }
-  return out;
 }
 
 (async () => {

@@ -8,7 +8,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, OUTPUT_DIR, startServer, launchBrowser, keep } = require('./host');
+const { ROOT, OUTPUT_DIR, startServer, launchBrowser, keep, findFiles } = require('./host');
 
 /** The .vsix exactly as `npm run package` makes it, minus the build step (npm test has just built). */
 function packageVsix(outDir) {
@@ -27,21 +27,6 @@ function writeWorkspaceSettings(workspace, settings) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const old = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
   fs.writeFileSync(file, JSON.stringify({ ...old, ...settings }, null, 2));
-}
-
-function findFiles(dir, re, out = []) {
-  let entries = [];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) findFiles(p, re, out);
-    else if (re.test(e.name)) out.push(p);
-  }
-  return out;
 }
 
 (async () => {
