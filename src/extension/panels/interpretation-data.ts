@@ -22,16 +22,21 @@ export interface InterpretationDataOptions {
   toSrc?: (file: string) => string | undefined;
 }
 
-export function toInterpretationData(interp: InterpretationSource, o: InterpretationDataOptions = {}): InterpretationData {
-  const toItem = (it: InterpretationSource['items'][number]): InterpItem => ({
+/** One classified image as the panel shows it (both the in-process and the IPC answer have this shape). */
+function toInterpItem(it: { file: string; actual: number; predicted: number; probs: ArrayLike<number>; loss: number }, toSrc?: (file: string) => string | undefined): InterpItem {
+  return {
     file: it.file,
-    src: o.toSrc?.(it.file),
+    src: toSrc?.(it.file),
     actual: it.actual,
     predicted: it.predicted,
     loss: it.loss,
     probActual: it.probs[it.actual],
     probPredicted: it.probs[it.predicted],
-  });
+  };
+}
+
+export function toInterpretationData(interp: InterpretationSource, o: InterpretationDataOptions = {}): InterpretationData {
+  const toItem = (it: InterpretationSource['items'][number]): InterpItem => toInterpItem(it, o.toSrc);
   const byLoss = interp.items.map((it, i) => [it, i] as const).sort((a, b) => b[0].loss - a[0].loss || a[1] - b[1]);
   const maxItems = o.maxItems ?? 5000;
   const errorRate = interp.errorRate();
@@ -74,15 +79,7 @@ export function isInterpretationJson(v: unknown): v is InterpretationJson {
 /** Same as toInterpretationData, from the JSON the child process returns. */
 export function fromInterpretationJson(r: InterpretationJson, o: InterpretationDataOptions = {}): InterpretationData {
   const byFile = new Map(r.items.map((it) => [it.file, it]));
-  const item = (it: InterpretationJson['items'][number]): InterpItem => ({
-    file: it.file,
-    src: o.toSrc?.(it.file),
-    actual: it.actual,
-    predicted: it.predicted,
-    loss: it.loss,
-    probActual: it.probs[it.actual],
-    probPredicted: it.probs[it.predicted],
-  });
+  const item = (it: InterpretationJson['items'][number]): InterpItem => toInterpItem(it, o.toSrc);
   // The panel offers 9/16/25 top losses: take them from every item when the answer has them.
   const ranked = r.items.map((it, i) => [it, i] as const).sort((a, b) => b[0].loss - a[0].loss || a[1] - b[1]);
   const fromItems = ranked.slice(0, Math.max(o.topK ?? 25, r.topLosses.length)).map(([it]) => item(it));
