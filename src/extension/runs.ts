@@ -1,17 +1,12 @@
 // Run history: one record per fit / lr_find, built from the trainer's events and persisted per
 // workspace (a Memento-like store) so it survives reloads and trainer crashes. Plain Node.
 import type { TrainerEvent, TrainerEventOf } from '../protocol/events';
+import type { EpochRecord } from '../trainer/learner/types';
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed';
 
-export interface EpochRow {
-  epoch: number;
-  trainLoss: number;
-  validLoss: number | null;
-  errorRate: number | null;
-  accuracy: number | null;
-  seconds: number;
-}
+/** One epoch as the run history keeps it: the learner's record without the throughput figure. */
+export type EpochRow = Omit<EpochRecord, 'trainImagesPerSecond'>;
 
 export interface RunRecord {
   runId: string;
