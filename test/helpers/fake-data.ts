@@ -1,6 +1,7 @@
 // An in-memory DataBunch for learner tests: a synthetic task where each class lights up its own
 // region of the image, plus noise — easy to learn, deterministic per seed.
 import type { Batch, DataBunch, DataLoader, SplitDataset } from '../../src/trainer/data/types';
+import { seededRandom } from './seeded-random';
 
 export interface FakeDataOptions {
   c?: number; // 3
@@ -10,17 +11,6 @@ export interface FakeDataOptions {
   bs?: number; // 8
   seed?: number; // 1
   noise?: number; // 0.5
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function makeImages(n: number, c: number, size: number, noise: number, rand: () => number) {
@@ -67,7 +57,7 @@ class ArrayLoader implements DataLoader {
   async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
     const order = this.xs.map((_, i) => i);
     if (this.shuffle) {
-      const r = mulberry32(this.seed * 1000 + this.epoch);
+      const r = seededRandom(this.seed * 1000 + this.epoch);
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(r() * (i + 1));
         [order[i], order[j]] = [order[j], order[i]];
@@ -91,7 +81,7 @@ export function makeFakeData(opts: FakeDataOptions = {}): DataBunch & { train: A
   const bs = opts.bs ?? 8;
   const seed = opts.seed ?? 1;
   const noise = opts.noise ?? 0.5;
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const classes = Array.from({ length: c }, (_, i) => `class${i}`);
   const tr = makeImages(opts.nTrain ?? 48, c, size, noise, rand);
   const va = makeImages(opts.nValid ?? 24, c, size, noise, rand);

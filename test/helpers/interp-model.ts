@@ -4,6 +4,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import type { ClassifierModel, ModelConfig, ModelParam } from '../../src/trainer/models/types';
+import { seededRandom } from './seeded-random';
+
+export { seededRandom };
 
 export class TinyCamModel implements ClassifierModel {
   readonly config: ModelConfig;
@@ -89,18 +92,6 @@ export function drawSquares(size: number, squares: Square[], side: number, rand:
     }
   }
   return x;
-}
-
-/** Deterministic 0..1 generator (mulberry32) so the synthetic data set is the same every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function randomSquare(size: number, side: number, cls: number, rand: () => number): Square {
