@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { TrainerToHost, type Method, type ParamsOf } from '../../src/protocol/requests';
 import type { TrainerEvent } from '../../src/protocol/events';
 import { makeTempDir, removeDir, writePetsLikeDataset } from '../helpers/images';
+import { isAlive } from '../helpers/process';
 
 const CHILD = path.join(__dirname, '../../src/trainer/child.js');
 
@@ -82,15 +83,6 @@ class ChildHarness {
 function ok(r: Response): unknown {
   if (!r.ok) assert.fail(`request failed: ${r.error.message}${r.error.fix ? ` (fix: ${r.error.fix})` : ''}`);
   return r.result;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 let dataDir = '';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as path from 'path';
 import { TrainerClient, TrainerRequestError, TrainerExitedError, ExitInfo } from '../../src/extension/trainerClient';
 import type { TrainerEvent } from '../../src/protocol/events';
+import { isAlive } from '../helpers/process';
 
 const stub = path.join(__dirname, '..', 'fixtures', 'stub-trainer.js');
 const clients: TrainerClient[] = [];
@@ -14,15 +15,6 @@ function client(lines: string[] = []): TrainerClient {
 after(async () => {
   for (const c of clients) await c.dispose();
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('starts on first request, resolves results, forwards events and stdout lines', async () => {
   const lines: string[] = [];
@@ -90,7 +82,7 @@ test('stop ends a running fit and dispose leaves no orphan', async () => {
   const pid = c.pid!;
   const exit = await c.dispose();
   assert.equal(exit?.expected, true);
-  assert.equal(alive(pid), false);
+  assert.equal(isAlive(pid), false);
 });
 
 test('killNow kills a busy child synchronously', async () => {
@@ -101,5 +93,5 @@ test('killNow kills a busy child synchronously', async () => {
   c.killNow();
   const info = await exited;
   assert.equal(info.signal, 'SIGKILL');
-  assert.equal(alive(pid), false);
+  assert.equal(isAlive(pid), false);
 });

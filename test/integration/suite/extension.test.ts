@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { ImageTrainerApi } from '../../../src/extension/extension';
 import type { TrainerEvent } from '../../../src/protocol/events';
 import { writePetsLikeDataset } from '../../helpers/images';
+import { isAlive } from '../../helpers/process';
 
 const EXT_ID = 'image-trainer.image-trainer';
 const PATTERN = '/([^/]+)_\\d+\\.png$';
@@ -18,15 +19,6 @@ async function waitFor<T>(what: string, probe: () => T | undefined | null | fals
     if (v) return v;
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -76,7 +68,7 @@ suite('Image Trainer in VS Code', () => {
     assert.ok(summary, `openDataset returned a summary; errors: ${api.errors.join(' | ')}`);
     assert.deepStrictEqual(summary.classes, ['blue_thing', 'red_thing']);
     assert.strictEqual(summary.trainCount + summary.validCount, 32);
-    assert.ok(api.service.trainerPid && alive(api.service.trainerPid), 'trainer child running');
+    assert.ok(api.service.trainerPid && isAlive(api.service.trainerPid), 'trainer child running');
     const view = labels(api.views.dataset());
     assert.ok(view.includes(`Folder: ${root}`), view.join('\n'));
     assert.ok(view.some((l) => l.startsWith('Classes (2)')), view.join('\n'));
@@ -204,7 +196,7 @@ suite('Image Trainer in VS Code', () => {
 
   test('killing the trainer shows the crash notification with the reason; Restart brings the dataset and learner back', async () => {
     const pid = api.service.trainerPid!;
-    assert.ok(pid && alive(pid));
+    assert.ok(pid && isAlive(pid));
     process.kill(pid, 'SIGKILL');
     const crash = await waitFor('crash record', () => api.service.crashes[0]);
     assert.match(crash.reason, /SIGKILL/);
@@ -213,7 +205,7 @@ suite('Image Trainer in VS Code', () => {
     const restored = (await vscode.commands.executeCommand('imageTrainer.restartTrainer')) as { restoredDataset: boolean; restoredLearner: boolean };
     assert.deepStrictEqual(restored, { restoredDataset: true, restoredLearner: true });
     const newPid = api.service.trainerPid!;
-    assert.ok(newPid && newPid !== pid && alive(newPid));
+    assert.ok(newPid && newPid !== pid && isAlive(newPid));
     const learnerNow = api.service.learner as { arch: string } | undefined; // re-read after the restart
     assert.strictEqual(learnerNow?.arch, 'resnet18');
     const rows = (await vscode.commands.executeCommand('imageTrainer.fitOneCycle', { epochs: 1, maxLr: 1e-3 })) as unknown[];
@@ -257,8 +249,8 @@ suite('Image Trainer in VS Code', () => {
 
   test('deactivating stops the trainer: no orphan process', async () => {
     const pid = api.service.trainerPid!;
-    assert.ok(pid && alive(pid));
+    assert.ok(pid && isAlive(pid));
     await api.service.dispose();
-    await waitFor('trainer exit', () => !alive(pid), 10_000);
+    await waitFor('trainer exit', () => !isAlive(pid), 10_000);
   });
 });
