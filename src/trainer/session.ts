@@ -4,38 +4,24 @@
 // job (a fit, an lr_find, an interpretation) run at a time.
 import * as path from 'path';
 import type { BackendInfo, EventSink } from '../protocol/events';
-import { RequestParams, type Method, type ParamsOf } from '../protocol/requests';
+import type { Method, ParamsOf } from '../protocol/requests';
 import type { DataBunch, LabelledDataset, SplitDataset } from './data/types';
 import type { EpochRecord, LrFindResult } from './learner/types';
 import type { ExportedPredictor, Learner } from './learner';
-import type { CleanerAction, ClassificationInterpretation, GradCamResult, InterpretationSummary } from './interpret';
+import type { CleanerAction, GradCamResult, InterpretationSummary } from './interpret';
+import { parseRequest } from './service/dispatch';
 import { TrainerError } from './service/errors';
+import { JobLock } from './service/job-lock';
+import { swapLoaders, type LoaderOptions } from './service/loader-swap';
+import { fitBatchToMemory } from './service/memory-guard';
 import { parts } from './service/parts';
+import { interpretResult, summarizeDataset, type DatasetSummary, type InterpretResult, type LearnerSummary } from './service/summaries';
 
 export interface SessionOptions {
   /** Where events go (CLI renderer, IPC, a test's array). */
   onEvent?: EventSink;
   /** Run folder of the learner (checkpoints in `${outDir}/models`); default: the dataset's root, as fastai. */
   outDir?: string;
-}
-
-export interface DatasetSummary {
-  root: string;
-  rule: Record<string, unknown>;
-  classes: string[];
-  counts: { name: string; train: number; valid: number }[];
-  trainCount: number;
-  validCount: number;
-  skipped: { file: string; reason: string }[];
-}
-
-export interface LearnerSummary {
-  arch: string;
-  classes: string[];
-  pretrained: string;
-  layerGroups: number;
-  frozenTo: number;
-  path: string;
 }
 
 export class TrainerSession {
@@ -48,12 +34,10 @@ export class TrainerSession {
   private learner?: Learner;
   private seed = 42;
   /** openDataset's loader options, to rebuild the loaders with a smaller batch (memory guard). */
-  private loaderOpts: { numWorkers?: number; seed?: number } = {};
+  private loaderOpts: LoaderOptions = {};
   private arch?: string;
   private pretrained?: string;
-  private interpretation?: ClassificationInterpretation;
-  private job?: { method: Method; done: Promise<unknown> };
-  private closed = false;
+  private readonly lock = new JobLock();
 
   constructor(opts: SessionOptions = {}) {
     this.emit = opts.onEvent ?? (() => undefined);
@@ -62,38 +46,18 @@ export class TrainerSession {
 
   /** Validate untrusted params against the protocol schema, then call the method. */
   async dispatch(method: string, params: unknown): Promise<unknown> {
-    if (!Object.prototype.hasOwnProperty.call(RequestParams, method)) {
-      throw new TrainerError(`Unknown method '${method}'`, { fix: `Use one of: ${Object.keys(RequestParams).join(', ')}` });
-    }
-    const m = method as Method;
-    const parsed = RequestParams[m].safeParse(params ?? {});
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
-      throw new TrainerError(`Invalid parameters for '${m}': ${issues}`, { fix: 'Send parameters that match src/protocol/requests.ts' });
-    }
-    const fn = (this as unknown as Record<Method, (p: unknown) => Promise<unknown>>)[m];
-    return fn.call(this, parsed.data);
+    const req = parseRequest(method, params);
+    const fn = (this as unknown as Record<Method, (p: unknown) => Promise<unknown>>)[req.method];
+    return fn.call(this, req.params);
   }
 
   /** The running long job's method, if any. */
   get busyWith(): Method | undefined {
-    return this.job?.method;
+    return this.lock.busyWith;
   }
 
-  private async exclusive<T>(method: Method, run: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new TrainerError('The trainer is shutting down', { fix: 'Start a new trainer session' });
-    if (this.job) {
-      throw new TrainerError(`The trainer is busy with '${this.job.method}'; '${method}' cannot run at the same time`, {
-        fix: 'Wait for it to finish, or send stop first',
-      });
-    }
-    const done = run();
-    this.job = { method, done };
-    try {
-      return await done;
-    } finally {
-      this.job = undefined;
-    }
+  private exclusive<T>(method: Method, run: () => Promise<T>): Promise<T> {
+    return this.lock.run(method, run);
   }
 
   private requireData(): DataBunch {
@@ -114,8 +78,8 @@ export class TrainerSession {
 
   async backendInfo(p: ParamsOf<'backendInfo'>): Promise<BackendInfo> {
     if (!this.backend || (p.backend !== undefined && p.backend !== this.backendPrefer)) {
-      if (this.backend && this.job) {
-        throw new TrainerError(`Cannot switch backend while '${this.job.method}' is running`, { fix: 'Stop the job first' });
+      if (this.backend && this.busyWith) {
+        throw new TrainerError(`Cannot switch backend while '${this.busyWith}' is running`, { fix: 'Stop the job first' });
       }
       this.backend = (await parts.backend().selectBackend({ prefer: p.backend })) as BackendInfo;
       this.backendPrefer = p.backend;
@@ -163,25 +127,10 @@ export class TrainerSession {
       this.data = bunch;
       this.seed = p.seed ?? 42;
       this.loaderOpts = { numWorkers: p.numWorkers, seed: p.seed };
-      const summary = this.datasetSummary(split);
+      const summary = summarizeDataset(split);
       this.emit({ type: 'dataset', ...summary });
       return summary;
     });
-  }
-
-  private datasetSummary(split: SplitDataset): DatasetSummary {
-    const counts = split.classes.map((name) => ({ name, train: 0, valid: 0 }));
-    for (const y of split.train.y) (counts[y] as { train: number }).train++;
-    for (const y of split.valid.y) (counts[y] as { valid: number }).valid++;
-    return {
-      root: split.root,
-      rule: { ...split.rule },
-      classes: split.classes,
-      counts,
-      trainCount: split.train.items.length,
-      validCount: split.valid.items.length,
-      skipped: split.skipped,
-    };
   }
 
   /** fastai show_batch: thumbnails (as data: URLs, so they cross IPC) with their labels. */
@@ -264,44 +213,13 @@ export class TrainerSession {
     });
   }
 
-  /**
-   * The memory guard: on backends with wasm's 4 GiB heap, a batch too large for it would abort the
-   * process mid-step, so shrink the DataBunch's batch to one that fits (and say so) before training.
-   * It assumes an unfrozen body, so unfreeze() later never needs a second, smaller batch size.
-   */
   private async fitBatchToMemory(): Promise<void> {
     const data = this.requireData();
     const backend = this.backend ?? (await this.backendInfo({}));
-    const mem = parts.backend();
-    const arch = this.arch;
-    if (!mem.GUARDED_BACKENDS.includes(backend.kind) || !arch || !mem.isGuardedArch(arch)) return;
-    const choice = mem.chooseBatchSize({ arch, size: data.size, bs: data.bs }, mem.memoryBudgetBytes());
-    if (choice.fits && choice.bs === data.bs) return;
-    const limit = backend.kind === 'wasm' ? 'limit 4 GB' : `memory budget ${mem.formatGB(choice.budgetBytes)}`;
-    if (!choice.fits) {
-      throw new TrainerError(
-        `Training ${arch} at ${data.size} px needs about ${mem.formatGB(choice.chosenBytes)} even with batch size 1 on the ${backend.kind} backend (${limit})`,
-        { fix: 'Lower the image size (--size / Image Trainer: Size), e.g. 128, or use a smaller architecture (resnet18)' },
-      );
-    }
-    await this.rebuildLoaders(data, choice.bs);
-    this.emit({
-      type: 'log',
-      level: 'warn',
-      message:
-        `Batch size ${choice.requestedBs} at ${data.size} px needs about ${mem.formatGB(choice.requestedBytes)} with ${arch} on the ${backend.kind} backend ` +
-        `(${limit}); training with batch size ${choice.bs} instead. ` +
-        'Pass a smaller batch size (--bs / Image Trainer: Batch Size) to choose yourself.',
+    await fitBatchToMemory({
+      data, backend, arch: this.arch, emit: this.emit,
+      rebuildLoaders: (bs) => swapLoaders(data, this.requireDataset(), bs, this.loaderOpts),
     });
-  }
-
-  /** New loaders at batch size `bs` swapped into the same DataBunch object, which the learner holds. */
-  private async rebuildLoaders(data: DataBunch, bs: number): Promise<void> {
-    const fresh = await parts.data().createDataBunch(this.requireDataset(), { size: data.size, bs, ...this.loaderOpts });
-    const closeOld = data.close;
-    fresh.skippedWhileLoading?.unshift(...(data.skippedWhileLoading ?? []));
-    Object.assign(data, { bs, train: fresh.train, valid: fresh.valid, close: fresh.close, skippedWhileLoading: fresh.skippedWhileLoading });
-    await closeOld();
   }
 
   async freeze(_p: ParamsOf<'freeze'>): Promise<LearnerSummary> {
@@ -327,7 +245,7 @@ export class TrainerSession {
 
   /** Ends the running fit/lr_find at the next batch boundary; answered at once. */
   async stop(_p: ParamsOf<'stop'>): Promise<{ stopping: Method | null }> {
-    const running = this.job?.method ?? null;
+    const running = this.busyWith ?? null;
     if (this.learner && running) this.learner.stop();
     return { stopping: running };
   }
@@ -360,8 +278,8 @@ export class TrainerSession {
     let exported: ExportedPredictor | undefined;
     if (p.modelDir !== undefined) {
       exported = await parts.learner().loadExported(path.resolve(p.modelDir));
-    } else if (this.job) {
-      throw new TrainerError(`The trainer is busy with '${this.job.method}'`, { fix: 'Wait for it to finish, or predict with an exported model (modelDir)' });
+    } else if (this.busyWith) {
+      throw new TrainerError(`The trainer is busy with '${this.busyWith}'`, { fix: 'Wait for it to finish, or predict with an exported model (modelDir)' });
     }
     const predictor = exported ?? this.requireLearner();
     try {
@@ -383,21 +301,7 @@ export class TrainerSession {
     return this.exclusive('interpret', async () => {
       const api = parts.interpret();
       const interp = await api.interpretLearner(this.requireLearner(), { onEvent: this.emit });
-      this.interpretation = interp;
-      const summary = api.summarize(interp, { k: p.k ?? 9 });
-      return {
-        ...summary,
-        confusion: summary.confusionMatrix,
-        items: interp.items.map((it) => ({
-          index: it.index,
-          file: it.file,
-          actual: it.actual,
-          predicted: it.predicted,
-          loss: it.loss,
-          probability: it.probs[it.actual] as number,
-          probs: Array.from(it.probs),
-        })),
-      };
+      return interpretResult(interp, api.summarize(interp, { k: p.k ?? 9 }));
     });
   }
 
@@ -405,7 +309,6 @@ export class TrainerSession {
   async interpretReport(opts: { outDir: string; k: number; out: { write(s: string): unknown } }): Promise<{ summary: InterpretationSummary; jsonPath: string; htmlPath: string }> {
     return this.exclusive('interpret', async () => {
       const r = await parts.interpret().runInterpret({ learner: this.requireLearner(), outDir: opts.outDir, k: opts.k, out: opts.out, onEvent: this.emit });
-      this.interpretation = r.interp;
       return { summary: r.summary, jsonPath: r.jsonPath, htmlPath: r.htmlPath };
     });
   }
@@ -440,13 +343,9 @@ export class TrainerSession {
 
   /** Stops any running job, waits for it briefly, releases workers and tensors. Idempotent. */
   async shutdown(_p: ParamsOf<'shutdown'> = {}): Promise<{ ok: true }> {
-    if (this.closed) return { ok: true };
-    this.closed = true;
-    const job = this.job;
-    if (job) {
-      this.learner?.stop();
-      await Promise.race([job.done.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
-    }
+    if (this.lock.isClosed) return { ok: true };
+    if (this.busyWith) this.learner?.stop();
+    await this.lock.close(10_000);
     this.disposeLearner();
     await this.closeData();
     return { ok: true };
@@ -455,7 +354,6 @@ export class TrainerSession {
   private disposeLearner(): void {
     const l = this.learner;
     this.learner = undefined;
-    this.interpretation = undefined;
     l?.dispose();
   }
 
@@ -465,12 +363,4 @@ export class TrainerSession {
     this.dataset = undefined;
     if (d) await d.close();
   }
-
 }
-
-/** The `interpret` answer (see TrainerSession.interpret). */
-export type InterpretResult = Omit<InterpretationSummary, 'items'> & {
-  confusion: number[][];
-  /** Validation items; actual/predicted are class indices, probs the softmax row. */
-  items: { index: number; file: string; actual: number; predicted: number; loss: number; probability: number; probs: number[] }[];
-};

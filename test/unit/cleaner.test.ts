@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fromNameRe } from '../../src/trainer/data/from-name-re';
-import { DatasetCleaner, freeNameCandidates } from '../../src/trainer/interpret/cleaner';
+import { DatasetCleaner } from '../../src/trainer/interpret/cleaner';
+import { freeNameCandidates } from '../../src/trainer/interpret/free-names';
 
 // The OS-trash test must not touch the real trash: point the freedesktop trash into the temp area
 // (read by the trash package when it is first imported).

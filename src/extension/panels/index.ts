@@ -1,5 +1,6 @@
 // The panels' public API for the extension (see docs/panels.md).
-export { WebviewPanels, type UserIntentEvent, type WebviewPanelsOptions, type DatasetSummaryLike } from './panels';
+export { WebviewPanels, type UserIntentEvent, type WebviewPanelsOptions } from './panels';
+export type { DatasetSummaryLike } from './panel-replay';
 export { handlePanelIntents, type TrainerRequester } from './intents';
 export { PanelController } from './webview-panel';
 export { RunHistory, summarizeRun } from './run-history';

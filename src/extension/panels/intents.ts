@@ -3,7 +3,8 @@
 // use this as is or handle WebviewPanels.onUserIntent itself. No logic the trainer already has.
 import type * as vscode from 'vscode';
 import type { CleanerChange } from '../../protocol/webview';
-import type { WebviewPanels, DatasetSummaryLike } from './panels';
+import type { WebviewPanels } from './panels';
+import type { DatasetSummaryLike } from './panel-replay';
 
 /** What is needed from the trainer service (structural: TrainerService fits). */
 export interface TrainerRequester {

@@ -2,10 +2,12 @@
 // summarises runs for the comparison panel. No `vscode` import.
 import type { TrainerEvent } from '../../protocol/events';
 import type { RunSummary } from '../../protocol/webview';
+import type { RunRecord } from '../runs';
 
 type RunEvent = Extract<TrainerEvent, { runId: string }>;
 
-interface RunRecord {
+/** One run's events, as kept for replay (the persisted summary is ../runs' RunRecord). */
+interface RunEvents {
   runId: string;
   events: RunEvent[];
 }
@@ -13,7 +15,7 @@ interface RunRecord {
 const hasRunId = (e: TrainerEvent): e is RunEvent => 'runId' in e && typeof (e as { runId?: unknown }).runId === 'string';
 
 export class RunHistory {
-  private readonly runs = new Map<string, RunRecord>();
+  private readonly runs = new Map<string, RunEvents>();
   private order: string[] = [];
   private dataset: Extract<TrainerEvent, { type: 'dataset' }> | null = null;
 
@@ -85,5 +87,19 @@ export function summarizeRun(events: readonly TrainerEvent[], label?: string): R
     batchesPerEpoch: begin.batchesPerEpoch,
     lrs: begin.lrs,
     status: end && end.type === 'fit_end' ? end.status : 'running',
+  };
+}
+
+/** A comparison entry from the persisted record alone (after a reload the batch events are gone). */
+export function summaryFromRecord(r: RunRecord): RunSummary {
+  return {
+    runId: r.runId,
+    label: r.runId,
+    kind: r.kind,
+    trainLoss: r.epochRows.map((e) => [(e.epoch + 1) * r.batchesPerEpoch - 1, e.trainLoss]),
+    epochs: r.epochRows.map((e) => ({ ...e, step: (e.epoch + 1) * r.batchesPerEpoch - 1 })),
+    batchesPerEpoch: r.batchesPerEpoch,
+    lrs: r.lrs,
+    status: r.status,
   };
 }

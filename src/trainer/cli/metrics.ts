@@ -2,7 +2,7 @@
 // or failed run still reports the epochs it finished.
 import { z } from 'zod';
 import { BackendInfo, type TrainerEvent } from '../../protocol/events';
-import { writeJsonAtomic } from '../service/atomic-write';
+import { writeJsonAtomic } from '../io/atomic-write';
 
 export const EpochMetrics = z.object({
   epoch: z.number().int(),

@@ -4,12 +4,13 @@
 // what undo() needs, and undo() only acts when the file is still where the cleaner put it.
 import * as fs from 'fs';
 import * as path from 'path';
-import { parse } from 'csv-parse/sync';
 import { isDataError } from '../data/errors';
 import { compileLabelPattern } from '../data/from-name-re';
 import type { LabelRule } from '../data/types';
+import { csvRowOf, readCsvDoc, writeCsvLabel, type CsvDoc } from './csv-labels';
 import { InterpretError } from './errors';
-import { assertWritable, explainFsError, moveNoOverwrite, posixPath, resolveInside, writeFileAtomicSync } from './safe-fs';
+import { freeNameCandidates, withSuffix } from './free-names';
+import { assertWritable, explainFsError, moveNoOverwrite, posixPath, resolveInside } from './safe-fs';
 
 export const CLEANER_LOG = path.join('.image-trainer', 'cleaner-log.jsonl');
 export const DATASET_TRASH = '.trash';
@@ -86,7 +87,7 @@ export class DatasetCleaner {
         return this.folderParts(abs).label;
       case 'csv': {
         const doc = this.readCsv();
-        return doc.rows[this.csvRowOf(doc, abs)].fields[doc.labelIdx]?.trim() ?? '';
+        return doc.rows[csvRowOf(doc, abs, this.root)].fields[doc.labelIdx]?.trim() ?? '';
       }
       default:
         throw unsupported(this.rule);
@@ -289,29 +290,9 @@ export class DatasetCleaner {
     return readCsvDoc(path.resolve(this.root, this.rule.csvFile), this.rule.fnCol, this.rule.labelCol);
   }
 
-  /** Index into doc.rows of the row naming `abs`. */
-  private csvRowOf(doc: CsvDoc, abs: string): number {
-    const csvDir = path.dirname(doc.file);
-    const matches: number[] = [];
-    const loose: number[] = [];
-    doc.rows.forEach((row, i) => {
-      if (i === 0) return;
-      const name = row.fields[doc.fnIdx]?.trim();
-      if (!name) return;
-      const candidates = [path.resolve(this.root, name), path.resolve(csvDir, name)];
-      if (candidates.includes(abs) || candidates.some((c) => c === abs.slice(0, abs.length - path.extname(abs).length))) matches.push(i);
-      else if (posixPath(abs).endsWith('/' + name.replace(/\\/g, '/'))) loose.push(i);
-    });
-    const found = matches.length > 0 ? matches : loose;
-    if (found.length === 0) {
-      throw new InterpretError(`${abs} is not listed in ${doc.file}`, { file: doc.file, fix: 'only images listed in the labels CSV can be relabelled' });
-    }
-    return found[0];
-  }
-
   private relabelInCsv(abs: string, newLabel: string): RelabelCsvAction {
     const doc = this.readCsv();
-    const r = this.csvRowOf(doc, abs);
+    const r = csvRowOf(doc, abs, this.root);
     const oldLabel = doc.rows[r].fields[doc.labelIdx]?.trim() ?? '';
     this.checkChange(abs, oldLabel, newLabel);
     assertWritable(doc.file, 'file');
@@ -324,7 +305,7 @@ export class DatasetCleaner {
 
   private undoCsv(action: RelabelCsvAction): void {
     const doc = readCsvDoc(action.csvFile, (this.rule as { fnCol: string }).fnCol, (this.rule as { labelCol: string }).labelCol);
-    const r = this.csvRowOf(doc, action.file);
+    const r = csvRowOf(doc, action.file, this.root);
     const current = doc.rows[r].fields[doc.labelIdx]?.trim();
     if (current !== action.newLabel) {
       throw new InterpretError(`Cannot undo: ${path.basename(action.file)} is now labelled '${current}' in ${doc.file}, not '${action.newLabel}' as the cleaner left it`, {
@@ -460,112 +441,4 @@ function unsupported(rule: LabelRule): InterpretError {
   return new InterpretError(`Relabelling is not possible for a dataset labelled by '${rule.kind}'`, {
     fix: 'the label comes from code (a label function); rename or move the file by hand',
   });
-}
-
-/** 'a/b/x.jpg', 2 → 'a/b/x_2.jpg' */
-export function withSuffix(p: string, k: number): string {
-  const ext = path.extname(p);
-  return `${p.slice(0, p.length - ext.length)}_${k}${ext}`;
-}
-
-/**
- * Names to try for a renamed file, the plain rename first. Then, so the name still fits patterns
- * like `name_123.jpg`, the last digit run after the label counts up (keeping zero padding); then
- * suffixes before the extension.
- */
-export function* freeNameCandidates(name: string, labelEnd: number): Generator<string> {
-  yield name;
-  const tail = name.slice(labelEnd);
-  const runs = [...tail.matchAll(/\d+/g)];
-  const last = runs[runs.length - 1];
-  if (last?.index !== undefined) {
-    const at = labelEnd + last.index;
-    const width = last[0].length;
-    const n = Number(last[0]);
-    for (let k = 1; k <= 100000; k++) yield name.slice(0, at) + String(n + k).padStart(width, '0') + name.slice(at + width);
-  }
-  const ext = path.extname(name);
-  const stem = name.slice(0, name.length - ext.length);
-  for (let k = 1; k <= 1000; k++) {
-    yield `${stem}_${k}${ext}`;
-    yield `${stem}-${k}${ext}`;
-    yield `${stem} (${k})${ext}`;
-  }
-}
-
-// --- CSV editing: change one field, keep every other byte ---------------------------------------
-
-interface CsvRow {
-  fields: string[];
-  raw: string;
-}
-interface CsvDoc {
-  file: string;
-  bom: string;
-  delimiter: string;
-  rows: CsvRow[];
-  fnIdx: number;
-  labelIdx: number;
-}
-
-function readCsvDoc(file: string, fnCol: string, labelCol: string): CsvDoc {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw explainFsError(err, file, 'reading the labels CSV');
-  }
-  const bom = text.startsWith('\uFEFF') ? '\uFEFF' : '';
-  const body = text.slice(bom.length);
-  const firstLine = body.slice(0, body.indexOf('\n') >>> 0);
-  const delimiter = firstLine.includes(',') ? ',' : firstLine.includes(';') ? ';' : firstLine.includes('\t') ? '\t' : ',';
-  // Parse bytes, and cut each record's original text by the parser's byte offsets, so unchanged
-  // rows are written back exactly as they were (quoting, CRLF, non-ASCII names).
-  const buf = Buffer.from(body, 'utf8');
-  let parsed: { record: string[]; info: { bytes: number } }[];
-  try {
-    parsed = parse(buf, { delimiter, info: true, relax_column_count: true, skip_empty_lines: false }) as { record: string[]; info: { bytes: number } }[];
-  } catch (err) {
-    throw new InterpretError(`The labels CSV cannot be parsed: ${(err as Error).message}`, { file, fix: 'fix the CSV syntax, then try again' });
-  }
-  let prev = 0;
-  const rows = parsed.map((p) => {
-    const raw = buf.subarray(prev, p.info.bytes).toString('utf8');
-    prev = p.info.bytes;
-    return { fields: p.record.map((f) => f.replace(/\r$/, '')), raw };
-  });
-  if (rows.map((r) => r.raw).join('') !== body) {
-    throw new InterpretError('The labels CSV has a layout the cleaner cannot rewrite without changing other lines', { file, fix: 'edit the label in the CSV by hand' });
-  }
-  const header = rows[0]?.fields.map((h) => h.trim()) ?? [];
-  const col = (name: string) => {
-    const i = header.indexOf(name);
-    return i >= 0 ? i : /^\d+$/.test(name) ? Number(name) : -1;
-  };
-  const fnIdx = col(fnCol);
-  const labelIdx = col(labelCol);
-  if (fnIdx < 0 || labelIdx < 0) {
-    throw new InterpretError(`The labels CSV has no column '${fnIdx < 0 ? fnCol : labelCol}'`, { file, fix: `its header is: ${header.join(', ')}` });
-  }
-  return { file, bom, delimiter, rows, fnIdx, labelIdx };
-}
-
-function csvField(v: string, delimiter: string): string {
-  return v.includes(delimiter) || /["\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-function writeCsvLabel(doc: CsvDoc, r: number, label: string): void {
-  const row = doc.rows[r];
-  const eol = /\r?\n$/.exec(row.raw)?.[0] ?? '';
-  const fields = [...row.fields];
-  while (fields.length <= doc.labelIdx) fields.push('');
-  fields[doc.labelIdx] = label;
-  const raw = fields.map((f) => csvField(f, doc.delimiter)).join(doc.delimiter) + eol;
-  const text = doc.bom + doc.rows.map((x, i) => (i === r ? raw : x.raw)).join('');
-  try {
-    writeFileAtomicSync(doc.file, text);
-  } catch (err) {
-    throw explainFsError(err, doc.file, 'rewriting the labels CSV');
-  }
-  doc.rows[r] = { fields, raw };
 }
