@@ -315,8 +315,11 @@ export class TrainerSession {
 
   /** Grad-CAM overlay (data: URL) of one image for the predicted or a chosen class. */
   async gradCam(p: ParamsOf<'gradCam'>): Promise<GradCamResult> {
-    return this.exclusive('gradCam', async () =>
-      parts.interpret().gradCam(this.requireLearner(), path.resolve(p.file), p.classIndex !== undefined ? { classIndex: p.classIndex } : {}));
+    return this.exclusive('gradCam', async () => {
+      // Confined here, not only in the webview host: the file must be an image of the open dataset.
+      const file = parts.interpret().confineToDataset(this.requireDataset(), p.file);
+      return parts.interpret().gradCam(this.requireLearner(), file, p.classIndex !== undefined ? { classIndex: p.classIndex } : {});
+    });
   }
 
   /** fastai v2's cleaner: rename/move the file so the dataset's own rule gives it newLabel (undoable). */

@@ -11,6 +11,8 @@ import { csvRowOf, readCsvDoc, writeCsvLabel, type CsvDoc } from './csv-labels';
 import { InterpretError } from './errors';
 import { freeNameCandidates, withSuffix } from './free-names';
 import { assertWritable, explainFsError, moveNoOverwrite, posixPath, resolveInside } from './safe-fs';
+import { checkUndoPaths, confineDatasetImage, confineLogFile, parseCleanerLog, readCleanerLog } from './cleaner-log';
+import { isStrictlyInside, realPathOrNearest } from '../io/confine';
 
 export const CLEANER_LOG = path.join('.image-trainer', 'cleaner-log.jsonl');
 export const DATASET_TRASH = '.trash';
@@ -60,6 +62,8 @@ export interface CleanerOptions {
   classes?: readonly string[];
   /** Try the OS trash first (default true); false always uses <dataset>/.trash. */
   useOsTrash?: boolean;
+  /** The image files the dataset lists (absolute); when given, only these may be relabelled or deleted. */
+  items?: Iterable<string>;
 }
 
 export class DatasetCleaner {
@@ -68,6 +72,7 @@ export class DatasetCleaner {
   readonly logFile: string;
   private readonly classes?: readonly string[];
   private readonly useOsTrash: boolean;
+  private readonly items?: ReadonlySet<string>;
 
   constructor(opts: CleanerOptions) {
     this.root = path.resolve(opts.root);
@@ -75,6 +80,7 @@ export class DatasetCleaner {
     this.classes = opts.classes;
     this.useOsTrash = opts.useOsTrash ?? true;
     this.logFile = path.join(this.root, CLEANER_LOG);
+    if (opts.items) this.items = new Set([...opts.items].map((f) => path.resolve(f)));
   }
 
   /** The label the dataset's rule gives `file` now. */
@@ -132,6 +138,7 @@ export class DatasetCleaner {
     }
     if (!action) {
       const rel = path.relative(this.root, abs);
+      this.assertLandsInside(path.join(this.root, DATASET_TRASH, rel));
       const to = this.moveToFreeName(abs, (k) => path.join(this.root, DATASET_TRASH, k === 0 ? rel : withSuffix(rel, k)), 'moving to the dataset trash');
       action = { ...this.stamp(), op: 'delete', from: abs, to, trash: 'dataset' };
     }
@@ -143,6 +150,8 @@ export class DatasetCleaner {
   async undo(): Promise<CleanerAction> {
     const action = this.lastUndoable();
     if (!action) throw new InterpretError('Nothing to undo: the cleaner log has no actions left to revert', { file: this.logFile });
+    // The log is data from the dataset folder: refuse any entry that reaches outside it.
+    checkUndoPaths(action, { root: this.root, ...(this.rule.kind === 'csv' ? { csvFile: path.resolve(this.root, this.rule.csvFile) } : {}) });
     this.prepareLog();
     if (action.op === 'relabel' && action.kind === 'csv') this.undoCsv(action);
     else if (action.op === 'relabel') this.moveBack(action.to, action.from, `renamed ${path.basename(action.from)} → ${path.basename(action.to)}`);
@@ -153,22 +162,8 @@ export class DatasetCleaner {
 
   /** Every log entry, oldest first (lines that do not parse are skipped). */
   history(): CleanerLogEntry[] {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.logFile, 'utf8');
-    } catch {
-      return [];
-    }
-    const out: CleanerLogEntry[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        out.push(JSON.parse(line) as CleanerLogEntry);
-      } catch {
-        // A torn last line (crash mid-append) must not block undo of the earlier actions.
-      }
-    }
-    return out;
+    // Lines that do not parse or fit the schema are skipped: a torn last line (crash mid-append) must not block undo of the earlier actions.
+    return parseCleanerLog(readCleanerLog(this.logFile)) as CleanerLogEntry[];
   }
 
   /** The actions undo() would revert, most recent first. */
@@ -277,6 +272,7 @@ export class DatasetCleaner {
     const targetDir = path.join(base, newLabel, path.dirname(rest));
     if (fs.existsSync(targetDir)) assertWritable(targetDir, 'folder');
     const target = path.join(base, newLabel, rest);
+    this.assertLandsInside(target);
     const to = this.moveToFreeName(abs, (k) => (k === 0 ? target : withSuffix(target, k)), 'moving');
     const action: RelabelMoveAction = { ...this.stamp(), op: 'relabel', kind: 'move', from: abs, to, oldLabel: label, newLabel };
     this.appendLog(action);
@@ -381,9 +377,9 @@ export class DatasetCleaner {
 
   private checkFile(file: string): string {
     const abs = resolveInside(this.root, file);
-    const rel = path.relative(this.root, abs).split(path.sep)[0];
-    if (rel === '.image-trainer' || rel === DATASET_TRASH) {
-      throw new InterpretError(`${abs} belongs to Image Trainer's own files, not the dataset`, { file: abs, fix: 'pick an image of the dataset' });
+    confineDatasetImage(this.root, abs, 'a file');
+    if (this.items && !this.items.has(abs)) {
+      throw new InterpretError(`${abs} is not one of the dataset's images`, { file: abs, fix: 'only images the open dataset lists can be relabelled or deleted; reopen the dataset if the file is new' });
     }
     let st: fs.Stats;
     try {
@@ -416,6 +412,7 @@ export class DatasetCleaner {
   private prepareLog(): void {
     try {
       fs.mkdirSync(path.dirname(this.logFile), { recursive: true });
+      confineLogFile(this.root, this.logFile);
       if (fs.existsSync(this.logFile)) assertWritable(this.logFile, 'file');
       else assertWritable(path.dirname(this.logFile), 'folder');
     } catch (err) {
@@ -426,9 +423,25 @@ export class DatasetCleaner {
 
   private appendLog(entry: CleanerLogEntry): void {
     try {
-      fs.appendFileSync(this.logFile, JSON.stringify(entry) + '\n');
+      // O_NOFOLLOW: a log replaced by a symlink is not followed out of the dataset.
+      const fd = fs.openSync(this.logFile, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o644);
+      try {
+        fs.writeSync(fd, JSON.stringify(entry) + '\n');
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch (err) {
       throw explainFsError(err, this.logFile, 'recording the action in the cleaner log (the change itself was made)');
+    }
+  }
+
+  /** A move target must land inside the dataset after resolving symlinks (a class folder or .trash linked elsewhere must not take the file out). */
+  private assertLandsInside(target: string): void {
+    if (!isStrictlyInside(realPathOrNearest(this.root), realPathOrNearest(target))) {
+      throw new InterpretError(`Refusing to move a file to ${target}: it leads to ${realPathOrNearest(target)}, outside the dataset folder`, {
+        file: target,
+        fix: 'replace the symbolic link inside the dataset with a real folder, then try again',
+      });
     }
   }
 

@@ -1,9 +1,9 @@
 // The labels CSV as the cleaner edits it: change one field, keep every other byte (quoting, CRLF,
 // BOM, non-ASCII names) as it was.
-import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
 import { InterpretError } from './errors';
+import { MAX_TEXT_BYTES, readTextBoundedSync, UnsafeFileError } from '../io/bounded-read';
 import { explainFsError, posixPath, writeFileAtomicSync } from './safe-fs';
 
 interface CsvRow {
@@ -22,8 +22,9 @@ export interface CsvDoc {
 export function readCsvDoc(file: string, fnCol: string, labelCol: string): CsvDoc {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextBoundedSync(file, { maxBytes: MAX_TEXT_BYTES, what: 'labels CSV' });
   } catch (err) {
+    if (err instanceof UnsafeFileError && err.code !== 'EACCES' && err.code !== 'EPERM') throw new InterpretError(err.message, { file, fix: err.fix });
     throw explainFsError(err, file, 'reading the labels CSV');
   }
   const bom = text.startsWith('\uFEFF') ? '\uFEFF' : '';

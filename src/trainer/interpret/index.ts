@@ -5,6 +5,7 @@ import * as path from 'path';
 import type { EventSink } from '../../protocol/events';
 import type { SplitDataset } from '../data/types';
 import { DatasetCleaner, type CleanerAction } from './cleaner';
+import { confineDatasetImage } from './cleaner-log';
 import { gradCamForFile, type GradCamSource } from './gradcam';
 import { ClassificationInterpretation, type PredictionSource } from './interpretation';
 import { summarizeInterpretation, type InterpretationSummary } from './summary';
@@ -72,8 +73,19 @@ export async function gradCam(learner: GradCamSource, file: string, opts: { clas
   };
 }
 
+/** A file a request names, as an image inside the open dataset (after resolving symlinks), else an InterpretError. */
+export function confineToDataset(dataset: Pick<SplitDataset, 'root'>, file: string): string {
+  return confineDatasetImage(dataset.root, path.resolve(dataset.root, file), 'a file');
+}
+
 function cleanerFor(dataset: Pick<SplitDataset, 'root' | 'rule' | 'classes'>): DatasetCleaner {
-  return new DatasetCleaner({ root: dataset.root, rule: dataset.rule, classes: dataset.classes });
+  return new DatasetCleaner({ root: dataset.root, rule: dataset.rule, classes: dataset.classes, ...itemsOf(dataset) });
+}
+
+/** The files the open dataset lists: the only ones relabel and delete may touch. */
+function itemsOf(dataset: Pick<SplitDataset, 'root' | 'rule' | 'classes'> & Partial<Pick<SplitDataset, 'train' | 'valid'>>): { items?: string[] } {
+  if (!dataset.train || !dataset.valid) return {};
+  return { items: [...dataset.train.items, ...dataset.valid.items] };
 }
 
 /**

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { InterpretError } from './errors';
 import { writeFileAtomicSync as writeAtomicSync } from '../io/atomic-write';
+import { confineToRoot, OutsideRootError } from '../io/confine';
 
 export function isReadOnly(p: string): boolean {
   const st = fs.statSync(p);
@@ -75,26 +76,12 @@ export function writeFileAtomicSync(file: string, data: string): void {
 // The cleaner imports it from here; the data pipeline owns it.
 export { posixPath } from '../data/discover';
 
-/** Resolves `file` and refuses anything outside `root` (also through symlinks). */
+/** Resolves `file` and refuses anything outside `root`, lexically and after resolving symlinks (io/confine). */
 export function resolveInside(root: string, file: string): string {
-  const abs = path.resolve(root, file);
-  const inside = (r: string, f: string) => {
-    const rel = path.relative(r, f);
-    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-  };
-  let real = abs;
-  let realRoot = root;
   try {
-    realRoot = fs.realpathSync(root);
-    real = fs.realpathSync(abs);
-  } catch {
-    // A missing file is reported by the caller; the lexical check below still applies.
+    return confineToRoot(root, file, { rootName: 'the dataset folder', fix: 'only files inside the open dataset can be relabelled or deleted' });
+  } catch (err) {
+    if (err instanceof OutsideRootError) throw new InterpretError(err.message, { file: err.file, fix: err.fix });
+    throw err;
   }
-  if (!inside(root, abs) || !inside(realRoot, real)) {
-    throw new InterpretError(`Refusing to touch ${abs}: it is outside the dataset folder ${root}`, {
-      file: abs,
-      fix: 'only files inside the open dataset can be relabelled or deleted',
-    });
-  }
-  return abs;
 }
