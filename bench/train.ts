@@ -80,8 +80,9 @@ async function benchTfjs(size: number, backendName: string): Promise<Row> {
   const times: number[] = [];
   let t0 = 0;
   const timer: Callback = {
-    beginBatch: () => void (t0 = performance.now()),
+    beforeBatch: () => void (t0 = performance.now()),
     afterBatch: (ctx) => {
+      if (!ctx.training) return; // validation batches run through the same hooks
       const dt = performance.now() - t0;
       if (ctx.step >= WARMUP) times.push(dt);
       process.stderr.write(`  tfjs ${size}px step ${ctx.step} ${dt.toFixed(0)} ms loss ${ctx.loss.toFixed(3)}\n`);

@@ -4,7 +4,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../../src/trainer/backend';
-import { Learner, loadExported } from '../../src/trainer/learner';
+import { Learner, MixedPrecision, loadExported } from '../../src/trainer/learner';
 import { saveCheckpoint } from '../../src/trainer/learner/checkpoint';
 import { TrainerEvent } from '../../src/protocol/events';
 import { createTinyModel } from '../helpers/tiny-model';
@@ -340,14 +340,14 @@ test('toFp16 says plainly that the cpu backend stays fp32; the scaler path train
   assert.equal(s.enabled, false);
   assert.match(s.message, /fp16 not supported on cpu; training stays fp32/);
   assert.ok(events.some((e) => e.type === 'log' && e.level === 'warn' && /fp16 not supported/.test(e.message)));
-  assert.equal(l.lossScaler, null);
+  assert.equal(l.getCallback(MixedPrecision), undefined);
   // A backend that reports fp16 turns on dynamic loss scaling; the step stays correct.
   const on = l.toFp16({ name: 'test', kind: 'native-gpu', fp16: true });
   assert.equal(on.enabled, true);
   const before = await l.validate();
   await l.fit(2, 1e-2);
   assert.ok((await l.validate()).validLoss < before.validLoss);
-  assert.deepEqual(l.lossScaler!.skipped, []);
+  assert.deepEqual(l.getCallback(MixedPrecision)!.scaler.skipped, []);
   l.dispose();
 });
 

@@ -1,16 +1,19 @@
-// The training loop's extension points (fastai's design): every behaviour beyond forward, loss,
-// backward and step — schedules, recording, progress, metrics, lr_find — is a Callback.
+// The training loop's extension points (fastai v2's Callback): every behaviour beyond forward,
+// loss, backward and step — schedules, recording, timing, progress, metrics, lr_find, loss
+// scaling — is a Callback. Hooks carry v2's names in camelCase (before_fit → beforeFit).
+import type { tf } from '../backend';
 import type { Batch } from '../data/types';
 import type { Learner } from './learner';
+import type { LrFindResult } from './types';
 
 export type RunKind = 'fit' | 'fit_one_cycle' | 'lr_find';
 export type RunStatus = 'completed' | 'stopped' | 'failed';
 
-/** One validation batch's outputs, as host arrays. */
+/** One batch's outputs as host arrays (validation batches only). */
 export interface ValidBatchOutput {
   logits: Float32Array; // n × c
   targets: Int32Array;
-  losses: Float32Array; // per-item cross-entropy
+  losses: Float32Array; // per-item loss
   n: number;
   c: number;
   files: string[];
@@ -23,48 +26,77 @@ export interface RunContext {
   readonly kind: RunKind;
   readonly nEpochs: number;
   readonly batchesPerEpoch: number;
+  /** Planned training batches of the run (lr_find: numIt). */
   readonly totalSteps: number;
   /** Max lr per layer group, for display. */
   readonly maxLrs: number[];
+  /** 'completed' until the run is stopped or fails; callbacks read it in afterFit. */
+  status: RunStatus;
+  error?: Error;
+  /** True in the training pass of an epoch, false in validation (fastai learn.training). */
+  training: boolean;
   epoch: number;
-  /** Batch index within the epoch. */
+  /** Batch index within the pass. */
   iter: number;
-  /** Batch index within the run. */
+  /** Training batch index within the run (fastai train_iter). */
   step: number;
   batch?: Batch;
-  /** Raw loss of the last training batch. */
+  /** Multiplier on the loss the gradients are taken of (MixedPrecision sets it); 1 otherwise. */
+  lossScale: number;
+  /** Gradients of the current training batch, between afterBackward and afterStep. */
+  grads?: tf.NamedTensorMap;
+  /** Loss of the current batch (mean over its items). */
   loss: number;
-  /** fastai smoothed loss (β 0.98, bias-corrected) over this run's batches. */
+  /** Host outputs of the current validation batch (set before afterLoss). */
+  out?: ValidBatchOutput;
+  /** Recorder's smoothed training loss (β 0.98, bias-corrected) over this run's batches. */
   smoothLoss: number;
-  /** Set by a callback in afterLoss to skip this batch's optimiser step. */
-  skipStep: boolean;
-  /** Set by a callback (e.g. lr_find) to skip validation. */
-  skipValidate: boolean;
-  /** Set by a callback to end the run after this batch (status stays 'completed'). */
-  stopTraining: boolean;
-  /** Results of the last validation pass (null when skipped). */
+  /** Mean validation loss of the last validation pass (null when none ran). */
   validLoss: number | null;
   metrics: Record<string, number>;
-  /** Seconds spent on training batches in this epoch, and the images they held. */
-  epochTrainSeconds: number;
-  epochTrainImages: number;
-  epochStartedAt: number;
+  /** Set by the LrFinder when its sweep ends. */
+  lrFindResult?: LrFindResult;
+  /** Set by the Timer in afterEpoch. */
+  epochSeconds: number;
+  trainImagesPerSecond: number;
 }
 
+type Hook = (ctx: RunContext) => void | Promise<void>;
+
 export interface Callback {
-  /** Lower runs first (fastai _order). */
+  /** Lower runs first (fastai order). */
   readonly order?: number;
-  beginFit?(ctx: RunContext): void | Promise<void>;
-  beginEpoch?(ctx: RunContext): void | Promise<void>;
-  beginBatch?(ctx: RunContext): void | Promise<void>;
-  afterLoss?(ctx: RunContext): void | Promise<void>;
-  afterStep?(ctx: RunContext): void | Promise<void>;
-  afterBatch?(ctx: RunContext): void | Promise<void>;
-  beginValidate?(ctx: RunContext): void | Promise<void>;
-  afterValidBatch?(ctx: RunContext, out: ValidBatchOutput): void | Promise<void>;
-  afterValidate?(ctx: RunContext): void | Promise<void>;
-  afterEpoch?(ctx: RunContext): void | Promise<void>;
-  afterFit?(ctx: RunContext, status: RunStatus, error?: Error): void | Promise<void>;
+  beforeFit?: Hook;
+  beforeEpoch?: Hook;
+  beforeTrain?: Hook;
+  beforeBatch?: Hook;
+  afterPred?: Hook;
+  afterLoss?: Hook;
+  beforeBackward?: Hook;
+  afterBackward?: Hook;
+  beforeStep?: Hook;
+  afterStep?: Hook;
+  afterBatch?: Hook;
+  afterTrain?: Hook;
+  beforeValidate?: Hook;
+  afterValidate?: Hook;
+  afterEpoch?: Hook;
+  afterFit?: Hook;
+  afterCancelBatch?: Hook;
+  afterCancelStep?: Hook;
+  afterCancelTrain?: Hook;
+  afterCancelValidate?: Hook;
+  afterCancelEpoch?: Hook;
+  afterCancelFit?: Hook;
 }
 
 export type CallbackHook = Exclude<keyof Callback, 'order'>;
+
+// fastai's cancellation: a callback raises one of these to skip the rest of that stage; the loop
+// catches it at the stage's boundary, fires afterCancel<Stage>, then after<Stage>.
+export class CancelBatchException extends Error {}
+export class CancelStepException extends Error {}
+export class CancelTrainException extends Error {}
+export class CancelValidException extends Error {}
+export class CancelEpochException extends Error {}
+export class CancelFitException extends Error {}

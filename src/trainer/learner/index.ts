@@ -1,7 +1,8 @@
 // The learner's public API (see docs/learner.md).
 export { Learner, crossEntropyPerItem, type RunOptions, type ValidationResult, type Fp16Status } from './learner';
-export type { Callback, RunContext, RunKind, RunStatus, ValidBatchOutput } from './callback';
-export { Recorder, AccuracyMetric, ConstantLr, OneCycleScheduler, LrFinder, ProgressEvents } from './callbacks';
+export type { Callback, CallbackHook, RunContext, RunKind, RunStatus, ValidBatchOutput } from './callback';
+export { CancelBatchException, CancelStepException, CancelTrainException, CancelValidException, CancelEpochException, CancelFitException } from './callback';
+export { Recorder, AccuracyMetric, Timer, ConstantLr, OneCycleScheduler, LrFinder, ProgressEvents, MixedPrecision } from './callbacks';
 export { AdamW, type AdamWOptions, type AdamWState } from './optimizer';
 export { DynamicLossScaler, type LossScalerOptions } from './loss-scaler';
 export { parseLrSpec, lrRange, evenMults, describeLr } from './lr';

@@ -1,18 +1,28 @@
-// fastai's Learner: a small training loop (forward, loss, backward, step) over a DataBunch and a
-// ClassifierModel; schedules, recording, metrics, progress and lr_find are callbacks.
+// fastai v2's Learner: a small training loop (forward, loss, backward, step) over a DataBunch and
+// a ClassifierModel, each stage a few lines wrapped in its before/after events; schedules,
+// recording, timing, metrics, progress, loss scaling and lr_find are callbacks.
 import { tf } from '../backend';
 import * as path from 'path';
 import { randomUUID } from 'crypto';
 import type { Batch, DataBunch, DataLoader } from '../data/types';
 import type { ClassifierModel, ModelParam } from '../models/types';
 import type { BackendInfo, EventSink, TrainerEvent } from '../../protocol/events';
-import type { Callback, CallbackHook, RunContext, RunKind, RunStatus, ValidBatchOutput } from './callback';
-import { AccuracyMetric, ConstantLr, LrFinder, OneCycleScheduler, ProgressEvents, Recorder } from './callbacks';
+import {
+  CancelBatchException,
+  CancelEpochException,
+  CancelFitException,
+  CancelStepException,
+  CancelTrainException,
+  CancelValidException,
+  type Callback,
+  type CallbackHook,
+  type RunContext,
+  type RunKind,
+  type ValidBatchOutput,
+} from './callback';
+import { AccuracyMetric, ConstantLr, LrFinder, MixedPrecision, OneCycleScheduler, ProgressEvents, Recorder, Timer } from './callbacks';
 import { AdamW } from './optimizer';
-import { DynamicLossScaler } from './loss-scaler';
 import { lrRange } from './lr';
-import { SmoothedValue } from './smooth';
-import { disposeState, snapshotState } from './state';
 import { loadImageTensorData, type Preprocessing } from './preprocess';
 import { saveCheckpoint, loadCheckpoint } from './checkpoint';
 import { exportModel } from './export';
@@ -52,16 +62,18 @@ export class Learner {
   wd: number;
   /** First trainable layer group (0 = everything trains). */
   frozenTo = 0;
-  /** The lr finder of the lr_find run in progress, for the progress callback. */
-  activeLrFinder: LrFinder | null = null;
-  /** Set by toFp16() where the backend can train in half precision. */
-  lossScaler: DynamicLossScaler | null = null;
+  /** Per-item loss of logits against targets (fastai loss_func; MixUp and label smoothing swap it). */
+  lossFunc: (logits: tf.Tensor2D, targets: tf.Tensor1D) => tf.Tensor1D = crossEntropyPerItem;
   private readonly emitEvent: EventSink;
   private running: RunKind | null = null;
   private stopRequested = false;
   private epochsSeen = 0;
   private disposed = false;
   private disposeWhenIdle = false;
+  /** The run in progress: its context and its callbacks in order. */
+  private ctx!: RunContext;
+  private cbs: Callback[] = [];
+  private afterFitFired = false;
 
   constructor(opts: LearnerOptions) {
     this.data = opts.data;
@@ -115,7 +127,7 @@ export class Learner {
 
   // --- runs -----------------------------------------------------------------------------------
 
-  /** Ends the running fit or lr_find after the current batch; the learner stays usable. */
+  /** Ends the running fit or lr_find at the next batch boundary; the learner stays usable. */
   stop(): void {
     if (this.running) this.stopRequested = true;
   }
@@ -138,38 +150,17 @@ export class Learner {
     return this.run('fit_one_cycle', epochs, maxLrs, [sched, ...(opts.callbacks ?? [])], opts.wd);
   }
 
-  /**
-   * fastai lr_find: exponential lr sweep over up to numIt batches, then weights, BatchNorm stats
-   * and optimiser state are put back exactly as they were.
-   */
+  /** fastai lr_find: the LrFinder callback sweeps the lr and restores the learner afterwards. */
   async lrFind(opts: LrFindOptions & RunOptions = {}): Promise<LrFindResult> {
     this.assertIdle('lrFind');
     const numIt = opts.numIt ?? 100;
     if (!Number.isInteger(numIt) || numIt < 2) throw new LearnerError(`lr_find: numIt must be a whole number ≥ 2, got ${numIt}`, { fix: 'Pass numIt such as 100' });
     const g = this.layerGroupCount;
-    const startLrs = lrRange(opts.startLr ?? 1e-7, g);
     const endLrs = lrRange(opts.endLr ?? 10, g);
-    const finder = new LrFinder(startLrs, endLrs, numIt, opts.stopDiv ?? true);
+    const finder = new LrFinder(lrRange(opts.startLr ?? 1e-7, g), endLrs, numIt, opts.stopDiv ?? true);
     const epochs = Math.max(1, Math.ceil(numIt / Math.max(1, this.data.train.length)));
-    const weights = snapshotState(this.model);
-    const optState = this.opt.getState();
-    this.activeLrFinder = finder;
-    try {
-      await this.run('lr_find', epochs, endLrs, [finder, ...(opts.callbacks ?? [])], opts.wd, {
-        // the sweep cycles over epochs but ends after numIt batches, part-way through the last one
-        totalSteps: numIt,
-        beforeEnd: () => {
-          // Restore before fit_end goes out, so a client that sees the end sees the old weights.
-          this.model.loadStateDict(weights);
-          this.opt.setState(optState);
-        },
-      });
-    } finally {
-      this.activeLrFinder = null;
-      disposeState(weights);
-      disposeState(optState.expAvg);
-      disposeState(optState.expAvgSq);
-    }
+    // the sweep cycles over epochs but ends after numIt batches, part-way through the last one
+    await this.run('lr_find', epochs, endLrs, [finder, ...(opts.callbacks ?? [])], opts.wd, numIt);
     return finder.result ?? { lrs: [], losses: [], suggestions: { minGrad: null, valley: null } };
   }
 
@@ -178,14 +169,9 @@ export class Learner {
     if (this.running) throw new LearnerError(`${what}: the learner is busy with ${this.running}`, { fix: 'Wait for it to end or call stop()' });
   }
 
-  private async run(
-    kind: RunKind,
-    epochs: number,
-    maxLrs: number[],
-    runCallbacks: Callback[],
-    wd: number | undefined,
-    { beforeEnd, totalSteps }: { beforeEnd?: () => void; totalSteps?: number } = {},
-  ): Promise<EpochRecord[]> {
+  // --- the loop (fastai v2 Learner: fit → epoch → train/validate → all batches → one batch) ---
+
+  private async run(kind: RunKind, epochs: number, maxLrs: number[], runCallbacks: Callback[], wd: number | undefined, totalSteps?: number): Promise<EpochRecord[]> {
     this.assertIdle(kind);
     if (!Number.isInteger(epochs) || epochs < 1) throw new LearnerError(`epochs must be a whole number ≥ 1, got ${epochs}`);
     const batchesPerEpoch = this.data.train.length;
@@ -197,176 +183,157 @@ export class Learner {
     this.running = kind;
     this.stopRequested = false;
     this.opt.wd = wd ?? this.wd;
-    const ctx: RunContext = {
-      learner: this,
-      runId: randomUUID(),
-      kind,
-      nEpochs: epochs,
-      batchesPerEpoch,
-      totalSteps: totalSteps ?? batchesPerEpoch * epochs,
-      maxLrs,
-      epoch: 0,
-      iter: 0,
-      step: 0,
-      loss: NaN,
-      smoothLoss: NaN,
-      skipStep: false,
-      skipValidate: false,
-      stopTraining: false,
-      validLoss: null,
-      metrics: {},
-      epochTrainSeconds: 0,
-      epochTrainImages: 0,
-      epochStartedAt: 0,
-    };
-    const cbs: Callback[] = [new AccuracyMetric(), this.recorder, new ProgressEvents((e) => this.emit(e)), ...this.callbacks, ...runCallbacks].sort(
+    this.ctx = newRunContext(this, kind, epochs, batchesPerEpoch, maxLrs, totalSteps ?? batchesPerEpoch * epochs);
+    this.cbs = [new Timer(), new AccuracyMetric(), this.recorder, new ProgressEvents((e) => this.emit(e)), ...this.callbacks, ...runCallbacks].sort(
       (a, b) => (a.order ?? 0) - (b.order ?? 0),
     );
-    const fire = async (hook: Exclude<CallbackHook, 'afterValidBatch' | 'afterFit'>) => {
-      for (const cb of cbs) await cb[hook]?.(ctx);
-    };
-    let status: RunStatus = 'completed';
-    let failure: Error | undefined;
-    const smooth = new SmoothedValue(0.98);
+    const ctx = this.ctx;
     try {
-      await fire('beginFit');
-      for (let epoch = 0; epoch < epochs; epoch++) {
-        ctx.epoch = epoch;
-        ctx.iter = 0;
-        ctx.epochTrainSeconds = 0;
-        ctx.epochTrainImages = 0;
-        ctx.validLoss = null;
-        ctx.metrics = {};
-        ctx.epochStartedAt = performance.now();
-        this.data.train.setEpoch(this.epochsSeen++);
-        await fire('beginEpoch');
-        for await (const batch of this.data.train) {
-          if (this.stopRequested) break;
-          const t0 = performance.now();
-          ctx.batch = batch;
-          ctx.skipStep = false;
-          await fire('beginBatch');
-          await this.trainBatch(ctx, batch, smooth, fire);
-          ctx.epochTrainSeconds += (performance.now() - t0) / 1000;
-          ctx.epochTrainImages += batch.n;
-          await fire('afterBatch');
-          ctx.iter += 1;
-          ctx.step += 1;
-          if (ctx.stopTraining || this.stopRequested) break;
-        }
-        ctx.batch = undefined;
-        if (this.stopRequested) {
-          status = 'stopped';
-          break;
-        }
-        if (!ctx.skipValidate) {
-          await fire('beginValidate');
-          ctx.validLoss = await this.validatePass(ctx, cbs);
-          if (this.stopRequested) {
-            status = 'stopped';
-            break;
-          }
-          await fire('afterValidate');
-        }
-        await fire('afterEpoch');
-        if (ctx.stopTraining) break;
-      }
+      await this.withEvents('Fit', () => this.doFit(), CancelFitException);
     } catch (err) {
-      status = 'failed';
-      failure = err instanceof Error ? err : new Error(String(err));
-    }
-    try {
-      beforeEnd?.();
-    } catch (err) {
-      status = 'failed';
-      failure ??= err instanceof Error ? err : new Error(String(err));
-    }
-    for (const cb of cbs) {
-      try {
-        await cb.afterFit?.(ctx, status, failure);
-      } catch (err) {
-        failure ??= err instanceof Error ? err : new Error(String(err));
-      }
+      ctx.status = 'failed';
+      ctx.error = asError(err);
+      if (!this.afterFitFired) await this.fire('afterFit');
     }
     this.running = null;
     this.stopRequested = false;
+    this.afterFitFired = false;
+    this.cbs = [];
     if (this.disposeWhenIdle) this.dispose();
-    if (failure) throw failure;
+    if (ctx.error) throw ctx.error;
     return [...this.recorder.epochs];
   }
 
-  /** Forward, loss, backward and optimiser step for one batch; no tensor outlives it. */
-  private async trainBatch(
-    ctx: RunContext,
-    batch: Batch,
-    smooth: SmoothedValue,
-    fire: (hook: 'afterLoss' | 'afterStep') => Promise<void>,
-  ): Promise<void> {
+  private async doFit(): Promise<void> {
+    for (let epoch = 0; epoch < this.ctx.nEpochs; epoch++) {
+      this.ctx.epoch = epoch;
+      await this.withEvents('Epoch', () => this.doEpoch(), CancelEpochException);
+    }
+  }
+
+  private async doEpoch(): Promise<void> {
+    this.ctx.training = true;
+    this.data.train.setEpoch(this.epochsSeen++);
+    await this.withEvents('Train', () => this.allBatches(this.data.train), CancelTrainException);
+    this.ctx.training = false;
+    await this.withEvents('Validate', () => this.allBatches(this.data.valid), CancelValidException);
+  }
+
+  private async allBatches(loader: DataLoader): Promise<void> {
+    let i = 0;
+    for await (const batch of loader) {
+      this.checkStop();
+      await this.oneBatch(i++, batch);
+    }
+    this.checkStop();
+  }
+
+  private async oneBatch(i: number, batch: Batch): Promise<void> {
+    const ctx = this.ctx;
+    ctx.iter = i;
+    ctx.batch = batch;
+    try {
+      await this.withEvents('Batch', () => (ctx.training ? this.trainBatch(batch) : this.validBatch(batch)), CancelBatchException);
+    } finally {
+      ctx.batch = undefined;
+      ctx.out = undefined;
+    }
+    if (ctx.training) ctx.step += 1;
+  }
+
+  /** Forward, loss and backward (one tfjs gradient tape), then the optimiser step. */
+  private async trainBatch(batch: Batch): Promise<void> {
+    const ctx = this.ctx;
     const vars = this.trainableParams().map((p) => p.variable);
-    const scale = this.lossScaler?.scale ?? 1;
+    const scale = ctx.lossScale;
     const { value, grads } = tf.tidy(() => {
       const x = tf.tensor4d(batch.x, [batch.n, batch.size, batch.size, 3]);
       const y = tf.tensor1d(batch.y, 'int32');
       return tf.variableGrads(() => {
-        const loss = tf.mean(crossEntropyPerItem(this.model.forward(x, true), y)) as tf.Scalar;
+        const loss = tf.mean(this.lossFunc(this.model.forward(x, true), y)) as tf.Scalar;
         return scale === 1 ? loss : tf.mul(loss, scale);
       }, vars);
     });
+    ctx.grads = grads;
     try {
       ctx.loss = (await value.data())[0] / scale;
-      ctx.smoothLoss = smooth.add(ctx.loss);
-      await fire('afterLoss');
-      let apply = !ctx.skipStep;
-      if (apply && this.lossScaler) {
-        const finite = tf.tidy(() => tf.all(tf.stack(Object.values(grads).map((g) => tf.all(tf.isFinite(g as tf.Tensor))))));
-        const ok = (await finite.data())[0] === 1;
-        finite.dispose();
-        apply = this.lossScaler.update(ok, ctx.step);
-        if (apply && scale !== 1) {
-          for (const k of Object.keys(grads)) {
-            const g = grads[k];
-            grads[k] = tf.div(g, scale);
-            g.dispose();
-          }
-        }
-      }
-      if (apply) this.opt.step(grads);
+      await this.fire('afterPred');
+      await this.fire('afterLoss');
+      await this.fire('beforeBackward');
+      await this.fire('afterBackward');
+      await this.withEvents('Step', async () => this.opt.step(ctx.grads!), CancelStepException);
       this.model.commitBatchStats();
     } finally {
       value.dispose();
-      for (const g of Object.values(grads)) g?.dispose();
+      for (const g of Object.values(ctx.grads ?? grads)) g?.dispose();
+      ctx.grads = undefined;
     }
-    await fire('afterStep');
   }
 
-  private async *evalBatches(loader: DataLoader): AsyncGenerator<ValidBatchOutput> {
-    for await (const batch of loader) {
-      const [logits, losses] = tf.tidy(() => {
-        const x = tf.tensor4d(batch.x, [batch.n, batch.size, batch.size, 3]);
-        const out = this.model.forward(x, false);
-        return [out, crossEntropyPerItem(out, tf.tensor1d(batch.y, 'int32'))];
-      });
+  private async validBatch(batch: Batch): Promise<void> {
+    const out = await this.evalBatch(batch);
+    const ctx = this.ctx;
+    ctx.out = out;
+    let sum = 0;
+    for (let i = 0; i < out.n; i++) sum += out.losses[i];
+    ctx.loss = out.n > 0 ? sum / out.n : NaN;
+    await this.fire('afterPred');
+    await this.fire('afterLoss');
+  }
+
+  /** fastai _with_events: before<Stage>, the body, afterCancel<Stage> if it raised its cancel exception, after<Stage>. */
+  private async withEvents(stage: Stage, body: () => Promise<void>, cancel: new () => Error): Promise<void> {
+    try {
+      await this.fire(`before${stage}`);
+      await body();
+    } catch (err) {
+      if (!(err instanceof cancel)) throw err;
+      await this.fire(`afterCancel${stage}`);
+    }
+    await this.fire(`after${stage}`);
+  }
+
+  private async fire(hook: CallbackHook): Promise<void> {
+    if (hook !== 'afterFit') {
+      for (const cb of this.cbs) await cb[hook]?.(this.ctx);
+      return;
+    }
+    // Every callback sees the end of the run, whatever an earlier one did.
+    this.afterFitFired = true;
+    for (const cb of this.cbs) {
       try {
-        const l = (await logits.data()) as Float32Array;
-        const ls = (await losses.data()) as Float32Array;
-        yield { logits: new Float32Array(l), targets: batch.y, losses: new Float32Array(ls), n: batch.n, c: logits.shape[1], files: batch.files };
-      } finally {
-        logits.dispose();
-        losses.dispose();
+        await cb.afterFit?.(this.ctx);
+      } catch (err) {
+        this.ctx.error ??= asError(err);
       }
     }
   }
 
-  private async validatePass(ctx: RunContext, cbs: Callback[]): Promise<number | null> {
-    let sum = 0;
-    let count = 0;
-    for await (const out of this.evalBatches(this.data.valid)) {
-      for (let i = 0; i < out.n; i++) sum += out.losses[i];
-      count += out.n;
-      for (const cb of cbs) await cb.afterValidBatch?.(ctx, out);
-      if (this.stopRequested) break;
+  /** stop() takes effect at a batch boundary, as a CancelFit that marks the run 'stopped'. */
+  private checkStop(): void {
+    if (!this.stopRequested) return;
+    this.ctx.status = 'stopped';
+    throw new CancelFitException();
+  }
+
+  private async evalBatch(batch: Batch): Promise<ValidBatchOutput> {
+    const [logits, losses] = tf.tidy(() => {
+      const x = tf.tensor4d(batch.x, [batch.n, batch.size, batch.size, 3]);
+      const out = this.model.forward(x, false);
+      return [out, this.lossFunc(out, tf.tensor1d(batch.y, 'int32'))];
+    });
+    try {
+      const l = (await logits.data()) as Float32Array;
+      const ls = (await losses.data()) as Float32Array;
+      return { logits: new Float32Array(l), targets: batch.y, losses: new Float32Array(ls), n: batch.n, c: logits.shape[1], files: batch.files };
+    } finally {
+      logits.dispose();
+      losses.dispose();
     }
-    return count > 0 ? sum / count : null;
+  }
+
+  private async *evalBatches(loader: DataLoader): AsyncGenerator<ValidBatchOutput> {
+    for await (const batch of loader) yield await this.evalBatch(batch);
   }
 
   /** One validation pass outside training: loss, accuracy and error rate. */
@@ -457,20 +424,27 @@ export class Learner {
   toFp16(backend?: BackendInfo | null): Fp16Status {
     const info = backend ?? activeBackendInfo();
     const name = info?.name ?? tf.getBackend();
+    this.removeCallback(MixedPrecision);
     if (!info?.fp16) {
       const message = `fp16 not supported on ${name}; training stays fp32`;
       this.log('warn', message);
-      this.lossScaler = null;
       return { enabled: false, message };
     }
-    this.lossScaler = new DynamicLossScaler();
-    const message = `Mixed precision on ${name}: dynamic loss scaling (initial scale ${this.lossScaler.scale}), fp32 master weights`;
+    const mp = new MixedPrecision();
+    this.callbacks.push(mp);
+    const message = `Mixed precision on ${name}: dynamic loss scaling (initial scale ${mp.scaler.scale}), fp32 master weights`;
     this.log('info', message);
     return { enabled: true, message };
   }
 
-  toFp32(): void {
-    this.lossScaler = null;
+  /** The learner-wide callback of a class (fastai learn.<name>), if one was added. */
+  getCallback<T extends Callback>(kind: new (...args: never[]) => T): T | undefined {
+    return this.callbacks.find((c): c is T => c instanceof kind);
+  }
+
+  removeCallback(kind: new (...args: never[]) => Callback): void {
+    this.assertIdle('removeCallback');
+    for (let i = this.callbacks.length - 1; i >= 0; i--) if (this.callbacks[i] instanceof kind) this.callbacks.splice(i, 1);
   }
 
   // --- misc -----------------------------------------------------------------------------------
@@ -499,6 +473,36 @@ export class Learner {
     this.opt.dispose();
     this.model.dispose();
   }
+}
+
+type Stage = 'Fit' | 'Epoch' | 'Train' | 'Validate' | 'Batch' | 'Step';
+
+function newRunContext(learner: Learner, kind: RunKind, nEpochs: number, batchesPerEpoch: number, maxLrs: number[], totalSteps: number): RunContext {
+  return {
+    learner,
+    runId: randomUUID(),
+    kind,
+    nEpochs,
+    batchesPerEpoch,
+    totalSteps,
+    maxLrs,
+    status: 'completed',
+    training: false,
+    epoch: 0,
+    iter: 0,
+    step: 0,
+    lossScale: 1,
+    loss: NaN,
+    smoothLoss: NaN,
+    validLoss: null,
+    metrics: {},
+    epochSeconds: 0,
+    trainImagesPerSecond: 0,
+  };
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function argmax(a: ArrayLike<number>, offset: number, n: number): number {

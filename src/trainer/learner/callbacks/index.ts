@@ -1,0 +1,9 @@
+// The standard callbacks, one file each.
+export { Recorder } from './recorder';
+export { AccuracyMetric } from './accuracy';
+export { Timer } from './timer';
+export { ConstantLr } from './constant-lr';
+export { OneCycleScheduler } from './one-cycle';
+export { LrFinder } from './lr-finder';
+export { ProgressEvents } from './progress-events';
+export { MixedPrecision } from './mixed-precision';
