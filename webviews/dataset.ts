@@ -2,7 +2,8 @@
 // counts per split as a bar chart, the files that were skipped and why, and a re-shuffle button.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { TrainerEventOf } from '../src/protocol/events';
-import type { DatasetBatch, HostMessage } from '../src/protocol/webview';
+import type { DatasetBatch } from '../src/protocol/dataset';
+import type { HostMessage } from '../src/protocol/webview';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
 import { baseName } from './common/format';

@@ -4,7 +4,8 @@
 // precision/recall/F1; show_results; Relabel/Delete on each image, with Undo.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import type { CleanerChange, HostMessage, InterpItem, InterpretationData, ConfusedPair } from '../src/protocol/webview';
+import type { ConfusedPair } from '../src/protocol/interpretation';
+import type { CleanerChange, HostMessage, InterpItem, InterpretationData } from '../src/protocol/webview';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
 import { baseName, fmtNum, fmtPct } from './common/format';

@@ -7,12 +7,12 @@ import type { TrainerEvent, TrainerEventOf } from '../src/protocol/events';
 import type { HostMessage } from '../src/protocol/webview';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
-import { fmtLr, fmtNum } from './common/format';
+import { formatLr, formatLrValue, type LrSpec } from '../src/protocol/lr';
+import { fmtNum } from './common/format';
 import { ThemedPlot, themedAxis } from './common/plot';
 import { plotColors } from './common/theme';
 
 type Suggestions = TrainerEventOf<'lr_find_result'>['suggestions'];
-type LrChoice = number | { start: number; stop: number };
 
 export interface LrFinderState {
   runId: string | null;
@@ -23,7 +23,7 @@ export interface LrFinderState {
   /** Set by lr_find_result: the plotted (skip_start/skip_end trimmed) curve replaces the live one. */
   final: boolean;
   suggestions: Suggestions | null;
-  chosen: LrChoice | null;
+  chosen: LrSpec | null;
   error?: string;
 }
 
@@ -44,7 +44,6 @@ export function lossAt(lrs: number[], losses: number[], lr: number): number | nu
 /** Keeps only powers of ten among an axis' splits (uPlot's log axis otherwise marks 2e-5, 3e-5, …). */
 const decades = (_u: uPlot, splits: number[]) => splits.map((v) => (v != null && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-6 ? v : null));
 
-const describe = (c: LrChoice) => (typeof c === 'number' ? fmtLr(c) : `slice(${fmtLr(c.start)}, ${fmtLr(c.stop)})`);
 
 function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<LrFinderState> {
   let s = empty();
@@ -63,7 +62,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
     section('Suggestions', suggestionBox, chosenBox),
   );
 
-  const choose = (lr: LrChoice) => {
+  const choose = (lr: LrSpec) => {
     s.chosen = lr;
     ctx.host.post({ type: 'setMaxLr', lr });
     drawChosen();
@@ -103,7 +102,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
           g.setLineDash([]);
           // Min-gradient label above its dot, valley below, so close suggestions stay readable.
           g.textAlign = k === 0 ? 'left' : 'right';
-          g.fillText(`${name} ${fmtLr(lr)}`, px + (k === 0 ? 9 : -9) * devicePixelRatio, py + (k === 0 ? -10 : 20) * devicePixelRatio);
+          g.fillText(`${name} ${formatLrValue(lr)}`, px + (k === 0 ? 9 : -9) * devicePixelRatio, py + (k === 0 ? -10 : 20) * devicePixelRatio);
           drawn.push({ name, lr, loss: y, x: u.valToPos(lr, 'x'), y: u.valToPos(y, 'y') });
         });
         g.restore();
@@ -164,7 +163,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
         }),
         themedAxis(c, { label: 'loss', size: 55 }),
       ],
-      series: [{ label: 'lr', value: (_u, v) => fmtLr(v) }, { label: 'smoothed loss', stroke: c.blue, width: 2, points: { show: false }, value: (_u, v) => fmtNum(v, 4) }],
+      series: [{ label: 'lr', value: (_u, v) => formatLrValue(v) }, { label: 'smoothed loss', stroke: c.blue, width: 2, points: { show: false }, value: (_u, v) => fmtNum(v, 4) }],
       plugins: [markers, interactions],
     }),
     [[], []],
@@ -176,7 +175,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
     chosenBox.append(
       s.chosen === null
         ? h('span', { className: 'muted' }, 'No max lr chosen yet.')
-        : h('span', {}, 'Max lr for the next Fit One Cycle: ', h('span', { className: 'chosen', 'data-testid': 'chosen-value' }, describe(s.chosen))),
+        : h('span', {}, 'Max lr for the next Fit One Cycle: ', h('span', { className: 'chosen', 'data-testid': 'chosen-value' }, formatLr(s.chosen))),
     );
   };
 
@@ -185,7 +184,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
       s.status === 'idle'
         ? 'Run Find Learning Rate to sweep the learning rate from 1e-7 to 10.'
         : s.status === 'running'
-          ? `Sweeping… ${s.lrs.length} batches, lr ${fmtLr(s.lrs[s.lrs.length - 1])}`
+          ? `Sweeping… ${s.lrs.length} batches, lr ${formatLrValue(s.lrs[s.lrs.length - 1])}`
           : s.status === 'failed'
             ? `failed: ${s.error ?? 'unknown error'}`
             : `${s.status}: ${s.lrs.length} points${s.final ? '; the last 5 may run off the top, as in recorder.plot' : ''}`;
@@ -197,7 +196,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
     }
     for (const [key, name] of [['minGrad', 'Min gradient'], ['valley', 'Valley']] as const) {
       const lr = sug[key];
-      const b = h('vscode-button', { 'data-testid': `suggestion-${key}`, secondary: key !== 'valley', disabled: lr === null }, `${name}: ${fmtLr(lr)}`);
+      const b = h('vscode-button', { 'data-testid': `suggestion-${key}`, secondary: key !== 'valley', disabled: lr === null }, `${name}: ${formatLrValue(lr)}`);
       if (lr !== null) b.addEventListener('click', () => choose(lr));
       suggestionBox.append(b);
     }

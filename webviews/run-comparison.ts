@@ -4,7 +4,8 @@ import type uPlot from 'uplot';
 import type { HostMessage, RunSummary } from '../src/protocol/webview';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
-import { fmtLr, fmtNum, fmtTime } from './common/format';
+import { formatLrs } from '../src/protocol/lr';
+import { fmtNum, fmtTime } from './common/format';
 import { ThemedPlot, themedAxis } from './common/plot';
 import { seriesPalette } from './common/theme';
 
@@ -74,7 +75,7 @@ function createRunComparisonPanel(root: HTMLElement, ctx: PanelContext): PanelVi
       ['kind', (r) => r.kind],
       ['status', (r) => r.status ?? '—'],
       ['epochs', (r) => String(r.epochs.length)],
-      ['max lr', (r) => (r.lrs?.length ? (r.lrs.length > 1 && r.lrs[0] !== r.lrs[r.lrs.length - 1] ? `slice(${fmtLr(r.lrs[0])}, ${fmtLr(r.lrs[r.lrs.length - 1])})` : fmtLr(r.lrs[0])) : '—')],
+      ['max lr', (r) => (r.lrs?.length ? formatLrs(r.lrs) : '—')],
       ['train_loss', (r) => fmtNum(last(r)?.trainLoss), (r) => last(r)?.trainLoss ?? null],
       ['valid_loss', (r) => fmtNum(last(r)?.validLoss), (r) => last(r)?.validLoss ?? null],
       ['error_rate', (r) => fmtNum(last(r)?.errorRate), (r) => last(r)?.errorRate ?? null],

@@ -7,7 +7,8 @@ import type { TrainerEvent, TrainerEventOf } from '../src/protocol/events';
 import type { HostMessage } from '../src/protocol/webview';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
-import { fmtLr, fmtNum, fmtTime } from './common/format';
+import { formatLrValue } from '../src/protocol/lr';
+import { fmtNum, fmtTime } from './common/format';
 import { ThemedPlot, themedAxis } from './common/plot';
 
 type FitBegin = TrainerEventOf<'fit_begin'>;
@@ -185,7 +186,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
       ],
       series: [
         { label: 'step' },
-        { label: 'lr (last group)', stroke: c.green, width: 2, value: (_u, v) => fmtLr(v) },
+        { label: 'lr (last group)', stroke: c.green, width: 2, value: (_u, v) => formatLrValue(v) },
         { label: 'momentum', stroke: c.purple, width: 2, scale: 'mom', value: (_u, v) => (v === null ? '—' : v.toFixed(4)) },
       ],
     }),
@@ -261,7 +262,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
                 {},
                 h('td', {}, g === r.layerGroups - 1 ? `${g} (head)` : String(g)),
                 h('td', { className: 'text' }, g < r.frozenTo ? 'frozen' : 'trains'),
-                h('td', {}, fmtLr(r.lrs[g] ?? r.lrs[r.lrs.length - 1])),
+                h('td', {}, formatLrValue(r.lrs[g] ?? r.lrs[r.lrs.length - 1])),
                 cur,
               );
             }),
@@ -269,7 +270,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
         ),
       );
     }
-    currentLrCells.forEach((td, g) => (td.textContent = fmtLr(s.lastLrs[g] ?? s.lastLrs[s.lastLrs.length - 1])));
+    currentLrCells.forEach((td, g) => (td.textContent = formatLrValue(s.lastLrs[g] ?? s.lastLrs[s.lastLrs.length - 1])));
   };
 
   const drawTable = () => {

@@ -3,18 +3,11 @@
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { DataOptions, LabellingSpec } from '../protocol/requests';
+import type { DataOptions, LabelPreview as Preview, LabellingSpec } from '../protocol/requests';
 import type { TrainerService } from './trainerService';
 
 /** The lesson's pattern: label = the file name up to the last `_<digits>`. */
 export const DEFAULT_NAME_PATTERN = '/([^/]+)_\\d+\\.(jpe?g|png)$';
-
-interface Preview {
-  items: { file: string; label: string }[];
-  classes: string[];
-  total: number;
-  skipped: number;
-}
 
 /** Up to `n` examples, one per label first, so the preview shows how the classes differ. */
 function diverse(items: Preview['items'], n: number): Preview['items'] {
@@ -31,7 +24,7 @@ function describePreview(p: Preview, root: string): string {
 }
 
 async function preview(service: TrainerService, root: string, labelling: LabellingSpec): Promise<Preview> {
-  return (await service.request('previewLabels', { root, labelling, limit: 200 })) as Preview;
+  return service.request('previewLabels', { root, labelling, limit: 200 });
 }
 
 export async function runDatasetWizard(service: TrainerService, initialRoot?: string): Promise<DataOptions | undefined> {

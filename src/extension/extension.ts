@@ -7,7 +7,8 @@ import { TrainerService } from './trainerService';
 import { registerCommands } from './commands/index';
 import { NodeTreeProvider, datasetNodes, learnerNodes, runNodes, ViewNode } from './views';
 import { TrainerStatusBar } from './statusBar';
-import { PanelHost, NoPanels } from './panelHost';
+import type { NextFitChoice } from './commands/shared';
+import type { PanelHost } from './panelHost';
 import { createPanelHost } from './panelBridge';
 
 export interface ImageTrainerApi {
@@ -30,15 +31,11 @@ export function activate(context: vscode.ExtensionContext): ImageTrainerApi {
   active = service;
   context.subscriptions.push({ dispose: () => void service.dispose() });
 
+  const nextFit: NextFitChoice = {};
   let panels: PanelHost | undefined;
   const getPanels = (): PanelHost => {
     if (!panels) {
-      try {
-        panels = createPanelHost(context, service, (m) => output.info(`[panels] ${m}`));
-      } catch (err) {
-        output.error(`panels unavailable: ${(err as Error).message}`);
-        panels = new NoPanels();
-      }
+      panels = createPanelHost(context, service, nextFit, (m) => output.info(`[panels] ${m}`));
       context.subscriptions.push(panels);
     }
     return panels;
@@ -46,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): ImageTrainerApi {
   context.subscriptions.push(service.onUiEvent((e) => panels?.post(e)));
 
   const errors: string[] = [];
-  context.subscriptions.push(...registerCommands({ service, panels: getPanels, output, errors }));
+  context.subscriptions.push(...registerCommands({ service, panels: getPanels, output, errors, nextFit }));
 
   const trees = {
     dataset: new NodeTreeProvider(() => datasetNodes(service)),

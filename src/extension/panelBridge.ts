@@ -2,19 +2,20 @@
 // Stop, the cleaner, Grad-CAM and re-shuffle go to the trainer (handlePanelIntents); a max lr picked
 // in the LR finder pre-fills the next Fit One Cycle.
 import * as vscode from 'vscode';
+import { formatLr } from '../protocol/lr';
+import type { NextFitChoice } from './commands/shared';
 import type { TrainerService } from './trainerService';
 import type { PanelHost } from './panelHost';
 import { WebviewPanels, handlePanelIntents } from './panels';
-import { formatLr } from './lrInput';
 
-export function createPanelHost(context: vscode.ExtensionContext, service: TrainerService, log: (message: string) => void): PanelHost {
+export function createPanelHost(context: vscode.ExtensionContext, service: TrainerService, nextFit: NextFitChoice, log: (message: string) => void): PanelHost {
   const panels = new WebviewPanels(context, { dataset: () => service.dataset?.summary, log });
   context.subscriptions.push(
     handlePanelIntents(panels, service, log),
     panels.onUserIntent(({ intent }) => {
       if (intent.type !== 'setMaxLr') return;
       const lr = intent.lr;
-      void vscode.commands.executeCommand('imageTrainer.internal.setMaxLr', lr);
+      nextFit.maxLr = lr;
       void vscode.window
         .showInformationMessage(`Image Trainer: the next Fit One Cycle uses max lr ${formatLr(lr)}.`, 'Fit One Cycle…')
         .then((a) => a && vscode.commands.executeCommand('imageTrainer.fitOneCycle'));

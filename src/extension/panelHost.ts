@@ -17,16 +17,3 @@ export interface PanelHost {
   openPanels(): string[];
   dispose(): void;
 }
-
-/** Used until the panel classes are available: the commands still work, nothing is drawn. */
-export class NoPanels implements PanelHost {
-  showRun(): void {}
-  post(): void {}
-  showDataset(): void {}
-  showInterpretation(): void {}
-  compareRuns(): void {}
-  openPanels(): string[] {
-    return [];
-  }
-  dispose(): void {}
-}

@@ -3,7 +3,7 @@
 // unit-tested against a real child; the VS Code side (notifications, Restart) wraps it.
 import { fork, ChildProcess } from 'child_process';
 import { EventEmitter } from 'events';
-import { RequestParams, TrainerToHost, Method, ParamsOf } from '../protocol/requests';
+import { RequestParams, RequestResults, TrainerToHost, type Method, type ParamsOf, type ResultOf } from '../protocol/requests';
 import { TrainerEvent } from '../protocol/events';
 
 export interface TrainerClientOptions {
@@ -52,7 +52,7 @@ export class TrainerExitedError extends Error {
 }
 
 interface Pending {
-  method: string;
+  method: Method;
   resolve(value: unknown): void;
   reject(err: Error): void;
 }
@@ -131,8 +131,8 @@ export class TrainerClient {
     });
   }
 
-  /** Sends one request and resolves with its result (validated params; rejects on ok:false or exit). */
-  request<M extends Method>(method: M, params: ParamsOf<M>): Promise<unknown> {
+  /** Sends one request and resolves with its result (params and result validated; rejects on ok:false or exit). */
+  request<M extends Method>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
     const schema = RequestParams[method];
     if (!schema) return Promise.reject(new Error(`unknown trainer method '${String(method)}'`));
     const parsed = schema.safeParse(params);
@@ -183,11 +183,6 @@ export class TrainerClient {
     }
   }
 
-  async restart(): Promise<void> {
-    await this.dispose();
-    this.start();
-  }
-
   private receive(raw: unknown): void {
     const parsed = TrainerToHost.safeParse(raw);
     if (!parsed.success) {
@@ -214,8 +209,16 @@ export class TrainerClient {
       return;
     }
     this.pending.delete(msg.id);
-    if (msg.ok) p.resolve(msg.result);
-    else p.reject(new TrainerRequestError(p.method, msg.error.message, msg.error.file, msg.error.fix));
+    if (msg.ok) {
+      const checked = RequestResults[p.method].safeParse(msg.result);
+      // The unparsed result: a field the trainer added before its schema was updated still arrives.
+      if (checked.success) p.resolve(msg.result);
+      else {
+        const where = checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(result)'}: ${i.message}`).join('; ');
+        this.log(`[error] the trainer's answer to '${p.method}' does not match src/protocol/requests.ts (${where}): ${preview(msg.result)}`);
+        p.reject(new TrainerRequestError(p.method, `the trainer sent a malformed answer to '${p.method}': ${where}`));
+      }
+    } else p.reject(new TrainerRequestError(p.method, msg.error.message, msg.error.file, msg.error.fix));
   }
 
   private describeExit(code: number | null, signal: NodeJS.Signals | null): string {

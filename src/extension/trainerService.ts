@@ -2,25 +2,15 @@
 // events (run history, views, status bar, panels), keeps the per-workspace state, and turns a
 // crash into a notification with a Restart action that brings the dataset and learner back.
 import * as vscode from 'vscode';
-import { TrainerClient, ExitInfo, TrainerExitedError, TrainerRequestError } from './trainerClient';
+import { TrainerClient, ExitInfo, TrainerRequestError } from './trainerClient';
 import { RunStore, RunRecord } from './runs';
 import { createProgressGate } from './throttle';
-import type { BackendInfo, TrainerEvent, TrainerEventOf } from '../protocol/events';
-import type { DataOptions, Method, ParamsOf } from '../protocol/requests';
+import type { DatasetSummary } from '../protocol/dataset';
+import type { BackendInfo, TrainerEvent } from '../protocol/events';
+import type { DataOptions, LearnerSummary, Method, ParamsOf, ResultOf } from '../protocol/requests';
 
-export type DatasetSummary = Omit<TrainerEventOf<'dataset'>, 'type'>;
-
-export interface LearnerState {
-  arch: string;
-  pretrained: string;
-  layerGroups: number;
-  /** First trainable layer group (0 = unfrozen). */
-  frozenTo: number;
-  classes: string[];
-  path?: string;
-  /** Latest lr per layer group (from the last batch, else the last fit's max lrs). */
-  lrs?: number[];
-}
+/** The learner as the trainer last described it, plus the latest lr per layer group (from the last batch, else the last fit's max lrs). */
+export type LearnerState = LearnerSummary & { lrs?: number[] };
 
 export interface JobProgress {
   runId: string;
@@ -133,7 +123,7 @@ export class TrainerService implements vscode.Disposable {
   }
 
   /** Sends a request, starting the trainer (and selecting the configured backend) on first need. */
-  async request<M extends Method>(method: M, params: ParamsOf<M>): Promise<unknown> {
+  async request<M extends Method>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
     if (this.disposed) throw new Error('Image Trainer is shutting down');
     if (!this.client.running) this.backendChecked = false;
     if (!this.backendChecked && method !== 'backendInfo' && method !== 'stop' && method !== 'shutdown') {
@@ -155,7 +145,7 @@ export class TrainerService implements vscode.Disposable {
     const preferred = this.preferredBackend();
     let info: BackendInfo;
     try {
-      info = (await this.client.request('backendInfo', { backend: preferred })) as BackendInfo;
+      info = await this.client.request('backendInfo', { backend: preferred });
     } catch (err) {
       if (!(err instanceof TrainerRequestError) || !preferred) throw err;
       throw new TrainerRequestError(
@@ -286,36 +276,28 @@ export class TrainerService implements vscode.Disposable {
     this.gate.push(event);
   }
 
-  private afterRequest(method: Method, params: unknown, result: unknown): void {
-    const r = (result ?? {}) as Record<string, unknown>;
-    switch (method) {
+  private afterRequest<M extends Method>(method: M, params: ParamsOf<M>, result: ResultOf<M>): void {
+    const answer = { method, params, result } as AnsweredRequest;
+    switch (answer.method) {
       case 'openDataset': {
-        const summary = result as DatasetSummary;
-        const options = params as DataOptions;
+        const { params: options, result: summary } = answer;
         this.dataset = { summary, options };
         this.learner = undefined; // the trainer replaced its data; a learner must be created for it
         void this.context.workspaceState.update(KEY_DATASET, { options, summary });
         break;
       }
-      case 'createLearner': {
-        const p = params as ParamsOf<'createLearner'>;
-        this.learner = {
-          arch: String(r.arch ?? p.arch ?? 'resnet34'),
-          pretrained: String(r.pretrained ?? p.pretrained ?? 'auto'),
-          layerGroups: Number(r.layerGroups ?? 3),
-          frozenTo: Number(r.frozenTo ?? 0),
-          classes: Array.isArray(r.classes) ? (r.classes as string[]) : (this.dataset?.summary.classes ?? []),
-          path: typeof r.path === 'string' ? r.path : undefined,
-        };
-        void this.context.workspaceState.update(KEY_LEARNER, p);
+      case 'createLearner':
+        this.learner = { ...answer.result };
+        void this.context.workspaceState.update(KEY_LEARNER, answer.params);
         break;
-      }
       case 'freeze':
       case 'unfreeze':
       case 'freezeTo':
       case 'load':
-        if (this.learner && typeof r.frozenTo === 'number') this.learner.frozenTo = r.frozenTo;
-        if (this.learner && typeof r.layerGroups === 'number') this.learner.layerGroups = r.layerGroups;
+        if (this.learner) {
+          this.learner.frozenTo = answer.result.frozenTo;
+          this.learner.layerGroups = answer.result.layerGroups;
+        }
         break;
     }
     void this.updateContext();
@@ -377,6 +359,5 @@ export class TrainerService implements vscode.Disposable {
   }
 }
 
-export function isTrainerExit(err: unknown): err is TrainerExitedError {
-  return err instanceof TrainerExitedError;
-}
+/** A request with its params and answer, narrowed together by the method. */
+type AnsweredRequest = { [M in Method]: { method: M; params: ParamsOf<M>; result: ResultOf<M> } }[Method];

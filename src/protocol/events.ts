@@ -1,6 +1,8 @@
 // Events the trainer emits (CLI --json lines, child-process messages, webview feeds).
 // One schema, validated where it crosses a process or webview boundary.
 import { z } from 'zod';
+import { DatasetSummary } from './dataset';
+import { EpochRecord, LrFindResult, RunEndStatus, RunKind } from './runs';
 
 export const BackendInfo = z.object({
   name: z.string(), // 'tensorflow' (tfjs-node[-gpu]), 'wasm', 'cpu'
@@ -13,22 +15,9 @@ export const BackendInfo = z.object({
 });
 export type BackendInfo = z.infer<typeof BackendInfo>;
 
-export const ClassCount = z.object({ name: z.string(), train: z.number().int(), valid: z.number().int() });
-
-export const RunKind = z.enum(['fit', 'fit_one_cycle', 'lr_find']);
-
 export const TrainerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('backend'), backend: BackendInfo }),
-  z.object({
-    type: z.literal('dataset'),
-    root: z.string(),
-    rule: z.record(z.string(), z.unknown()),
-    classes: z.array(z.string()),
-    counts: z.array(ClassCount),
-    trainCount: z.number().int(),
-    validCount: z.number().int(),
-    skipped: z.array(z.object({ file: z.string(), reason: z.string() })),
-  }),
+  DatasetSummary.extend({ type: z.literal('dataset') }),
   z.object({
     type: z.literal('fit_begin'),
     runId: z.string(),
@@ -51,29 +40,13 @@ export const TrainerEvent = z.discriminatedUnion('type', [
     loss: z.number(),
     smoothLoss: z.number(),
   }),
-  z.object({
-    type: z.literal('epoch'),
-    runId: z.string(),
-    epoch: z.number().int(),
-    trainLoss: z.number(),
-    validLoss: z.number().nullable(),
-    errorRate: z.number().nullable(),
-    accuracy: z.number().nullable(),
-    seconds: z.number(),
-    trainImagesPerSecond: z.number(),
-  }),
-  z.object({
-    type: z.literal('lr_find_result'),
-    runId: z.string(),
-    lrs: z.array(z.number()),
-    losses: z.array(z.number()), // smoothed
-    suggestions: z.object({ minGrad: z.number().nullable(), valley: z.number().nullable() }),
-  }),
+  EpochRecord.extend({ type: z.literal('epoch'), runId: z.string() }),
+  LrFindResult.extend({ type: z.literal('lr_find_result'), runId: z.string() }),
   z.object({
     type: z.literal('fit_end'),
     runId: z.string(),
     kind: RunKind,
-    status: z.enum(['completed', 'stopped', 'failed']),
+    status: RunEndStatus,
     error: z.string().optional(),
   }),
   z.object({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), message: z.string() }),

@@ -1,7 +1,14 @@
-// Requests the extension (or any client) sends to the trainer child process, and the envelopes
-// both sides exchange over Node IPC. Validated on receipt on both sides.
+// Requests the extension (or any client) sends to the trainer child process, their answers, and
+// the envelopes both sides exchange over Node IPC. Params are validated on receipt by the trainer,
+// results on receipt by the client.
 import { z } from 'zod';
-import { TrainerEvent } from './events';
+import { Arch } from './arch';
+import { CleanerAction } from './cleaner';
+import { DatasetBatch, DatasetSummary } from './dataset';
+import { BackendInfo, TrainerEvent } from './events';
+import { GradCamResult, InterpretResult } from './interpretation';
+import { LrSpec } from './lr';
+import { EpochRecord, LrFindResult } from './runs';
 
 export const LabellingSpec = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('nameRe'), pattern: z.string().min(1) }),
@@ -9,11 +16,6 @@ export const LabellingSpec = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('csv'), csvFile: z.string().min(1), fnCol: z.string().optional(), labelCol: z.string().optional() }),
 ]);
 export type LabellingSpec = z.infer<typeof LabellingSpec>;
-
-export const LrSpecSchema = z.union([
-  z.number().positive(),
-  z.object({ start: z.number().positive().optional(), stop: z.number().positive() }),
-]);
 
 export const DataOptions = z.object({
   root: z.string().min(1),
@@ -26,23 +28,24 @@ export const DataOptions = z.object({
 });
 export type DataOptions = z.infer<typeof DataOptions>;
 
-export const LearnerOptionsSchema = z.object({
-  arch: z.enum(['resnet18', 'resnet34', 'resnet50']).optional(),
+export const CreateLearnerOptions = z.object({
+  arch: Arch.optional(),
   pretrained: z.string().optional(), // 'auto' | 'none' | path to .safetensors
   weightsCacheDir: z.string().optional(),
   fp16: z.boolean().optional(), // learn.to_fp16(): mixed precision where the backend can, else a warning and fp32
 });
+export type CreateLearnerOptions = z.infer<typeof CreateLearnerOptions>;
 
-/** method name → params schema. Results are plain JSON described next to each handler. */
+/** method name → params schema. */
 export const RequestParams = {
   backendInfo: z.object({ backend: z.string().optional() }),
   previewLabels: z.object({ root: z.string(), labelling: LabellingSpec, limit: z.number().int().min(1).max(200).optional() }),
   openDataset: DataOptions,
   showBatch: z.object({ split: z.enum(['train', 'valid']).optional(), n: z.number().int().min(1).max(64).optional(), seed: z.number().int().optional() }),
-  createLearner: LearnerOptionsSchema,
+  createLearner: CreateLearnerOptions,
   lrFind: z.object({ startLr: z.number().positive().optional(), endLr: z.number().positive().optional(), numIt: z.number().int().min(2).optional(), stopDiv: z.boolean().optional() }),
-  fitOneCycle: z.object({ epochs: z.number().int().min(1), maxLr: LrSpecSchema.optional(), moms: z.tuple([z.number(), z.number()]).optional(), divFactor: z.number().positive().optional(), pctStart: z.number().min(0).max(1).optional(), wd: z.number().min(0).optional() }),
-  fit: z.object({ epochs: z.number().int().min(1), lr: LrSpecSchema.optional() }),
+  fitOneCycle: z.object({ epochs: z.number().int().min(1), maxLr: LrSpec.optional(), moms: z.tuple([z.number(), z.number()]).optional(), divFactor: z.number().positive().optional(), pctStart: z.number().min(0).max(1).optional(), wd: z.number().min(0).optional() }),
+  fit: z.object({ epochs: z.number().int().min(1), lr: LrSpec.optional() }),
   freeze: z.object({}),
   unfreeze: z.object({}),
   freezeTo: z.object({ n: z.number().int() }),
@@ -60,6 +63,57 @@ export const RequestParams = {
 } as const;
 export type Method = keyof typeof RequestParams;
 export type ParamsOf<M extends Method> = z.infer<(typeof RequestParams)[M]>;
+
+/** The learner as createLearner, freeze, unfreeze, freezeTo and load describe it. */
+export const LearnerSummary = z.object({
+  arch: Arch,
+  classes: z.array(z.string()),
+  pretrained: z.string(),
+  layerGroups: z.number().int(),
+  /** First trainable layer group (0 = unfrozen). */
+  frozenTo: z.number().int(),
+  /** Run folder (checkpoints in `${path}/models`). */
+  path: z.string(),
+});
+export type LearnerSummary = z.infer<typeof LearnerSummary>;
+
+export const LabelPreview = z.object({
+  items: z.array(z.object({ file: z.string(), label: z.string() })),
+  classes: z.array(z.string()),
+  total: z.number().int(),
+  skipped: z.number().int(),
+});
+export type LabelPreview = z.infer<typeof LabelPreview>;
+
+export const Prediction = z.object({ file: z.string(), className: z.string(), index: z.number().int(), probs: z.array(z.number()) });
+export type Prediction = z.infer<typeof Prediction>;
+
+/** method name → result schema (what the trainer answers with ok:true). */
+export const RequestResults = {
+  backendInfo: BackendInfo,
+  previewLabels: LabelPreview,
+  openDataset: DatasetSummary,
+  showBatch: DatasetBatch,
+  createLearner: LearnerSummary,
+  lrFind: LrFindResult,
+  fitOneCycle: z.array(EpochRecord),
+  fit: z.array(EpochRecord),
+  freeze: LearnerSummary,
+  unfreeze: LearnerSummary,
+  freezeTo: LearnerSummary,
+  stop: z.object({ stopping: z.string().nullable() }),
+  save: z.object({ path: z.string() }),
+  load: LearnerSummary,
+  export: z.object({ dir: z.string() }),
+  predict: z.array(Prediction),
+  interpret: InterpretResult,
+  gradCam: GradCamResult,
+  relabel: CleanerAction,
+  deleteFile: CleanerAction,
+  undo: CleanerAction,
+  shutdown: z.object({ ok: z.literal(true) }),
+} as const satisfies Record<Method, z.ZodTypeAny>;
+export type ResultOf<M extends Method> = z.infer<(typeof RequestResults)[M]>;
 
 export const RequestEnvelope = z.object({
   kind: z.literal('request'),

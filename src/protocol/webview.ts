@@ -1,24 +1,19 @@
 // Messages between the extension's panel classes and the webviews (webviews/*.ts).
 // Host → webview messages come from trusted code; webview → host messages are user intent from
-// untrusted page content and are validated (validateWebviewMessage) before anything acts on them.
-// Webview bundles import only types from here, so node:path never reaches the browser bundle.
-import * as path from 'node:path';
+// untrusted page content, parsed here and judged by the extension (panels/validate-message.ts)
+// before anything acts on them.
 import { z } from 'zod';
+import { DatasetBatch } from './dataset';
 import { TrainerEvent } from './events';
-import { LrSpecSchema } from './requests';
+import { ClassMetrics, ConfusedPair } from './interpretation';
+import { LrSpec } from './lr';
+import { EpochRow, RunKind } from './runs';
 
 export const PanelKind = z.enum(['dataset', 'lrFinder', 'training', 'interpretation', 'runComparison']);
 export type PanelKind = z.infer<typeof PanelKind>;
 
 /** An image shown in a panel: `file` is the absolute path (used in intents), `src` what the page loads (asWebviewUri). */
 export const ImageRef = z.object({ file: z.string(), src: z.string().optional() });
-
-/** fastai show_batch: sample images with their labels. */
-export const DatasetBatch = z.object({
-  split: z.enum(['train', 'valid']),
-  items: z.array(ImageRef.extend({ label: z.string() })),
-});
-export type DatasetBatch = z.infer<typeof DatasetBatch>;
 
 /** One validation item as interpretation sees it (indices into InterpretationData.classes). */
 export const InterpItem = ImageRef.extend({
@@ -33,18 +28,6 @@ export const InterpItem = ImageRef.extend({
 });
 export type InterpItem = z.infer<typeof InterpItem>;
 
-export const ClassMetrics = z.object({
-  name: z.string(),
-  precision: z.number().nullable(),
-  recall: z.number().nullable(),
-  f1: z.number().nullable(),
-  support: z.number().int(),
-});
-export type ClassMetrics = z.infer<typeof ClassMetrics>;
-
-export const ConfusedPair = z.object({ actual: z.string(), predicted: z.string(), count: z.number().int() });
-export type ConfusedPair = z.infer<typeof ConfusedPair>;
-
 /** What the interpretation panel renders (ClassificationInterpretation.from_learner + the cleaner's view). */
 export const InterpretationData = z.object({
   runId: z.string().optional(),
@@ -54,7 +37,7 @@ export const InterpretationData = z.object({
   confusion: z.array(z.array(z.number().int())),
   /** Off-diagonal cells sorted by count desc; derived from `confusion` when absent. */
   mostConfused: z.array(ConfusedPair).optional(),
-  perClass: z.array(ClassMetrics),
+  perClass: z.array(ClassMetrics.partial({ predictedCount: true })),
   /** Largest losses first. */
   topLosses: z.array(InterpItem),
   /** Every validation item (for cell listings and show_results); when absent the panel asks the host per cell. */
@@ -67,21 +50,11 @@ export type InterpretationData = z.infer<typeof InterpretationData>;
 export const RunSummary = z.object({
   runId: z.string(),
   label: z.string(),
-  kind: z.enum(['fit', 'fit_one_cycle', 'lr_find']),
+  kind: RunKind,
   /** [step, smoothed train loss] per batch (may be subsampled by the host). */
   trainLoss: z.array(z.tuple([z.number(), z.number()])),
   /** One record per epoch (the fastai table). */
-  epochs: z.array(
-    z.object({
-      epoch: z.number().int(),
-      step: z.number().int().optional(),
-      trainLoss: z.number(),
-      validLoss: z.number().nullable(),
-      errorRate: z.number().nullable(),
-      accuracy: z.number().nullable().optional(),
-      seconds: z.number(),
-    }),
-  ),
+  epochs: z.array(EpochRow.extend({ step: z.number().int().optional() })),
   batchesPerEpoch: z.number().int().optional(),
   lrs: z.array(z.number()).optional(),
   status: z.string().optional(),
@@ -121,7 +94,7 @@ export const WebviewMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
   z.object({ type: z.literal('rendered'), summary: RenderedSummary }),
   /** LR finder: a point/suggestion (number) or a dragged range ({start, stop}) for the next Fit One Cycle. */
-  z.object({ type: z.literal('setMaxLr'), lr: LrSpecSchema }),
+  z.object({ type: z.literal('setMaxLr'), lr: LrSpec }),
   z.object({ type: z.literal('stop'), runId: z.string().optional() }),
   z.object({ type: z.literal('relabel'), file: z.string().min(1), newLabel: z.string().min(1) }),
   z.object({ type: z.literal('delete'), file: z.string().min(1) }),
@@ -132,52 +105,3 @@ export const WebviewMessage = z.discriminatedUnion('type', [
 ]);
 export type WebviewMessage = z.infer<typeof WebviewMessage>;
 export type UserIntent = Exclude<WebviewMessage, { type: 'ready' } | { type: 'rendered' }>;
-
-/** What the host knows when it judges a webview message. */
-export interface IntentContext {
-  /** Absolute dataset folder; relabel/delete/gradCam files must lie inside it. */
-  datasetRoot?: string;
-  /** Known class names; a relabel must name one of them. */
-  classes?: readonly string[];
-  /** Path flavour (tests exercise win32 on Linux). */
-  pathApi?: typeof path.posix;
-}
-
-export type ValidationResult = { ok: true; message: WebviewMessage } | { ok: false; error: string };
-
-/** True when `file` is an absolute path strictly inside `root` (after normalising `..`). */
-export function isInsideRoot(file: string, root: string, p: typeof path.posix = path): boolean {
-  if (!file || file.includes('\0') || !p.isAbsolute(file) || !p.isAbsolute(root)) return false;
-  const rel = p.relative(p.resolve(root), p.resolve(file));
-  return rel !== '' && !rel.startsWith('..') && !p.isAbsolute(rel);
-}
-
-/** Parses and judges a message posted by a webview. Never throws. */
-export function validateWebviewMessage(raw: unknown, ctx: IntentContext = {}): ValidationResult {
-  const parsed = WebviewMessage.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, error: `malformed webview message: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}` };
-  }
-  const msg = parsed.data;
-  const p = ctx.pathApi ?? path;
-  const files = msg.type === 'relabel' || msg.type === 'delete' ? [msg.file] : msg.type === 'toggleGradCam' ? (msg.files ?? []) : [];
-  if (files.length) {
-    if (!ctx.datasetRoot) return { ok: false, error: `refused ${msg.type}: no dataset is open` };
-    for (const f of files) {
-      if (!isInsideRoot(f, ctx.datasetRoot, p)) {
-        return { ok: false, error: `refused ${msg.type} of ${JSON.stringify(f)}: the file is outside the dataset folder ${ctx.datasetRoot}` };
-      }
-    }
-  }
-  if (msg.type === 'relabel' && ctx.classes && !ctx.classes.includes(msg.newLabel)) {
-    return { ok: false, error: `refused relabel of ${msg.file}: unknown class ${JSON.stringify(msg.newLabel)} (known: ${ctx.classes.join(', ')})` };
-  }
-  if (msg.type === 'setMaxLr' && typeof msg.lr === 'object' && msg.lr.start !== undefined && msg.lr.start > msg.lr.stop) {
-    return { ok: false, error: `refused setMaxLr: start ${msg.lr.start} is above stop ${msg.lr.stop}` };
-  }
-  if (msg.type === 'requestCellItems' && ctx.classes && (msg.actual >= ctx.classes.length || msg.predicted >= ctx.classes.length)) {
-    return { ok: false, error: `refused requestCellItems: class index out of range (${ctx.classes.length} classes)` };
-  }
-  return { ok: true, message: msg };
-}

@@ -4,18 +4,19 @@
 // job (a fit, an lr_find, an interpretation) run at a time.
 import * as path from 'path';
 import type { BackendInfo, EventSink } from '../protocol/events';
-import type { Method, ParamsOf } from '../protocol/requests';
+import { DEFAULT_ARCH, type Arch } from '../protocol/arch';
+import type { InterpretationSummary } from '../protocol/interpretation';
+import { DEFAULT_LR } from '../protocol/lr';
+import type { Method, ParamsOf, ResultOf } from '../protocol/requests';
 import type { DataBunch, LabelledDataset, SplitDataset } from './data/types';
-import type { EpochRecord, LrFindResult } from './learner/types';
 import type { ExportedPredictor, Learner } from './learner';
-import type { CleanerAction, GradCamResult, InterpretationSummary } from './interpret';
 import { parseRequest } from './service/dispatch';
 import { TrainerError } from './service/errors';
 import { JobLock } from './service/job-lock';
 import { swapLoaders, type LoaderOptions } from './service/loader-swap';
 import { fitBatchToMemory } from './service/memory-guard';
 import { parts } from './service/parts';
-import { interpretResult, summarizeDataset, type DatasetSummary, type InterpretResult, type LearnerSummary } from './service/summaries';
+import { interpretResult, summarizeDataset } from './service/summaries';
 
 export interface SessionOptions {
   /** Where events go (CLI renderer, IPC, a test's array). */
@@ -35,7 +36,7 @@ export class TrainerSession {
   private seed = 42;
   /** openDataset's loader options, to rebuild the loaders with a smaller batch (memory guard). */
   private loaderOpts: LoaderOptions = {};
-  private arch?: string;
+  private arch?: Arch;
   private pretrained?: string;
   private readonly lock = new JobLock();
 
@@ -76,7 +77,7 @@ export class TrainerSession {
 
   // --- backend and data -------------------------------------------------------------------
 
-  async backendInfo(p: ParamsOf<'backendInfo'>): Promise<BackendInfo> {
+  async backendInfo(p: ParamsOf<'backendInfo'>): Promise<ResultOf<'backendInfo'>> {
     if (!this.backend || (p.backend !== undefined && p.backend !== this.backendPrefer)) {
       if (this.backend && this.busyWith) {
         throw new TrainerError(`Cannot switch backend while '${this.busyWith}' is running`, { fix: 'Stop the job first' });
@@ -88,7 +89,7 @@ export class TrainerSession {
     return this.backend;
   }
 
-  async previewLabels(p: ParamsOf<'previewLabels'>): Promise<{ items: { file: string; label: string }[]; classes: string[]; total: number; skipped: number }> {
+  async previewLabels(p: ParamsOf<'previewLabels'>): Promise<ResultOf<'previewLabels'>> {
     const ds = await this.label(p.root, p.labelling);
     const limit = p.limit ?? 20;
     return {
@@ -112,7 +113,7 @@ export class TrainerSession {
     }
   }
 
-  async openDataset(p: ParamsOf<'openDataset'>): Promise<DatasetSummary> {
+  async openDataset(p: ParamsOf<'openDataset'>): Promise<ResultOf<'openDataset'>> {
     return this.exclusive('openDataset', async () => {
       const dataApi = parts.data();
       const labelled = await this.label(p.root, p.labelling);
@@ -134,7 +135,7 @@ export class TrainerSession {
   }
 
   /** fastai show_batch: thumbnails (as data: URLs, so they cross IPC) with their labels. */
-  async showBatch(p: ParamsOf<'showBatch'>): Promise<{ split: 'train' | 'valid'; items: { file: string; label: string; src: string }[] }> {
+  async showBatch(p: ParamsOf<'showBatch'>): Promise<ResultOf<'showBatch'>> {
     const data = this.requireData();
     const split = p.split ?? 'train';
     const shown = await parts.data().showBatch(data, { split, n: p.n ?? 9, ...(p.seed !== undefined ? { seed: p.seed } : {}) });
@@ -143,11 +144,11 @@ export class TrainerSession {
 
   // --- learner ------------------------------------------------------------------------------
 
-  async createLearner(p: ParamsOf<'createLearner'>): Promise<LearnerSummary> {
+  async createLearner(p: ParamsOf<'createLearner'>): Promise<ResultOf<'createLearner'>> {
     return this.exclusive('createLearner', async () => {
       const data = this.requireData();
       await this.backendInfo({});
-      const arch = p.arch ?? 'resnet34';
+      const arch = p.arch ?? DEFAULT_ARCH;
       const pretrained = p.pretrained ?? 'auto';
       const models = parts.models();
       // The dataset's seed also seeds the head/body init, so one --seed repeats a whole run.
@@ -176,10 +177,10 @@ export class TrainerSession {
     });
   }
 
-  private learnerSummary(): LearnerSummary {
+  private learnerSummary(): ResultOf<'createLearner'> {
     const l = this.requireLearner();
     return {
-      arch: this.arch as string,
+      arch: this.arch as Arch,
       classes: this.dataset?.classes ?? [],
       pretrained: this.pretrained as string,
       layerGroups: l.layerGroupCount,
@@ -188,7 +189,7 @@ export class TrainerSession {
     };
   }
 
-  async lrFind(p: ParamsOf<'lrFind'>): Promise<LrFindResult> {
+  async lrFind(p: ParamsOf<'lrFind'>): Promise<ResultOf<'lrFind'>> {
     return this.exclusive('lrFind', async () => {
       const learner = this.requireLearner();
       await this.fitBatchToMemory();
@@ -196,20 +197,20 @@ export class TrainerSession {
     });
   }
 
-  async fitOneCycle(p: ParamsOf<'fitOneCycle'>): Promise<EpochRecord[]> {
+  async fitOneCycle(p: ParamsOf<'fitOneCycle'>): Promise<ResultOf<'fitOneCycle'>> {
     return this.exclusive('fitOneCycle', async () => {
       const { epochs, maxLr, ...opts } = p;
       const learner = this.requireLearner();
       await this.fitBatchToMemory();
-      return learner.fitOneCycle(epochs, maxLr ?? 3e-3, opts);
+      return learner.fitOneCycle(epochs, maxLr ?? DEFAULT_LR, opts);
     });
   }
 
-  async fit(p: ParamsOf<'fit'>): Promise<EpochRecord[]> {
+  async fit(p: ParamsOf<'fit'>): Promise<ResultOf<'fit'>> {
     return this.exclusive('fit', async () => {
       const learner = this.requireLearner();
       await this.fitBatchToMemory();
-      return learner.fit(p.epochs, p.lr ?? 3e-3);
+      return learner.fit(p.epochs, p.lr ?? DEFAULT_LR);
     });
   }
 
@@ -222,21 +223,21 @@ export class TrainerSession {
     });
   }
 
-  async freeze(_p: ParamsOf<'freeze'>): Promise<LearnerSummary> {
+  async freeze(_p: ParamsOf<'freeze'>): Promise<ResultOf<'freeze'>> {
     return this.exclusive('freeze', async () => {
       this.requireLearner().freeze();
       return this.learnerSummary();
     });
   }
 
-  async unfreeze(_p: ParamsOf<'unfreeze'>): Promise<LearnerSummary> {
+  async unfreeze(_p: ParamsOf<'unfreeze'>): Promise<ResultOf<'unfreeze'>> {
     return this.exclusive('unfreeze', async () => {
       this.requireLearner().unfreeze();
       return this.learnerSummary();
     });
   }
 
-  async freezeTo(p: ParamsOf<'freezeTo'>): Promise<LearnerSummary> {
+  async freezeTo(p: ParamsOf<'freezeTo'>): Promise<ResultOf<'freezeTo'>> {
     return this.exclusive('freezeTo', async () => {
       this.requireLearner().freezeTo(p.n);
       return this.learnerSummary();
@@ -244,27 +245,27 @@ export class TrainerSession {
   }
 
   /** Ends the running fit/lr_find at the next batch boundary; answered at once. */
-  async stop(_p: ParamsOf<'stop'>): Promise<{ stopping: Method | null }> {
+  async stop(_p: ParamsOf<'stop'>): Promise<ResultOf<'stop'>> {
     const running = this.busyWith ?? null;
     if (this.learner && running) this.learner.stop();
     return { stopping: running };
   }
 
-  async save(p: ParamsOf<'save'>): Promise<{ path: string }> {
+  async save(p: ParamsOf<'save'>): Promise<ResultOf<'save'>> {
     return this.exclusive('save', async () => {
       const file = await this.requireLearner().save(p.name);
       return { path: typeof file === 'string' ? file : path.join(this.runDir(), 'models', p.name) };
     });
   }
 
-  async load(p: ParamsOf<'load'>): Promise<LearnerSummary> {
+  async load(p: ParamsOf<'load'>): Promise<ResultOf<'load'>> {
     return this.exclusive('load', async () => {
       await this.requireLearner().load(p.name);
       return this.learnerSummary();
     });
   }
 
-  async export(p: ParamsOf<'export'>): Promise<{ dir: string }> {
+  async export(p: ParamsOf<'export'>): Promise<ResultOf<'export'>> {
     return this.exclusive('export', async () => {
       const dir = path.resolve(p.dir ?? path.join(this.runDir(), 'export'));
       const written = await this.requireLearner().export(dir);
@@ -272,7 +273,7 @@ export class TrainerSession {
     });
   }
 
-  async predict(p: ParamsOf<'predict'>): Promise<{ file: string; className: string; index: number; probs: number[] }[]> {
+  async predict(p: ParamsOf<'predict'>): Promise<ResultOf<'predict'>> {
     await this.backendInfo({});
     const files = p.files.map((f) => path.resolve(f));
     let exported: ExportedPredictor | undefined;
@@ -297,7 +298,7 @@ export class TrainerSession {
    * ClassificationInterpretation of the validation set as plain JSON: interpretation.json's summary,
    * with every item's class indices and probabilities (what the panels draw) and `confusion`.
    */
-  async interpret(p: ParamsOf<'interpret'>): Promise<InterpretResult> {
+  async interpret(p: ParamsOf<'interpret'>): Promise<ResultOf<'interpret'>> {
     return this.exclusive('interpret', async () => {
       const api = parts.interpret();
       const interp = await api.interpretLearner(this.requireLearner(), { onEvent: this.emit });
@@ -314,7 +315,7 @@ export class TrainerSession {
   }
 
   /** Grad-CAM overlay (data: URL) of one image for the predicted or a chosen class. */
-  async gradCam(p: ParamsOf<'gradCam'>): Promise<GradCamResult> {
+  async gradCam(p: ParamsOf<'gradCam'>): Promise<ResultOf<'gradCam'>> {
     return this.exclusive('gradCam', async () => {
       // Confined here, not only in the webview host: the file must be an image of the open dataset.
       const file = parts.interpret().confineToDataset(this.requireDataset(), p.file);
@@ -323,17 +324,17 @@ export class TrainerSession {
   }
 
   /** fastai v2's cleaner: rename/move the file so the dataset's own rule gives it newLabel (undoable). */
-  async relabel(p: ParamsOf<'relabel'>): Promise<CleanerAction> {
+  async relabel(p: ParamsOf<'relabel'>): Promise<ResultOf<'relabel'>> {
     return this.exclusive('relabel', async () => parts.interpret().relabel(this.requireDataset(), path.resolve(p.file), p.newLabel));
   }
 
   /** Moves the file to the OS trash (else <dataset>/.trash); undoable. */
-  async deleteFile(p: ParamsOf<'deleteFile'>): Promise<CleanerAction> {
+  async deleteFile(p: ParamsOf<'deleteFile'>): Promise<ResultOf<'deleteFile'>> {
     return this.exclusive('deleteFile', async () => parts.interpret().deleteFile(this.requireDataset(), path.resolve(p.file)));
   }
 
   /** Reverts the last relabel or delete recorded in the dataset's cleaner log. */
-  async undo(_p: ParamsOf<'undo'>): Promise<CleanerAction> {
+  async undo(_p: ParamsOf<'undo'>): Promise<ResultOf<'undo'>> {
     return this.exclusive('undo', async () => parts.interpret().undo(this.requireDataset()));
   }
 
@@ -345,7 +346,7 @@ export class TrainerSession {
   // --- lifecycle ------------------------------------------------------------------------------
 
   /** Stops any running job, waits for it briefly, releases workers and tensors. Idempotent. */
-  async shutdown(_p: ParamsOf<'shutdown'> = {}): Promise<{ ok: true }> {
+  async shutdown(_p: ParamsOf<'shutdown'> = {}): Promise<ResultOf<'shutdown'>> {
     if (this.lock.isClosed) return { ok: true };
     if (this.busyWith) this.learner?.stop();
     await this.lock.close(10_000);

@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startServer, launch, openPanel, readJsonl, cspViolations, reports, REPO, type PanelServer, type PanelPage } from './panels-harness';
-import { validateWebviewMessage, type InterpretationData } from '../../src/protocol/webview';
+import type { InterpretationData } from '../../src/protocol/webview';
+import { validateWebviewMessage } from '../../src/extension/panels/validate-message';
+import { formatLrValue } from '../../src/protocol/lr';
 import type { TrainerEvent } from '../../src/protocol/events';
 import { ClassificationInterpretation } from '../../src/trainer/interpret/interpretation';
 import { toInterpretationData } from '../../src/extension/panels/interpretation-data';
@@ -55,7 +57,7 @@ test('LR finder: the curve grows live, suggestions are marked, clicks and drags 
     ],
   );
   const valleyText = await p.page.textContent('[data-testid=suggestion-valley]');
-  assert.ok(valleyText?.includes((result.suggestions.valley as number).toExponential(2)), valleyText ?? '');
+  assert.ok(valleyText?.includes(formatLrValue(result.suggestions.valley)), valleyText ?? '');
 
   // Click the valley suggestion → setMaxLr(valley).
   await p.page.click('[data-testid=suggestion-valley]');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { annealCos, lrFindAt, oneCycleAt } from '../../src/trainer/learner/schedule';
-import { evenMults, lrRange, parseLrSpec } from '../../src/trainer/learner/lr';
+import { evenMults, lrRange } from '../../src/trainer/learner/lr';
 import { minGradLr, numericalGradient, valleyLr } from '../../src/trainer/learner/suggestions';
 import { SmoothedValue } from '../../src/trainer/learner/smooth';
 
@@ -61,18 +61,6 @@ test('lrRange: number, slice(stop), slice(start, stop)', () => {
   close(r[2], 1e-4, 1e-9);
   const m = evenMults(1e-6, 1e-2, 5);
   m.forEach((v, i) => close(v, 1e-6 * Math.pow(10, i), 1e-9));
-});
-
-test('parseLrSpec reads the CLI forms and rejects nonsense with a fix', () => {
-  assert.equal(parseLrSpec('3e-3'), 3e-3);
-  assert.deepEqual(parseLrSpec('1e-6:1e-4'), { start: 1e-6, stop: 1e-4 });
-  assert.deepEqual(parseLrSpec(':1e-4'), { stop: 1e-4 });
-  assert.deepEqual(parseLrSpec('slice(1e-6, 1e-4)'), { start: 1e-6, stop: 1e-4 });
-  assert.deepEqual(parseLrSpec('slice(1e-4)'), { stop: 1e-4 });
-  assert.throws(() => parseLrSpec('fast'), /Invalid learning rate 'fast'.*1e-6:1e-4/);
-  assert.throws(() => parseLrSpec('-1'), /not a positive number/);
-  assert.throws(() => parseLrSpec('1e-4:1e-6'), /start .* is above stop/);
-  assert.throws(() => parseLrSpec('1:2:3'), /one colon/);
 });
 
 test('smoothed loss: EMA β 0.98 with bias correction', () => {

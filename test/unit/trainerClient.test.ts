@@ -43,6 +43,15 @@ test('ok:false becomes a TrainerRequestError carrying the fix', async () => {
   await c.dispose();
 });
 
+test('an answer that does not match its result schema is refused with the method named, and logged', async () => {
+  const lines: string[] = [];
+  const c = client(lines);
+  await assert.rejects(c.request('freeze', {}), (e: TrainerRequestError) => e instanceof TrainerRequestError && /malformed answer to 'freeze'/.test(e.message) && /arch/.test(e.message));
+  assert.ok(lines.some((l) => /answer to 'freeze' does not match/.test(l)), lines.join('\n'));
+  assert.deepEqual(await c.request('backendInfo', {}), { name: 'cpu', kind: 'cpu', fp16: false }, 'the client keeps working');
+  await c.dispose();
+});
+
 test('a malformed message is logged and ignored; the client keeps working', async () => {
   const lines: string[] = [];
   const c = client(lines);

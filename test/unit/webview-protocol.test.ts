@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { validateWebviewMessage, isInsideRoot, HostMessage } from '../../src/protocol/webview';
+import { HostMessage } from '../../src/protocol/webview';
+import { validateWebviewMessage, isInsideRoot } from '../../src/extension/panels/validate-message';
 import { panelHtml, panelCsp } from '../../src/extension/panels/html';
 import { RunHistory, summarizeRun } from '../../src/extension/panels/run-history';
 import { fromInterpretationJson } from '../../src/extension/panels/interpretation-data';

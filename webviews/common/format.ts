@@ -1,11 +1,5 @@
 // Number formats as fastai prints them.
 
-/** Learning rates: 3.02e-03 style. */
-export function fmtLr(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  return x.toExponential(2);
-}
-
 /** Losses and metrics: fastai's table prints 6 decimals. */
 export function fmtNum(x: number | null | undefined, digits = 6): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';

@@ -2,7 +2,6 @@
 // (executeCommand('imageTrainer.openDataset', { root, labelling, ... }) skips the prompts), which
 // is how the integration tests drive them; the values they return are for those callers.
 import * as vscode from 'vscode';
-import type { LrInput } from '../lrInput';
 import { createKit, type CommandContext } from './shared';
 import { dataCommands } from './data';
 import { trainingCommands } from './training';
@@ -15,9 +14,5 @@ export { describeBackend } from './session';
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const kit = createKit(ctx);
   const handlers = { ...dataCommands(kit), ...trainingCommands(kit), ...modelCommands(kit), ...sessionCommands(kit) };
-  /** Lets the LR-finder panel set the max lr the next Fit One Cycle prompt offers. */
-  const setMaxLr = vscode.commands.registerCommand('imageTrainer.internal.setMaxLr', (lr: LrInput) => {
-    kit.state.pendingMaxLr = lr;
-  });
-  return [setMaxLr, ...Object.entries(handlers).map(([name, fn]) => vscode.commands.registerCommand(`imageTrainer.${name}`, fn))];
+  return [...Object.entries(handlers).map(([name, fn]) => vscode.commands.registerCommand(`imageTrainer.${name}`, fn))];
 }

@@ -15,9 +15,9 @@ export function modelCommands(kit: CommandKit): Record<string, Handler> {
       if (r) return r;
       try {
         const a = argsOf<ParamsOf<'interpret'>>(arg);
-        kit.state.lastInterpretation = await runJob('interpreting the validation set', () => service.request('interpret', a.k ? { k: a.k } : {}));
-        ctx.panels().showInterpretation(kit.state.lastInterpretation, 'interpretation');
-        return kit.state.lastInterpretation;
+        const result = await runJob('interpreting the validation set', () => service.request('interpret', a.k ? { k: a.k } : {}));
+        ctx.panels().showInterpretation(result, 'interpretation');
+        return result;
       } catch (err) {
         return fail(err, 'Interpret');
       }
@@ -28,9 +28,9 @@ export function modelCommands(kit: CommandKit): Record<string, Handler> {
       if (r) return r;
       try {
         const a = argsOf<ParamsOf<'interpret'>>(arg);
-        kit.state.lastInterpretation = await runJob('predicting the validation set', () => service.request('interpret', a.k ? { k: a.k } : {}));
-        ctx.panels().showInterpretation(kit.state.lastInterpretation, 'results');
-        return kit.state.lastInterpretation;
+        const result = await runJob('predicting the validation set', () => service.request('interpret', a.k ? { k: a.k } : {}));
+        ctx.panels().showInterpretation(result, 'results');
+        return result;
       } catch (err) {
         return fail(err, 'Show Results');
       }
@@ -50,8 +50,8 @@ export function modelCommands(kit: CommandKit): Record<string, Handler> {
         if (!name) return undefined;
       }
       try {
-        const res = (await quick(`saving ${name}`, () => service.request('save', { name: name! }))) as { path?: string };
-        void vscode.window.setStatusBarMessage(`Image Trainer: saved ${res?.path ?? name}`, 8000);
+        const res = await quick(`saving ${name}`, () => service.request('save', { name: name! }));
+        void vscode.window.setStatusBarMessage(`Image Trainer: saved ${res.path}`, 8000);
         return res;
       } catch (err) {
         return fail(err, 'Save Model');
@@ -96,9 +96,9 @@ export function modelCommands(kit: CommandKit): Record<string, Handler> {
         dir = picked.fsPath;
       }
       try {
-        const res = (await quick('exporting', () => service.request('export', { dir: dir! }))) as { dir?: string };
-        void vscode.window.showInformationMessage(`Image Trainer: exported to ${res?.dir ?? dir}`, 'Reveal').then((a) => {
-          if (a) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(res?.dir ?? dir!));
+        const res = await quick('exporting', () => service.request('export', { dir: dir! }));
+        void vscode.window.showInformationMessage(`Image Trainer: exported to ${res.dir}`, 'Reveal').then((a) => {
+          if (a) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(res.dir));
         });
         return res;
       } catch (err) {
@@ -128,7 +128,7 @@ export function modelCommands(kit: CommandKit): Record<string, Handler> {
         modelDir = picked[0].fsPath;
       }
       try {
-        const preds = (await quick('predicting', () => service.request('predict', { files, ...(modelDir ? { modelDir } : {}) }))) as { file: string; className: string; probs: number[]; index: number }[];
+        const preds = await quick('predicting', () => service.request('predict', { files, ...(modelDir ? { modelDir } : {}) }));
         for (const p of preds) ctx.output.info(`predict ${p.file}: ${p.className} (${(Math.max(...p.probs) * 100).toFixed(1)}%)`);
         const first = preds[0];
         if (first) {

@@ -8,7 +8,7 @@ export function sessionCommands(kit: CommandKit): Record<string, Handler> {
   return {
     async showBackendInfo() {
       try {
-        const b = (await quick('starting the trainer', () => service.backendInfo())) as BackendInfo;
+        const b = await quick('starting the trainer', () => service.backendInfo());
         const text = describeBackend(b);
         ctx.output.info(text);
         void vscode.window.showInformationMessage(text, 'Show Log').then((a) => a && ctx.output.show(true));

@@ -1,10 +1,10 @@
 // What every command module shares: the context, argument handling (programmatic arguments or the
-// tree node an inline action passes), the error/trust/progress helpers and the little state that
-// crosses commands (the max lr the LR finder picked, the last interpretation).
+// tree node an inline action passes), the error/trust/progress helpers and the one choice that
+// crosses commands (the max lr the LR finder picked).
 import * as vscode from 'vscode';
 import type { TrainerService } from '../trainerService';
 import type { PanelHost } from '../panelHost';
-import type { LrInput } from '../lrInput';
+import type { LrSpec } from '../../protocol/lr';
 import { TrainerRequestError, TrainerExitedError } from '../trainerClient';
 import { explainFailure } from '../failure';
 
@@ -14,6 +14,12 @@ export interface CommandContext {
   output: vscode.LogOutputChannel;
   /** Errors shown to the user, newest last (tests read them). */
   errors: string[];
+  /** The max lr picked in the LR-finder panel, offered by the next Fit One Cycle prompt. */
+  nextFit: NextFitChoice;
+}
+
+export interface NextFitChoice {
+  maxLr?: LrSpec;
 }
 
 /** A result a command returns when it did not run, and why. */
@@ -34,7 +40,6 @@ export function argsOf<T extends object>(arg: unknown): Partial<T> {
 export interface CommandKit {
   ctx: CommandContext;
   service: TrainerService;
-  state: { pendingMaxLr?: LrInput; lastInterpretation?: unknown };
   /** Shows and records a failure (with the trainer's file and fix); returns undefined for the command. */
   fail(err: unknown, what: string): undefined;
   /** In Restricted Mode: explains and returns { refused: 'untrusted' }; else undefined. */
@@ -105,5 +110,5 @@ export function createKit(ctx: CommandContext): CommandKit {
   const quick = <T>(title: string, task: () => Promise<T>): Thenable<T> =>
     vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Image Trainer: ${title}` }, task);
 
-  return { ctx, service, state: {}, fail, untrusted, runJob, quick };
+  return { ctx, service, fail, untrusted, runJob, quick };
 }

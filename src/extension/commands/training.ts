@@ -1,14 +1,13 @@
 // The learner and its training: Create Learner, Find Learning Rate, Fit One Cycle, freezing, Stop.
 import * as vscode from 'vscode';
+import { ARCHS, DEFAULT_ARCH, type Arch } from '../../protocol/arch';
+import { DEFAULT_LR, formatLr, formatLrValue, parseLr } from '../../protocol/lr';
 import type { ParamsOf } from '../../protocol/requests';
-import { parseLr, formatLr } from '../lrInput';
-import { fmtLr, summarizeRun } from '../runs';
+import { summarizeRun } from '../runs';
 import { argsOf, type CommandKit, type Handler } from './shared';
 
-const ARCHS = ['resnet18', 'resnet34', 'resnet50'] as const;
-
 export function trainingCommands(kit: CommandKit): Record<string, Handler> {
-  const { service, fail, untrusted, runJob, quick } = kit;
+  const { ctx, service, fail, untrusted, runJob, quick } = kit;
   return {
     async createLearner(arg?: unknown) {
       const r = untrusted('Create Learner');
@@ -18,9 +17,9 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
         const cfg = vscode.workspace.getConfiguration('imageTrainer');
         let arch = a.arch;
         if (!arch) {
-          const def = cfg.get<string>('defaultArch', 'resnet34');
+          const def = cfg.get<string>('defaultArch', DEFAULT_ARCH);
           const items = [...ARCHS].sort((x, y) => Number(y === def) - Number(x === def)).map((label) => ({ label, description: label === def ? 'default' : undefined }));
-          arch = (await vscode.window.showQuickPick(items, { title: 'Image Trainer: architecture' }))?.label as (typeof ARCHS)[number] | undefined;
+          arch = (await vscode.window.showQuickPick(items, { title: 'Image Trainer: architecture' }))?.label as Arch | undefined;
           if (!arch) return undefined;
         }
         let pretrained = a.pretrained;
@@ -54,13 +53,13 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
       if (r) return r;
       try {
         const a = argsOf<ParamsOf<'lrFind'>>(arg);
-        const result = (await runJob('finding the learning rate', () => service.request('lrFind', a))) as { suggestions?: { valley: number | null; minGrad: number | null } };
-        const s = result?.suggestions;
-        const best = s?.valley ?? s?.minGrad;
+        const result = await runJob('finding the learning rate', () => service.request('lrFind', a));
+        const s = result.suggestions;
+        const best = s.valley ?? s.minGrad;
         if (best != null) {
-          kit.state.pendingMaxLr = undefined;
+          ctx.nextFit.maxLr = undefined;
           void vscode.window
-            .showInformationMessage(`Image Trainer: suggested learning rate ${fmtLr(best)} (valley ${s?.valley != null ? fmtLr(s.valley) : '–'}, min gradient ${s?.minGrad != null ? fmtLr(s.minGrad) : '–'}).`, 'Fit One Cycle…')
+            .showInformationMessage(`Image Trainer: suggested learning rate ${formatLrValue(best)} (valley ${s.valley != null ? formatLrValue(s.valley) : '–'}, min gradient ${s.minGrad != null ? formatLrValue(s.minGrad) : '–'}).`, 'Fit One Cycle…')
             .then((x) => x && vscode.commands.executeCommand('imageTrainer.fitOneCycle'));
         }
         return result;
@@ -88,11 +87,11 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
         let maxLr = a.maxLr;
         if (maxLr === undefined) {
           const suggestion = service.runs.lastSuggestion();
-          const prefill = kit.state.pendingMaxLr ?? suggestion ?? 3e-3;
+          const prefill = ctx.nextFit.maxLr ?? suggestion ?? DEFAULT_LR;
           const v = await vscode.window.showInputBox({
             title: 'Image Trainer: Fit One Cycle — max learning rate',
             value: formatLr(prefill),
-            prompt: `A number, or start:stop for discriminative rates across layer groups (fastai slice), e.g. 1e-6:1e-4.${suggestion ? ` Last LR-finder suggestion: ${fmtLr(suggestion)}.` : ''}`,
+            prompt: `A number, or start:stop for discriminative rates across layer groups (fastai slice), e.g. 1e-6:1e-4.${suggestion ? ` Last LR-finder suggestion: ${formatLrValue(suggestion)}.` : ''}`,
             validateInput: (t) => {
               const p = parseLr(t);
               return p.ok ? undefined : p.error;
@@ -104,8 +103,8 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
           maxLr = p.value;
         }
         const params: ParamsOf<'fitOneCycle'> = { ...a, epochs, maxLr };
-        const rows = await runJob(`fit_one_cycle(${epochs}, ${typeof maxLr === 'number' ? fmtLr(maxLr) : formatLr(maxLr)})`, () => service.request('fitOneCycle', params));
-        kit.state.pendingMaxLr = undefined;
+        const rows = await runJob(`fit_one_cycle(${epochs}, ${formatLr(maxLr)})`, () => service.request('fitOneCycle', params));
+        ctx.nextFit.maxLr = undefined;
         const run = service.runs.list()[0];
         if (run && run.kind !== 'lr_find') {
           const verb = run.status === 'stopped' ? 'stopped' : 'finished';

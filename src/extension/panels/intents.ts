@@ -2,13 +2,14 @@
 // (relabel/delete/undo), Grad-CAM overlays and re-shuffling the sample batch. The extension may
 // use this as is or handle WebviewPanels.onUserIntent itself. No logic the trainer already has.
 import type * as vscode from 'vscode';
+import type { Method, ParamsOf, ResultOf } from '../../protocol/requests';
 import type { CleanerChange } from '../../protocol/webview';
 import type { WebviewPanels } from './panels';
 import type { DatasetSummaryLike } from './panel-replay';
 
 /** What is needed from the trainer service (structural: TrainerService fits). */
 export interface TrainerRequester {
-  request(method: any, params: any): Promise<unknown>;
+  request<M extends Method>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
   readonly dataset?: { summary: DatasetSummaryLike };
 }
 
@@ -55,8 +56,8 @@ export function handlePanelIntents(panels: WebviewPanels, service: TrainerReques
         if (!intent.enabled) break;
         for (const file of intent.files ?? []) {
           try {
-            const r = (await service.request('gradCam', { file })) as { png?: string };
-            if (r?.png) panels.showGradCam(file, r.png);
+            const r = await service.request('gradCam', { file });
+            panels.showGradCam(file, r.png);
           } catch (err) {
             panels.notice(panel, 'error', fail(`Grad-CAM of ${file}`)(err));
             break;
@@ -72,7 +73,7 @@ export function handlePanelIntents(panels: WebviewPanels, service: TrainerReques
         }
         break;
       default:
-        break; // setMaxLr is kept in panels.lastChosenLr; requestCellItems is answered by the panels
+        break; // setMaxLr goes to the next Fit One Cycle (panelBridge); requestCellItems is answered by the panels
     }
   });
 }

@@ -3,7 +3,8 @@
 // interpretation with its cleaner changes and Grad-CAM overlays, and the compared runs.
 // No `vscode` import.
 import type { TrainerEvent, TrainerEventOf } from '../../protocol/events';
-import type { CleanerChange, DatasetBatch, HostMessage, InterpretationData, PanelKind, RunSummary } from '../../protocol/webview';
+import type { DatasetBatch } from '../../protocol/dataset';
+import type { CleanerChange, HostMessage, InterpretationData, PanelKind, RunSummary } from '../../protocol/webview';
 import type { RunRecord } from '../runs';
 import { RunHistory } from './run-history';
 

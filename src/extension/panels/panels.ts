@@ -3,7 +3,8 @@
 // Implements the commands' PanelHost seam (../panelHost.ts).
 import * as vscode from 'vscode';
 import type { TrainerEvent } from '../../protocol/events';
-import { DatasetBatch, type CleanerChange, type HostMessage, type InterpretationData, type PanelKind, type RenderedSummary, type UserIntent } from '../../protocol/webview';
+import { DatasetBatch } from '../../protocol/dataset';
+import type { CleanerChange, HostMessage, InterpretationData, PanelKind, RenderedSummary, UserIntent } from '../../protocol/webview';
 import type { PanelHost } from '../panelHost';
 import type { RunRecord } from '../runs';
 import { PanelController } from './webview-panel';
@@ -29,8 +30,6 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
   private readonly intentEmitter = new vscode.EventEmitter<UserIntentEvent>();
   /** What the user asked for in a panel, validated (stop, setMaxLr, relabel, delete, undo, …). */
   readonly onUserIntent = this.intentEmitter.event;
-  /** The last max lr picked in the LR finder (a number or a slice), for Fit One Cycle's prefill. */
-  lastChosenLr: number | { start: number; stop: number } | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -111,9 +110,8 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
 
   // --- answers to intents ----------------------------------------------------------------------
 
-  /** A Grad-CAM overlay for a file: PNG bytes (base64) as the trainer's gradCam returns them. */
-  showGradCam(file: string, pngBase64: string): void {
-    const src = `data:image/png;base64,${pngBase64}`;
+  /** A Grad-CAM overlay for a file: the data: URL the trainer's gradCam answers with. */
+  showGradCam(file: string, src: string): void {
     this.state.gradCams.set(file, src);
     this.forward('interpretation', { type: 'gradCam', file, src });
   }
@@ -164,7 +162,6 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
   }
 
   private handleIntent(intent: UserIntent, panel: PanelKind): void {
-    if (intent.type === 'setMaxLr') this.lastChosenLr = typeof intent.lr === 'number' ? intent.lr : { start: intent.lr.start ?? intent.lr.stop / 10, stop: intent.lr.stop };
     if (intent.type === 'requestCellItems' && this.interpretationRaw && isInterpretationJson(this.interpretationRaw)) {
       const r = this.interpretationRaw;
       const c = this.controllers.get('interpretation');

@@ -4,7 +4,8 @@
 // (a hidden webview is destroyed; on re-show it posts 'ready' again and gets a full replay).
 import * as vscode from 'vscode';
 import { panelHtml, makeNonce, PANEL_TITLES } from './html';
-import { validateWebviewMessage, isInsideRoot, type HostMessage, type IntentContext, type PanelKind, type RenderedSummary, type UserIntent } from '../../protocol/webview';
+import type { HostMessage, PanelKind, RenderedSummary, UserIntent } from '../../protocol/webview';
+import { validateWebviewMessage, isInsideRoot, type IntentContext } from './validate-message';
 
 export interface PanelControllerOptions {
   kind: PanelKind;

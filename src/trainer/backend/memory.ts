@@ -1,9 +1,10 @@
 // The wasm memory guard: how much wasm heap a training step needs, and the batch size that fits.
 // The wasm backend's heap cannot grow past 4 GiB; past it XNNPACK fails ("Got status 6") and
 // emscripten aborts the whole process, so the trainer picks a batch size that fits beforehand.
+import type { Arch } from '../../protocol/arch';
 import type { BackendKind } from './index';
 
-export type GuardedArch = 'resnet18' | 'resnet34' | 'resnet50';
+export type GuardedArch = Arch;
 
 interface ArchMemory {
   /** Bytes independent of the batch: weights, gradients, AdamW moments, the wasm runtime. */

@@ -2,7 +2,8 @@
 import { Command, Option } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ARCHS, intArg, lrArg, numberArg } from './options';
+import { ARCHS, DEFAULT_ARCH } from '../../protocol/arch';
+import { intArg, lrArg, numberArg } from './options';
 import { runInterpret, runLrFind, runPredict, runTrain, type InterpretFlags, type LrFindFlags, type PredictFlags, type TrainFlags } from './run';
 
 const PACKAGE_ROOT = path.resolve(__dirname, '../../../..');
@@ -34,7 +35,7 @@ function addDataModelOptions(cmd: Command, defaults: { arch?: string; pretrained
     arch.description += ' (default: the checkpoint\'s)';
     size.description += ' (default: the checkpoint\'s)';
   } else {
-    arch.default(defaults.arch ?? 'resnet34');
+    arch.default(defaults.arch ?? DEFAULT_ARCH);
     size.default(defaults.size ?? 224);
   }
   return cmd

@@ -4,12 +4,10 @@
 import { InvalidArgumentError } from 'commander';
 import * as path from 'path';
 import type { DataOptions, LabellingSpec } from '../../protocol/requests';
-import type { LrSpec } from '../learner/types';
+import type { Arch } from '../../protocol/arch';
+import { parseLr, type LrSpec } from '../../protocol/lr';
 import { TrainerError } from '../service/errors';
 import { compileLabelPattern } from '../data/from-name-re';
-import { parseLrSpec } from '../learner/lr';
-
-export const ARCHS = ['resnet18', 'resnet34', 'resnet50'] as const;
 
 /** Flags shared by train, lr-find and interpret, as commander hands them over. */
 export interface DataModelFlags {
@@ -19,7 +17,7 @@ export interface DataModelFlags {
   csv?: string;
   fnCol?: string;
   labelCol?: string;
-  arch: (typeof ARCHS)[number];
+  arch: Arch;
   size: number;
   bs: number;
   validPct: number;
@@ -54,13 +52,11 @@ export function numberArg(name: string, min: number, max: number) {
   };
 }
 
-/** --lr: `3e-3`, `:1e-4` (slice(stop)) or `1e-6:1e-4` (slice(start, stop)), read by the learner's parser. */
+/** --lr: `3e-3`, `:1e-4` / `slice(1e-4)` or `1e-6:1e-4` / `slice(1e-6, 1e-4)`, read by the one lr parser. */
 export function lrArg(value: string): LrSpec {
-  try {
-    return parseLrSpec(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
+  const parsed = parseLr(value);
+  if (!parsed.ok) throw new InvalidArgumentError(`Invalid learning rate '${value}': ${parsed.error}`);
+  return parsed.value;
 }
 
 export function labellingFrom(flags: DataModelFlags): LabellingSpec {

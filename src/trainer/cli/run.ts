@@ -2,7 +2,7 @@
 // process makes), with a renderer for people or JSON lines, metrics.json, and Ctrl-C handling.
 import * as path from 'path';
 import type { TrainerEvent } from '../../protocol/events';
-import type { LrSpec } from '../learner/types';
+import type { LrSpec } from '../../protocol/lr';
 import { TrainerSession } from '../session';
 import { TrainerError, formatErrorLine, toErrorInfo } from '../service/errors';
 import { MetricsCollector } from './metrics';

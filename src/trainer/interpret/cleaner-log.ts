@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
+import { CleanerLogEntry } from '../../protocol/cleaner';
 import { isImageFile } from '../data/discover';
 import { confineToRoot, isStrictlyInside, OutsideRootError, realPathOrNearest } from '../io/confine';
 import { MAX_TEXT_BYTES, readTextBoundedSync, UnsafeFileError } from '../io/bounded-read';
@@ -13,16 +14,16 @@ import { InterpretError } from './errors';
 export const OWN_FOLDER = '.image-trainer';
 export const TRASH_FOLDER = '.trash';
 
-const Base = { id: z.string().min(1).max(200), time: z.string().max(100) };
-const AbsPath = z.string().min(1).max(4096).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
+const PATH_FIELDS = ['from', 'to', 'file', 'csvFile', 'trashInfo'] as const;
 
-export const CleanerLogEntrySchema = z.union([
-  z.object({ ...Base, op: z.literal('relabel'), kind: z.literal('move'), from: AbsPath, to: AbsPath, oldLabel: z.string(), newLabel: z.string() }),
-  z.object({ ...Base, op: z.literal('relabel'), kind: z.literal('csv'), file: AbsPath, csvFile: AbsPath, oldLabel: z.string(), newLabel: z.string() }),
-  z.object({ ...Base, op: z.literal('delete'), from: AbsPath, to: AbsPath.nullable(), trash: z.enum(['os', 'dataset']), trashInfo: AbsPath.optional() }),
-  z.object({ ...Base, op: z.literal('undo'), undoes: z.string().min(1).max(200) }),
-]);
-export type ParsedLogEntry = z.infer<typeof CleanerLogEntrySchema>;
+/** The protocol's log entry, plus: every path it names is absolute (no NUL). */
+export const CleanerLogEntrySchema = CleanerLogEntry.superRefine((entry, ctx) => {
+  for (const key of PATH_FIELDS) {
+    const p = (entry as Partial<Record<(typeof PATH_FIELDS)[number], string | null>>)[key];
+    if (typeof p === 'string' && (!path.isAbsolute(p) || p.includes('\0'))) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'must be an absolute path' });
+  }
+});
+export type ParsedLogEntry = CleanerLogEntry;
 
 /** Entries of the log text, oldest first; lines that do not parse or fit the schema are skipped (a torn last line must not block undo). */
 export function parseCleanerLog(text: string): ParsedLogEntry[] {

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { isDataError } from '../data/errors';
 import { compileLabelPattern } from '../data/from-name-re';
 import type { LabelRule } from '../data/types';
+import type { CleanerAction, CleanerLogEntry, DeleteAction, RelabelCsvAction, RelabelMoveAction, UndoAction } from '../../protocol/cleaner';
 import { csvRowOf, readCsvDoc, writeCsvLabel, type CsvDoc } from './csv-labels';
 import { InterpretError } from './errors';
 import { freeNameCandidates, withSuffix } from './free-names';
@@ -16,44 +17,6 @@ import { isStrictlyInside, realPathOrNearest } from '../io/confine';
 
 export const CLEANER_LOG = path.join('.image-trainer', 'cleaner-log.jsonl');
 export const DATASET_TRASH = '.trash';
-
-interface ActionBase {
-  id: string;
-  time: string;
-}
-/** A file moved or renamed (name-regex and folder datasets). */
-export interface RelabelMoveAction extends ActionBase {
-  op: 'relabel';
-  kind: 'move';
-  from: string;
-  to: string;
-  oldLabel: string;
-  newLabel: string;
-}
-/** A CSV row's label rewritten. */
-export interface RelabelCsvAction extends ActionBase {
-  op: 'relabel';
-  kind: 'csv';
-  file: string;
-  csvFile: string;
-  oldLabel: string;
-  newLabel: string;
-}
-export interface DeleteAction extends ActionBase {
-  op: 'delete';
-  from: string;
-  /** Where the file went: the OS trash's copy (when known) or <dataset>/.trash/…; null if the OS did not say. */
-  to: string | null;
-  trash: 'os' | 'dataset';
-  /** freedesktop .trashinfo written by the OS trash (Linux); removed on undo. */
-  trashInfo?: string;
-}
-export interface UndoAction extends ActionBase {
-  op: 'undo';
-  undoes: string;
-}
-export type CleanerAction = RelabelMoveAction | RelabelCsvAction | DeleteAction;
-export type CleanerLogEntry = CleanerAction | UndoAction;
 
 export interface CleanerOptions {
   root: string;
@@ -129,8 +92,7 @@ export class DatasetCleaner {
         const result = (await trash(abs, { glob: false })) as unknown;
         if (!fs.existsSync(abs)) {
           const where = Array.isArray(result) ? (result[0] as { path?: string; info?: string } | undefined) : undefined;
-          action = { ...this.stamp(), op: 'delete', from: abs, to: where?.path ?? null, trash: 'os' };
-          if (where?.info) action.trashInfo = where.info;
+          action = { ...this.stamp(), op: 'delete', from: abs, to: where?.path ?? null, trash: 'os', ...(where?.info ? { trashInfo: where.info } : {}) };
         }
       } catch {
         // No usable OS trash (headless Linux without a home, sandbox, network drive): use the dataset's.
@@ -445,7 +407,7 @@ export class DatasetCleaner {
     }
   }
 
-  private stamp(): ActionBase {
+  private stamp(): { id: string; time: string } {
     return { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, time: new Date().toISOString() };
   }
 }

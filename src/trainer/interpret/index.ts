@@ -4,24 +4,25 @@
 import * as path from 'path';
 import type { EventSink } from '../../protocol/events';
 import type { SplitDataset } from '../data/types';
-import { DatasetCleaner, type CleanerAction } from './cleaner';
+import { DatasetCleaner } from './cleaner';
+import type { CleanerAction } from '../../protocol/cleaner';
 import { confineDatasetImage } from './cleaner-log';
 import { gradCamForFile, type GradCamSource } from './gradcam';
 import { ClassificationInterpretation, type PredictionSource } from './interpretation';
-import { summarizeInterpretation, type InterpretationSummary } from './summary';
+import { summarizeInterpretation } from './summary';
+import type { GradCamResult, InterpretationSummary } from '../../protocol/interpretation';
 
 export { ClassificationInterpretation, argmax } from './interpretation';
-export type { InterpItem, TopLoss, ConfusedPair, ClassMetrics, ResultItem, PredictionSource } from './interpretation';
+export type { InterpItem, ResultItem, PredictionSource } from './interpretation';
 export { computeGradCam, renderOverlayPng, gradCamForFile } from './gradcam';
 export type { GradCamMap, GradCamImage, GradCamSource, OverlayOptions } from './gradcam';
 export { loadModelInput, loadCenterCrop, normalizeRgb, IMAGENET_STATS } from './image-input';
 export type { ModelInput, Normalization } from './image-input';
 export { DatasetCleaner, CLEANER_LOG, DATASET_TRASH } from './cleaner';
-export type { CleanerAction, CleanerLogEntry, CleanerOptions, RelabelMoveAction, RelabelCsvAction, DeleteAction } from './cleaner';
+export type { CleanerOptions } from './cleaner';
 export { writeReport, writeReportFiles, renderReportHtml, makeThumbnail } from './report';
 export type { ReportOptions, ReportPaths, ReportImages } from './report';
 export { summarizeInterpretation, formatInterpretationText, topLossTitle } from './summary';
-export type { InterpretationSummary } from './summary';
 export { runInterpret } from './run-interpret';
 export type { RunInterpretOptions, RunInterpretResult, InterpretLearner } from './run-interpret';
 export { InterpretError } from './errors';
@@ -38,22 +39,6 @@ export async function interpretLearner(learner: PredictionSource, opts: { onEven
 
 export function summarize(interp: ClassificationInterpretation, opts: { k?: number } = {}): InterpretationSummary {
   return summarizeInterpretation(interp, opts);
-}
-
-export interface GradCamResult {
-  file: string;
-  classIndex: number;
-  className: string;
-  predicted: number;
-  predictedName: string;
-  score: number;
-  probability: number;
-  /** The overlay: data:image/png;base64,… */
-  png: string;
-  /** The unscaled map at the feature resolution (row-major). */
-  raw: number[];
-  rawWidth: number;
-  rawHeight: number;
 }
 
 export async function gradCam(learner: GradCamSource, file: string, opts: { classIndex?: number } = {}): Promise<GradCamResult> {

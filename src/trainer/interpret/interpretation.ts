@@ -1,6 +1,7 @@
 // fastai's ClassificationInterpretation: the validation set's predictions, kept per item, and the
 // views the lesson uses (top losses, confusion matrix, most confused, show_results) plus per-class
 // precision / recall / F1.
+import type { ClassMetrics, ConfusedPair, TopLoss } from '../../protocol/interpretation';
 import type { Predictions } from '../learner/types';
 import { InterpretError } from './errors';
 
@@ -14,36 +15,6 @@ export interface InterpItem {
   probs: Float32Array;
   /** Cross-entropy of the actual class. */
   loss: number;
-}
-
-export interface TopLoss {
-  index: number;
-  file: string;
-  predicted: string;
-  actual: string;
-  loss: number;
-  /** Probability the model gave the actual class (the lesson's fourth title field). */
-  probability: number;
-}
-
-export interface ConfusedPair {
-  actual: string;
-  predicted: string;
-  count: number;
-}
-
-export interface ClassMetrics {
-  name: string;
-  /** Validation items of this class. */
-  support: number;
-  /** Items predicted as this class. */
-  predictedCount: number;
-  /** null when no item was predicted as this class (undefined, not NaN). */
-  precision: number | null;
-  /** null when the class has no validation items. */
-  recall: number | null;
-  /** 2TP/(2TP+FP+FN); null when the class has no validation items. */
-  f1: number | null;
 }
 
 export interface ResultItem {

@@ -7,7 +7,8 @@ import type { ClassificationInterpretation } from './interpretation';
 import { InterpretError } from './errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import { gradCamForFile, type GradCamSource } from './gradcam';
-import { summarizeInterpretation, topLossTitle, type InterpretationSummary } from './summary';
+import type { InterpretationSummary } from '../../protocol/interpretation';
+import { summarizeInterpretation, topLossTitle } from './summary';
 
 export interface ReportImages {
   /** file → image bytes (PNG/JPEG/WebP) for the top-losses grid; default: made from the files; false: none. */

@@ -7,7 +7,8 @@ import { IMAGENET_STATS, type Normalization } from './image-input';
 import type { GradCamSource } from './gradcam';
 import { ClassificationInterpretation, type PredictionSource } from './interpretation';
 import { writeReportFiles } from './report';
-import { formatInterpretationText, type InterpretationSummary } from './summary';
+import type { InterpretationSummary } from '../../protocol/interpretation';
+import { formatInterpretationText } from './summary';
 
 /** A learner: getPreds for the numbers; model, size and normalize too for Grad-CAM overlays. */
 export interface InterpretLearner extends PredictionSource {

@@ -1,27 +1,8 @@
 // The numbers of an interpretation as plain JSON: what interpretation.json holds and what the
 // child process returns to the panels.
 import * as path from 'path';
-import type { ClassMetrics, ClassificationInterpretation, ConfusedPair, TopLoss } from './interpretation';
-
-export interface InterpretationSummary {
-  version: 1;
-  createdAt: string;
-  classes: string[];
-  /** Validation items. */
-  n: number;
-  accuracy: number | null;
-  errorRate: number | null;
-  /** Rows actual, columns predicted. */
-  confusionMatrix: number[][];
-  /** Row-normalised; null rows for classes without validation items. */
-  confusionMatrixNormalized: (number | null)[][];
-  mostConfused: ConfusedPair[];
-  perClass: ClassMetrics[];
-  macro: { precision: number | null; recall: number | null; f1: number | null };
-  topLosses: TopLoss[];
-  /** Every validation item (no probability vectors), so a viewer can list a cell's items. */
-  items: { index: number; file: string; actual: string; predicted: string; loss: number; probability: number }[];
-}
+import type { InterpretationSummary, TopLoss } from '../../protocol/interpretation';
+import type { ClassificationInterpretation } from './interpretation';
 
 export function summarizeInterpretation(interp: ClassificationInterpretation, opts: { k?: number } = {}): InterpretationSummary {
   return {

@@ -3,11 +3,12 @@
 // scaling — is a Callback. Hooks carry v2's names in camelCase (before_fit → beforeFit).
 import type { tf } from '../backend';
 import type { Batch } from '../data/types';
+import type { RunEndStatus, RunKind } from '../../protocol/runs';
 import type { Learner } from './learner';
 import type { LrFindResult } from './types';
 
-export type RunKind = 'fit' | 'fit_one_cycle' | 'lr_find';
-export type RunStatus = 'completed' | 'stopped' | 'failed';
+export type { RunKind };
+export type RunStatus = RunEndStatus;
 
 /** One batch's outputs as host arrays (validation batches only). */
 export interface ValidBatchOutput {

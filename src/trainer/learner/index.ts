@@ -5,7 +5,7 @@ export { CancelBatchException, CancelStepException, CancelTrainException, Cancel
 export { Recorder, AccuracyMetric, Timer, ConstantLr, OneCycleScheduler, LrFinder, ProgressEvents, MixedPrecision } from './callbacks';
 export { AdamW, type AdamWOptions, type AdamWState } from './optimizer';
 export { DynamicLossScaler, type LossScalerOptions } from './loss-scaler';
-export { parseLrSpec, lrRange, evenMults, describeLr } from './lr';
+export { lrRange, evenMults } from './lr';
 export { annealCos, annealExp, oneCycleAt, lrFindAt, type OneCycleParams } from './schedule';
 export { minGradLr, valleyLr, numericalGradient } from './suggestions';
 export { SmoothedValue } from './smooth';

@@ -22,6 +22,7 @@ import {
 } from './callback';
 import { AccuracyMetric, ConstantLr, LrFinder, MixedPrecision, OneCycleScheduler, ProgressEvents, Recorder, Timer } from './callbacks';
 import { AdamW } from './optimizer';
+import { DEFAULT_LR } from '../../protocol/lr';
 import { lrRange } from './lr';
 import { loadImageTensorData, type Preprocessing } from './preprocess';
 import { saveCheckpoint, loadCheckpoint } from './checkpoint';
@@ -132,12 +133,12 @@ export class Learner {
     if (this.running) this.stopRequested = true;
   }
 
-  async fit(epochs: number, lr: LrSpec = 3e-3, opts: RunOptions = {}): Promise<EpochRecord[]> {
+  async fit(epochs: number, lr: LrSpec = DEFAULT_LR, opts: RunOptions = {}): Promise<EpochRecord[]> {
     const lrs = lrRange(lr, this.layerGroupCount);
     return this.run('fit', epochs, lrs, [new ConstantLr(lrs), ...(opts.callbacks ?? [])], opts.wd);
   }
 
-  async fitOneCycle(epochs: number, maxLr: LrSpec = 3e-3, opts: OneCycleOptions & RunOptions = {}): Promise<EpochRecord[]> {
+  async fitOneCycle(epochs: number, maxLr: LrSpec = DEFAULT_LR, opts: OneCycleOptions & RunOptions = {}): Promise<EpochRecord[]> {
     const maxLrs = lrRange(maxLr, this.layerGroupCount);
     const divFactor = opts.divFactor ?? 25;
     const sched = new OneCycleScheduler({

@@ -2,6 +2,7 @@
 // the scheduled momentum as beta1, bias correction as torch's Adam, per-layer-group lr and mom.
 import { tf } from '../backend';
 import type { ModelParam } from '../models/types';
+import { DEFAULT_LR } from '../../protocol/lr';
 
 export interface AdamWOptions {
   /** beta2 (fastai sqr_mom). */
@@ -45,7 +46,7 @@ export class AdamW {
     this.eps = opts.eps ?? 1e-5;
     this.wd = opts.wd ?? 1e-2;
     this.bnWd = opts.bnWd ?? true;
-    this.lrs = new Array<number>(opts.nGroups).fill(3e-3);
+    this.lrs = new Array<number>(opts.nGroups).fill(DEFAULT_LR); // until the schedule sets them
     this.moms = new Array<number>(opts.nGroups).fill(0.9);
   }
 

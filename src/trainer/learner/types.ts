@@ -3,8 +3,8 @@ import type { ClassifierModel } from '../models/types';
 import type { DataBunch } from '../data/types';
 import type { EventSink } from '../../protocol/events';
 
-/** A number (every group), or fastai's slice(stop) / slice(start, stop). */
-export type LrSpec = number | { start?: number; stop: number };
+export type { LrSpec } from '../../protocol/lr';
+export type { EpochRecord, LrFindResult } from '../../protocol/runs';
 
 export interface OneCycleOptions {
   moms?: [number, number]; // (0.95, 0.85)
@@ -19,22 +19,6 @@ export interface LrFindOptions {
   endLr?: number; // 10
   numIt?: number; // 100
   stopDiv?: boolean; // true
-}
-
-export interface LrFindResult {
-  lrs: number[];
-  losses: number[]; // smoothed
-  suggestions: { minGrad: number | null; valley: number | null };
-}
-
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  validLoss: number | null;
-  errorRate: number | null;
-  accuracy: number | null;
-  seconds: number;
-  trainImagesPerSecond: number;
 }
 
 /** Validation-set predictions, the input of interpretation. */

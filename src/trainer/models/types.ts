@@ -1,8 +1,9 @@
 // Contract of the models: a resnet body + fastai head written as plain tf ops on tf.Variables
 // (faster than tf.layers on wasm), with parameters tagged by layer group for freeze/unfreeze.
+import type { Arch } from '../../protocol/arch';
 import type * as tf from '@tensorflow/tfjs-core';
 
-export type ArchName = 'resnet18' | 'resnet34' | 'resnet50';
+export type ArchName = Arch;
 
 export interface ModelParam {
   /** torchvision state_dict-style name: 'body.layer1.0.conv1.weight', 'head.4.weight'. */

@@ -1,32 +1,8 @@
 // The plain-JSON answers the session gives about its dataset and interpretation.
+import type { DatasetSummary } from '../../protocol/dataset';
+import type { InterpretationSummary, InterpretResult } from '../../protocol/interpretation';
 import type { SplitDataset } from '../data/types';
-import type { ClassificationInterpretation, InterpretationSummary } from '../interpret';
-
-export interface DatasetSummary {
-  root: string;
-  rule: Record<string, unknown>;
-  classes: string[];
-  counts: { name: string; train: number; valid: number }[];
-  trainCount: number;
-  validCount: number;
-  skipped: { file: string; reason: string }[];
-}
-
-export interface LearnerSummary {
-  arch: string;
-  classes: string[];
-  pretrained: string;
-  layerGroups: number;
-  frozenTo: number;
-  path: string;
-}
-
-/** The `interpret` answer: interpretation.json's summary plus every validation item. */
-export type InterpretResult = Omit<InterpretationSummary, 'items'> & {
-  confusion: number[][];
-  /** Validation items; actual/predicted are class indices, probs the softmax row. */
-  items: { index: number; file: string; actual: number; predicted: number; loss: number; probability: number; probs: number[] }[];
-};
+import type { ClassificationInterpretation } from '../interpret';
 
 export function summarizeDataset(split: SplitDataset): DatasetSummary {
   const counts = split.classes.map((name) => ({ name, train: 0, valid: 0 }));

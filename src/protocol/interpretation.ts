@@ -1,0 +1,86 @@
+// Interpretation's answers: ClassificationInterpretation's numbers as interpretation.json holds
+// them, the `interpret` request's answer (the same plus every item's probabilities) and Grad-CAM.
+import { z } from 'zod';
+
+export const ConfusedPair = z.object({ actual: z.string(), predicted: z.string(), count: z.number().int() });
+export type ConfusedPair = z.infer<typeof ConfusedPair>;
+
+export const ClassMetrics = z.object({
+  name: z.string(),
+  /** Validation items of this class. */
+  support: z.number().int(),
+  /** Items predicted as this class. */
+  predictedCount: z.number().int(),
+  /** null when no item was predicted as this class (undefined, not NaN). */
+  precision: z.number().nullable(),
+  /** null when the class has no validation items. */
+  recall: z.number().nullable(),
+  /** 2TP/(2TP+FP+FN); null when the class has no validation items. */
+  f1: z.number().nullable(),
+});
+export type ClassMetrics = z.infer<typeof ClassMetrics>;
+
+export const TopLoss = z.object({
+  index: z.number().int(),
+  file: z.string(),
+  predicted: z.string(),
+  actual: z.string(),
+  loss: z.number(),
+  /** Probability the model gave the actual class (the lesson's fourth title field). */
+  probability: z.number(),
+});
+export type TopLoss = z.infer<typeof TopLoss>;
+
+/** interpretation.json. */
+export const InterpretationSummary = z.object({
+  version: z.literal(1),
+  createdAt: z.string(),
+  classes: z.array(z.string()),
+  /** Validation items. */
+  n: z.number().int(),
+  accuracy: z.number().nullable(),
+  errorRate: z.number().nullable(),
+  /** Rows actual, columns predicted. */
+  confusionMatrix: z.array(z.array(z.number().int())),
+  /** Row-normalised; null rows for classes without validation items. */
+  confusionMatrixNormalized: z.array(z.array(z.number().nullable())),
+  mostConfused: z.array(ConfusedPair),
+  perClass: z.array(ClassMetrics),
+  macro: z.object({ precision: z.number().nullable(), recall: z.number().nullable(), f1: z.number().nullable() }),
+  topLosses: z.array(TopLoss),
+  /** Every validation item (no probability vectors), so a viewer can list a cell's items. */
+  items: z.array(z.object({ index: z.number().int(), file: z.string(), actual: z.string(), predicted: z.string(), loss: z.number(), probability: z.number() })),
+});
+export type InterpretationSummary = z.infer<typeof InterpretationSummary>;
+
+/** The `interpret` answer: the summary, `confusion`, and every item with class indices and its softmax row. */
+export const InterpretResult = InterpretationSummary.omit({ items: true }).extend({
+  confusion: z.array(z.array(z.number().int())),
+  items: z.array(z.object({
+    index: z.number().int(),
+    file: z.string(),
+    actual: z.number().int(),
+    predicted: z.number().int(),
+    loss: z.number(),
+    probability: z.number(),
+    probs: z.array(z.number()),
+  })),
+});
+export type InterpretResult = z.infer<typeof InterpretResult>;
+
+export const GradCamResult = z.object({
+  file: z.string(),
+  classIndex: z.number().int(),
+  className: z.string(),
+  predicted: z.number().int(),
+  predictedName: z.string(),
+  score: z.number(),
+  probability: z.number(),
+  /** The overlay: data:image/png;base64,… */
+  png: z.string(),
+  /** The unscaled map at the feature resolution (row-major). */
+  raw: z.array(z.number()),
+  rawWidth: z.number().int(),
+  rawHeight: z.number().int(),
+});
+export type GradCamResult = z.infer<typeof GradCamResult>;

@@ -1,0 +1,39 @@
+// A training run's shapes: its kind and status, one epoch's record (fastai's results table row)
+// and lr_find's answer. The events, the request results, the run history and metrics.json use these.
+import { z } from 'zod';
+
+export const RunKind = z.enum(['fit', 'fit_one_cycle', 'lr_find']);
+export type RunKind = z.infer<typeof RunKind>;
+
+/** How a run ended (fit_end); a run record is 'running' until then. */
+export const RunEndStatus = z.enum(['completed', 'stopped', 'failed']);
+export type RunEndStatus = z.infer<typeof RunEndStatus>;
+export const RunStatus = z.enum(['running', ...RunEndStatus.options]);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** One epoch: fastai's results table row plus the throughput. */
+export const EpochRecord = z.object({
+  epoch: z.number().int(),
+  trainLoss: z.number(),
+  validLoss: z.number().nullable(),
+  errorRate: z.number().nullable(),
+  accuracy: z.number().nullable(),
+  seconds: z.number(),
+  trainImagesPerSecond: z.number(),
+});
+export type EpochRecord = z.infer<typeof EpochRecord>;
+
+/** lr_find's suggested rates (fastai v2's minimum-gradient and valley). */
+export const LrSuggestions = z.object({ minGrad: z.number().nullable(), valley: z.number().nullable() });
+export type LrSuggestions = z.infer<typeof LrSuggestions>;
+
+export const LrFindResult = z.object({
+  lrs: z.array(z.number()),
+  losses: z.array(z.number()), // smoothed
+  suggestions: LrSuggestions,
+});
+export type LrFindResult = z.infer<typeof LrFindResult>;
+
+/** One epoch as the run history and the panels keep it: the record without the throughput figure. */
+export const EpochRow = EpochRecord.omit({ trainImagesPerSecond: true });
+export type EpochRow = z.infer<typeof EpochRow>;
