@@ -41,6 +41,9 @@ export function activate(context: vscode.ExtensionContext): ImageTrainerApi {
     return panels;
   };
   context.subscriptions.push(service.onUiEvent((e) => panels?.post(e)));
+  // now, not on first use: the panels' serializers must be registered during activation to restore
+  // the panels that were open before a reload (activationEvents onWebviewPanel:imageTrainer.*)
+  getPanels();
 
   const errors: string[] = [];
   context.subscriptions.push(...registerCommands({ service, panels: getPanels, output, errors, nextFit }));

@@ -9,8 +9,9 @@ import type { PanelHost } from './panelHost';
 import { WebviewPanels, handlePanelIntents } from './panels';
 
 export function createPanelHost(context: vscode.ExtensionContext, service: TrainerService, nextFit: NextFitChoice, log: (message: string) => void): PanelHost {
-  const panels = new WebviewPanels(context, { dataset: () => service.dataset?.summary, log });
+  const panels = new WebviewPanels(context, { dataset: () => service.dataset?.summary, lastDataset: () => service.lastDataset?.summary, runs: service.runs, log });
   context.subscriptions.push(
+    ...panels.registerSerializers(),
     handlePanelIntents(panels, service, log),
     panels.onUserIntent(({ intent }) => {
       if (intent.type !== 'setMaxLr') return;

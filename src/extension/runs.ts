@@ -26,8 +26,40 @@ export interface RunRecord {
   lastSmoothLoss?: number;
   epochRows: EpochRow[];
   lrFind?: { lrs: number[]; losses: number[]; suggestions: { minGrad: number | null; valley: number | null } };
+  /** The batch curve, thinned to at most MAX_CURVE_POINTS (every `stride`-th step), so a run redraws after a reload. */
+  curve?: LossCurve;
   /** Free-form context captured when the run started (dataset root, arch). */
   context?: Record<string, string>;
+}
+
+export interface LossCurve {
+  stride: number;
+  steps: number[];
+  loss: number[];
+  smooth: number[];
+  /** lr of the last layer group, and momentum, per kept step. */
+  lr: number[];
+  mom: number[];
+  /** Every group's lr at the last kept step. */
+  lastLrs?: number[];
+}
+
+/** Kept points per run curve: enough to draw it, small enough for workspaceState. */
+export const MAX_CURVE_POINTS = 512;
+
+/** Adds a batch to a run's kept curve: every stride-th step; past the limit, every other point goes and the stride doubles. */
+export function keepCurvePoint(c: LossCurve, b: TrainerEventOf<'batch'>): void {
+  if (b.step % c.stride !== 0) return;
+  c.steps.push(b.step);
+  c.loss.push(b.loss);
+  c.smooth.push(b.smoothLoss);
+  c.lr.push(b.lrs[b.lrs.length - 1] ?? NaN);
+  c.mom.push(b.mom);
+  c.lastLrs = b.lrs;
+  if (c.steps.length <= MAX_CURVE_POINTS) return;
+  c.stride *= 2;
+  const keep = c.steps.map((step) => step % c.stride === 0);
+  for (const k of ['steps', 'loss', 'smooth', 'lr', 'mom'] as const) c[k] = c[k].filter((_, i) => keep[i]);
 }
 
 /** The subset of vscode.Memento the store needs. */
@@ -110,6 +142,7 @@ export class RunStore {
       case 'batch':
         run.lastStep = event.step;
         run.lastSmoothLoss = event.smoothLoss;
+        if (run.kind !== 'lr_find') keepCurvePoint((run.curve ??= { stride: 1, steps: [], loss: [], smooth: [], lr: [], mom: [] }), event);
         return run; // not persisted per batch: too frequent
       case 'epoch':
         run.epochRows.push({

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrainerEvent } from '../../src/protocol/events';
-import { RunStore, KeyValueStore, summarizeRun, fmtLr } from '../../src/extension/runs';
+import { RunStore, KeyValueStore, summarizeRun, fmtLr, MAX_CURVE_POINTS } from '../../src/extension/runs';
+import { eventsOfRecord } from '../../src/extension/panels/run-history';
 
 function memento(initial: Record<string, unknown> = {}): KeyValueStore & { data: Record<string, unknown> } {
   const data = { ...initial };
@@ -74,4 +75,38 @@ test('events of unknown runs and non-run events are ignored; garbage in storage 
 test('fmtLr is short', () => {
   assert.equal(fmtLr(0.001), '1e-3');
   assert.equal(fmtLr(3.02e-4), '3.02e-4');
+});
+
+test('a run keeps a thinned batch curve in its saved record, and its events redraw it after a reload', async () => {
+  const m = memento();
+  const store = new RunStore(m);
+  store.apply({ ...begin('c1'), batchesPerEpoch: 1000, totalBatches: 2000 } as TrainerEvent);
+  for (let step = 0; step < 2000; step++)
+    store.apply({ type: 'batch', runId: 'c1', epoch: Math.floor(step / 1000), iter: step % 1000, step, lrs: [step * 1e-6, step * 1e-5], mom: 0.9, loss: 3 - step / 1000, smoothLoss: 3 - step / 1000 });
+  store.apply({ type: 'epoch', runId: 'c1', epoch: 0, trainLoss: 2, validLoss: 1.9, errorRate: 0.5, accuracy: 0.5, seconds: 3, trainImagesPerSecond: 9 });
+  store.apply({ type: 'fit_end', runId: 'c1', kind: 'fit_one_cycle', status: 'completed' });
+  const saved = new RunStore(memento(m.data)).get('c1')!;
+  const c = saved.curve!;
+  assert.ok(c.steps.length <= MAX_CURVE_POINTS && c.steps.length >= MAX_CURVE_POINTS / 2, `${c.steps.length} points`);
+  assert.equal(c.steps[0], 0);
+  assert.ok(c.steps.every((s, i) => s % c.stride === 0 && (i === 0 || s > c.steps[i - 1])), 'every stride-th step, in order');
+  assert.deepEqual([c.loss.length, c.smooth.length, c.lr.length, c.mom.length], [c.steps.length, c.steps.length, c.steps.length, c.steps.length]);
+  const events = eventsOfRecord(saved);
+  assert.deepEqual([...new Set(events.map((e) => e.type))], ['fit_begin', 'batch', 'epoch', 'fit_end']);
+  const batches = events.filter((e) => e.type === 'batch');
+  assert.equal(batches.length, c.steps.length);
+  const last = batches[batches.length - 1];
+  assert.ok(last.type === 'batch' && last.lrs.length === 2 && last.iter === last.step % 1000);
+});
+
+test('an lr_find record stands for its result: the curve and the suggestions', () => {
+  const store = new RunStore(memento());
+  store.apply(begin('l1', 'lr_find'));
+  store.apply({ type: 'lr_find_result', runId: 'l1', lrs: [1e-5, 1e-4, 1e-3], losses: [2, 1.5, 3], suggestions: { minGrad: 1e-4, valley: 5e-5 } });
+  store.apply({ type: 'fit_end', runId: 'l1', kind: 'lr_find', status: 'completed' });
+  const events = eventsOfRecord(store.get('l1')!);
+  const result = events.find((e) => e.type === 'lr_find_result');
+  assert.ok(result && result.type === 'lr_find_result');
+  assert.deepEqual(result.suggestions, { minGrad: 1e-4, valley: 5e-5 });
+  assert.equal(events.at(-1)?.type, 'fit_end');
 });

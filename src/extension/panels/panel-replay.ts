@@ -6,7 +6,7 @@ import type { TrainerEvent, TrainerEventOf } from '../../protocol/events';
 import type { DatasetBatch } from '../../protocol/dataset';
 import type { CleanerChange, HostMessage, InterpretationData, PanelKind, RunSummary } from '../../protocol/webview';
 import type { RunRecord } from '../runs';
-import { RunHistory } from './run-history';
+import { RunHistory, eventsOfRecord } from './run-history';
 
 export interface DatasetSummaryLike {
   root: string;
@@ -21,6 +21,12 @@ export interface DatasetSummaryLike {
 /** The panel that shows a run of this kind. */
 export const RUN_PANEL: Record<RunRecord['kind'], 'lrFinder' | 'training'> = { lr_find: 'lrFinder', fit: 'training', fit_one_cycle: 'training' };
 
+/** The saved run records (the extension's RunStore fits). */
+export interface SavedRuns {
+  get(runId: string): RunRecord | undefined;
+  list(): readonly RunRecord[];
+}
+
 export class PanelReplay {
   readonly history = new RunHistory();
   /** Run shown by each run panel. */
@@ -31,6 +37,9 @@ export class PanelReplay {
   comparison: RunSummary[] = [];
   cleanerChanges: CleanerChange[] = [];
   readonly gradCams = new Map<string, string>();
+
+  /** @param runs a panel draws a run from its saved record when this session saw none of its events (after a reload). */
+  constructor(private readonly runs?: SavedRuns) {}
 
   /** Takes a dataset summary (an openDataset answer) as the dataset event the page draws. */
   setDataset(s: DatasetSummaryLike): void {
@@ -53,14 +62,32 @@ export class PanelReplay {
     this.gradCams.clear();
   }
 
-  /** Everything a (re)loaded page of this kind should show. */
+  /** The events that draw a run: those this session saw, else the ones its saved record stands for. */
+  runEvents(runId: string): TrainerEvent[] {
+    const seen = this.history.events(runId);
+    if (seen.length) return seen;
+    const record = this.runs?.get(runId);
+    return record ? eventsOfRecord(record) : [];
+  }
+
+  /** The run a run panel shows: the one it was asked for, else the newest of its kinds (seen live, else saved). */
+  runToShow(kind: 'training' | 'lrFinder'): string | undefined {
+    const kinds: RunRecord['kind'][] = kind === 'lrFinder' ? ['lr_find'] : ['fit', 'fit_one_cycle'];
+    return this.shownRun.get(kind) ?? this.history.latest(kinds) ?? this.runs?.list().find((r) => kinds.includes(r.kind))?.runId;
+  }
+
+  /**
+   * Everything a (re)loaded page of this kind should show, after a reset; nothing at all when there
+   * is nothing for it, so a page restored after a window reload keeps what it saved.
+   */
   messages(kind: PanelKind): HostMessage[] {
-    const out: HostMessage[] = [{ type: 'reset' }];
+    const out: HostMessage[] = [];
     switch (kind) {
       case 'training':
       case 'lrFinder': {
-        const runId = this.shownRun.get(kind) ?? this.history.latest(kind === 'lrFinder' ? ['lr_find'] : ['fit', 'fit_one_cycle']);
-        if (runId) out.push({ type: 'events', events: this.history.events(runId) });
+        const runId = this.runToShow(kind);
+        const events = runId ? this.runEvents(runId) : [];
+        if (events.length) out.push({ type: 'events', events });
         break;
       }
       case 'dataset':
@@ -73,10 +100,10 @@ export class PanelReplay {
         for (const [file, src] of this.gradCams) out.push({ type: 'gradCam', file, src });
         break;
       case 'runComparison':
-        out.push({ type: 'runs', runs: this.comparison });
+        if (this.comparison.length) out.push({ type: 'runs', runs: this.comparison });
         break;
     }
-    return out;
+    return out.length ? [{ type: 'reset' }, ...out] : [];
   }
 
   /** Records a live event for later replay. */

@@ -7,9 +7,9 @@ import { DatasetBatch } from '../../protocol/dataset';
 import type { CleanerChange, HostMessage, InterpretationData, PanelKind, RenderedSummary, UserIntent } from '../../protocol/webview';
 import type { PanelHost } from '../panelHost';
 import type { RunRecord } from '../runs';
-import { PanelController } from './webview-panel';
-import { PanelReplay, RUN_PANEL, type DatasetSummaryLike } from './panel-replay';
-import { summaryFromRecord } from './run-history';
+import { PanelController, viewType } from './webview-panel';
+import { PanelReplay, RUN_PANEL, type DatasetSummaryLike, type SavedRuns } from './panel-replay';
+import { summaryFromRecord, eventsOfRecord } from './run-history';
 import { fromInterpretationJson, isInterpretationJson, cellItems as interpCellItems } from './interpretation-data';
 
 export interface UserIntentEvent {
@@ -20,12 +20,18 @@ export interface UserIntentEvent {
 export interface WebviewPanelsOptions {
   /** The dataset that is open now (for localResourceRoots and intent validation). */
   dataset?: () => DatasetSummaryLike | undefined;
+  /** The dataset of the last session (after a reload nothing is open, but restored panels show its images). */
+  lastDataset?: () => DatasetSummaryLike | undefined;
+  /** The saved run records: a panel draws a run from its record when this session saw none of its events. */
+  runs?: SavedRuns;
   log?: (message: string) => void;
 }
 
+const PANEL_KINDS: readonly PanelKind[] = ['dataset', 'lrFinder', 'training', 'interpretation', 'runComparison'];
+
 export class WebviewPanels implements PanelHost, vscode.Disposable {
   private readonly controllers = new Map<PanelKind, PanelController>();
-  private readonly state = new PanelReplay();
+  private readonly state: PanelReplay;
   private interpretationRaw: unknown;
   private readonly intentEmitter = new vscode.EventEmitter<UserIntentEvent>();
   /** What the user asked for in a panel, validated (stop, setMaxLr, relabel, delete, undo, …). */
@@ -34,13 +40,37 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly o: WebviewPanelsOptions = {},
-  ) {}
+  ) {
+    this.state = new PanelReplay(o.runs);
+  }
+
+  /**
+   * Brings back, after a window reload, the panels that were open: VS Code hands each one over with
+   * the state its page saved (getState); the run panels redraw their run from the saved record, the
+   * others keep what the page saved until the host has something newer.
+   */
+  registerSerializers(): vscode.Disposable[] {
+    return PANEL_KINDS.map((kind) =>
+      vscode.window.registerWebviewPanelSerializer(viewType(kind), {
+        deserializeWebviewPanel: async (panel, saved) => {
+          if (this.controllers.has(kind)) {
+            panel.dispose(); // one panel per kind
+            return;
+          }
+          const runId = savedRunId(saved);
+          if (runId && (kind === 'training' || kind === 'lrFinder') && !this.state.shownRun.has(kind)) this.state.shownRun.set(kind, runId);
+          this.open(kind, panel);
+        },
+      }),
+    );
+  }
 
   // --- PanelHost -------------------------------------------------------------------------------
 
   showRun(run: RunRecord, events: readonly TrainerEvent[]): void {
     const kind = RUN_PANEL[run.kind];
-    if (!this.state.history.events(run.runId).length) for (const e of events) this.state.history.record(e);
+    // after a reload this session saw none of the run's events: draw it from its saved record
+    if (!this.state.history.events(run.runId).length) for (const e of events.length ? events : eventsOfRecord(run)) this.state.history.record(e);
     const switched = this.state.shownRun.get(kind) !== run.runId;
     this.state.shownRun.set(kind, run.runId);
     const c = this.controllers.get(kind);
@@ -110,8 +140,10 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
 
   // --- answers to intents ----------------------------------------------------------------------
 
-  /** A Grad-CAM overlay for a file: the data: URL the trainer's gradCam answers with. */
-  showGradCam(file: string, src: string): void {
+  /** A Grad-CAM overlay for a file: the trainer's gradCam answer is already a `data:image/png;base64,` URL. */
+  showGradCam(file: string, overlay: string): void {
+    const src = overlayDataUrl(overlay);
+    if (!src) return this.notice('interpretation', 'error', `Grad-CAM of ${file}: the trainer sent no PNG overlay`);
     this.state.gradCams.set(file, src);
     this.forward('interpretation', { type: 'gradCam', file, src });
   }
@@ -129,7 +161,7 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
   // --- internals -------------------------------------------------------------------------------
 
   private datasetRoot(): string | undefined {
-    return this.o.dataset?.()?.root ?? this.state.datasetEvent?.root ?? this.state.interpretation?.datasetRoot;
+    return this.o.dataset?.()?.root ?? this.state.datasetEvent?.root ?? this.state.interpretation?.datasetRoot ?? this.o.lastDataset?.()?.root;
   }
 
   private classes(): readonly string[] | undefined {
@@ -141,7 +173,7 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
     return fromInterpretationJson(result, { datasetRoot: this.datasetRoot(), toSrc: (f) => c.imageSrc(f) });
   }
 
-  private open(kind: PanelKind): PanelController {
+  private open(kind: PanelKind, restored?: vscode.WebviewPanel): PanelController {
     let c = this.controllers.get(kind);
     if (c) {
       c.reveal();
@@ -149,6 +181,9 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
     }
     c = new PanelController({
       kind,
+      panel: restored,
+      // tabs in one column beside the editor: the column the other panels are in, else beside
+      column: [...this.controllers.values()].map((x) => x.panel.viewColumn).find((v) => v !== undefined),
       context: this.context,
       datasetRoot: () => this.datasetRoot(),
       classes: () => this.classes(),
@@ -193,4 +228,16 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
     this.controllers.clear();
     this.intentEmitter.dispose();
   }
+}
+
+/** The overlay as the page may load it: a PNG data URL (passed through, never prefixed twice), else undefined. */
+export function overlayDataUrl(overlay: string): string | undefined {
+  return /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/.test(overlay) ? overlay : undefined;
+}
+
+/** The run a page saved in its state (training: state.run.runId, LR finder: state.runId). */
+function savedRunId(saved: unknown): string | undefined {
+  const st = (saved as { state?: { runId?: unknown; run?: { runId?: unknown } } } | undefined)?.state;
+  const id = st?.run?.runId ?? st?.runId;
+  return typeof id === 'string' ? id : undefined;
 }

@@ -103,3 +103,26 @@ export function summaryFromRecord(r: RunRecord): RunSummary {
     status: r.status,
   };
 }
+
+/**
+ * The events a saved run record stands for (fit_begin, its kept loss curve, epochs, the LR-finder
+ * result, fit_end): what a panel needs to draw a run this session never saw live.
+ */
+export function eventsOfRecord(r: RunRecord): TrainerEvent[] {
+  const out: TrainerEvent[] = [
+    { type: 'fit_begin', runId: r.runId, kind: r.kind, epochs: r.epochs, batchesPerEpoch: r.batchesPerEpoch, totalBatches: r.totalBatches, lrs: r.lrs, frozenTo: r.frozenTo, layerGroups: r.layerGroups },
+  ];
+  const c = r.curve;
+  const bpe = Math.max(1, r.batchesPerEpoch);
+  if (c && r.kind !== 'lr_find') {
+    c.steps.forEach((step, i) => {
+      const lr = c.lr[i];
+      const lrs = i === c.steps.length - 1 && c.lastLrs?.length ? c.lastLrs : [lr];
+      out.push({ type: 'batch', runId: r.runId, epoch: Math.floor(step / bpe), iter: step % bpe, step, lrs, mom: c.mom[i], loss: c.loss[i], smoothLoss: c.smooth[i] });
+    });
+  }
+  for (const e of r.epochRows) out.push({ type: 'epoch', runId: r.runId, trainImagesPerSecond: 0, ...e });
+  if (r.lrFind) out.push({ type: 'lr_find_result', runId: r.runId, ...r.lrFind });
+  if (r.status !== 'running') out.push({ type: 'fit_end', runId: r.runId, kind: r.kind, status: r.status, ...(r.error ? { error: r.error } : {}) });
+  return out;
+}

@@ -6,9 +6,7 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 
-const ROOT = path.resolve(__dirname, '../../..');
-const FIXTURE_IMAGES = path.join(ROOT, 'test/fixtures/events/images');
-const CLASSES = ['bag', 'trouser', 'tshirt'];
+const { writeDataset, palette, quickInput, panelFrame, waitInFrame, openDatasetFromFolders, createLearner } = require('./lib/workbench');
 
 /** Small images and batches (2 shared cores; the 224 px / bs 64 defaults run wasm out of memory), resnet18, dark theme. */
 const SETTINGS = { 'imageTrainer.size': 32, 'imageTrainer.batchSize': 4, 'imageTrainer.defaultArch': 'resnet18', 'workbench.colorTheme': 'Default Dark Modern' };
@@ -20,64 +18,6 @@ function writeSettings(workspace, extra = {}) {
   const file = path.join(dir, 'settings.json');
   const old = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
   fs.writeFileSync(file, JSON.stringify({ ...old, ...SETTINGS, ...extra }, null, 2));
-}
-
-/** One folder per class with real Fashion-MNIST PNGs (the panel fixtures), 6 per class, twice over. */
-function writeDataset(dir) {
-  for (const c of CLASSES) {
-    fs.mkdirSync(path.join(dir, c), { recursive: true });
-    for (const f of fs.readdirSync(path.join(FIXTURE_IMAGES, c))) {
-      fs.copyFileSync(path.join(FIXTURE_IMAGES, c, f), path.join(dir, c, f));
-      fs.copyFileSync(path.join(FIXTURE_IMAGES, c, f), path.join(dir, c, `b_${f}`));
-    }
-  }
-}
-
-async function palette(page, command) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 15000 });
-  await input.fill(`>${command}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: command.replace(/^Image Trainer: /, '') }).first().waitFor({ timeout: 15000 });
-  await page.keyboard.press('Enter');
-}
-
-/** Waits for a quick pick / input whose title contains `title`, then picks the row with `row` (or just Enter). */
-async function quickInput(page, title, { row, value } = {}) {
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).first().waitFor({ timeout: 60000 });
-  if (value !== undefined) await page.locator('.quick-input-widget input').fill(value);
-  if (row) {
-    const r = page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first();
-    await r.waitFor({ timeout: 15000 });
-    await r.click();
-  } else await page.keyboard.press('Enter');
-}
-
-/** The frame of the panel page whose body says data-panel=kind (webview iframes nest twice). */
-async function panelFrame(page, kind, timeout = 90000) {
-  const t0 = Date.now();
-  for (;;) {
-    for (const f of page.frames()) {
-      const k = await f.evaluate(() => document.body && document.body.dataset.panel).catch(() => undefined);
-      if (k === kind) return f;
-    }
-    if (Date.now() - t0 > timeout) throw new Error(`no ${kind} panel webview after ${timeout} ms`);
-    await page.waitForTimeout(250);
-  }
-}
-
-async function waitInFrame(page, kind, probe, what, timeout = 180000) {
-  const t0 = Date.now();
-  let last;
-  for (;;) {
-    const f = await panelFrame(page, kind, timeout);
-    last = await f.evaluate(probe).catch((e) => `error: ${e.message}`);
-    if (last && last.ok) return last;
-    if (last && /^failed/.test(last.status || '')) throw new Error(`${kind} panel shows the run failed: ${last.status}`);
-    if (Date.now() - t0 > timeout) throw new Error(`${kind} panel: timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await page.waitForTimeout(250);
-  }
 }
 
 async function setTheme(page, workspace, theme) {
@@ -100,23 +40,8 @@ module.exports = async function panels({ page, outDir, workspace }) {
   const data = path.join(workspace, 'fashion');
   writeDataset(data);
 
-  // Open Dataset…: folder (simple file dialog), labels from folders, confirm, open.
-  await palette(page, 'Image Trainer: Open Dataset');
-  const pathInput = page.locator('.quick-input-widget input');
-  await pathInput.waitFor({ timeout: 15000 });
-  await pathInput.fill(data + '/');
-  await page.waitForTimeout(500);
-  await page.locator('.quick-input-widget .quick-input-action a, .quick-input-widget .monaco-button', { hasText: 'Open Dataset' }).first().click();
-  await quickInput(page, 'how are the labels', { row: 'From folders' });
-  await quickInput(page, '3 classes', { row: 'Use these labels' });
-  await quickInput(page, 'open the dataset', { row: 'Open dataset' });
-  await page.locator('.statusbar-item', { hasText: /3 classes/ }).first().waitFor({ timeout: 60000 }).catch(() => undefined);
-
-  // Create Learner…: resnet18, no pretrained weights (nothing to download here).
-  await palette(page, 'Image Trainer: Create Learner');
-  await quickInput(page, 'architecture', { row: 'resnet18' });
-  await quickInput(page, 'pretrained weights', { row: 'None' });
-  await page.waitForTimeout(1500);
+  await openDatasetFromFolders(page, data);
+  await createLearner(page);
 
   // Find Learning Rate: the LR-finder panel draws the sweep live, then the suggestions.
   await palette(page, 'Image Trainer: Find Learning Rate');
