@@ -3,7 +3,8 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type uPlot from 'uplot';
-import type { TrainerEvent, TrainerEventOf } from '../src/protocol/events';
+import type { TrainerEvent } from '../src/protocol/events';
+import { beginRun, reduceRun, type RunChange, type RunCurves, type RunState } from '../src/protocol/run-reducer';
 import type { HostMessage } from '../src/protocol/webview';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
@@ -11,85 +12,39 @@ import { formatLrValue } from '../src/protocol/lr';
 import { fmtNum, fmtTime } from './common/format';
 import { ThemedPlot, themedAxis } from './common/plot';
 
-type FitBegin = TrainerEventOf<'fit_begin'>;
-type EpochEvent = TrainerEventOf<'epoch'>;
-
 export interface TrainingState {
-  run: FitBegin | null;
-  /** Per received batch, in step order (the host may thin the stream; steps can have gaps). */
-  steps: number[];
-  loss: number[];
-  smooth: number[];
-  lr: number[];
-  mom: number[];
-  lastLrs: number[];
-  epochs: EpochEvent[];
-  at: { epoch: number; iter: number } | null;
-  status: 'idle' | 'running' | 'completed' | 'stopped' | 'failed';
-  error?: string;
+  /** The run shown, folded by the protocol's run reducer (with per-batch curves). */
+  run: RunState | null;
   notice?: { level: string; message: string };
 }
 
 export function emptyTraining(): TrainingState {
-  return { run: null, steps: [], loss: [], smooth: [], lr: [], mom: [], lastLrs: [], epochs: [], at: null, status: 'idle' };
+  return { run: null };
 }
 
+const NO_CURVES: RunCurves = { step: [], loss: [], smoothLoss: [], lr: [], mom: [] };
+const curvesOf = (s: TrainingState): RunCurves => s.run?.curves ?? NO_CURVES;
+const statusOf = (s: TrainingState): RunState['status'] | 'idle' => s.run?.status ?? 'idle';
+
 /** Applies one trainer event to the state; returns which parts changed. Pure, so replays are cheap. */
-export function applyTrainingEvent(s: TrainingState, e: TrainerEvent): { curves?: boolean; table?: boolean; header?: boolean } {
-  switch (e.type) {
-    case 'fit_begin': {
-      if (e.kind === 'lr_find') return {};
-      if (s.run?.runId !== e.runId) Object.assign(s, emptyTraining());
-      s.run = e;
-      s.status = 'running';
-      s.lastLrs = e.lrs;
-      return { curves: true, table: true, header: true };
-    }
-    case 'batch': {
-      if (!s.run || e.runId !== s.run.runId) return {};
-      const n = s.steps.length;
-      if (n === 0 || e.step > s.steps[n - 1]) {
-        s.steps.push(e.step);
-        s.loss.push(e.loss);
-        s.smooth.push(e.smoothLoss);
-        s.lr.push(e.lrs[e.lrs.length - 1] ?? NaN);
-        s.mom.push(e.mom);
-      } else {
-        const i = s.steps.indexOf(e.step); // replayed duplicate: overwrite in place
-        if (i < 0) return {};
-        s.loss[i] = e.loss;
-        s.smooth[i] = e.smoothLoss;
-      }
-      s.lastLrs = e.lrs;
-      s.at = { epoch: e.epoch, iter: e.iter };
-      return { curves: true, header: true };
-    }
-    case 'epoch': {
-      if (!s.run || e.runId !== s.run.runId) return {};
-      const i = s.epochs.findIndex((r) => r.epoch === e.epoch);
-      if (i >= 0) s.epochs[i] = e;
-      else s.epochs.push(e);
-      s.epochs.sort((a, b) => a.epoch - b.epoch);
-      return { curves: true, table: true, header: true };
-    }
-    case 'fit_end': {
-      if (!s.run || e.runId !== s.run.runId) return {};
-      s.status = e.status;
-      s.error = e.error;
-      return { header: true };
-    }
-    case 'error':
-      s.notice = { level: 'error', message: e.file ? `${e.message} (${e.file})${e.fix ? ` — ${e.fix}` : ''}` : e.message };
-      return { header: true };
-    default:
-      return {};
+export function applyTrainingEvent(s: TrainingState, e: TrainerEvent): RunChange {
+  if (e.type === 'fit_begin') {
+    if (e.kind === 'lr_find') return {};
+    if (s.run?.runId !== e.runId) s.run = beginRun(e, { curves: true }); // a replayed fit_begin keeps what was drawn
+    return { curves: true, table: true, header: true };
   }
+  if (e.type === 'error') {
+    s.notice = { level: 'error', message: e.file ? `${e.message} (${e.file})${e.fix ? ` — ${e.fix}` : ''}` : e.message };
+    return { header: true };
+  }
+  return s.run ? reduceRun(s.run, e) : {};
 }
 
 /** Loss plot data: batch steps merged with the epoch-end steps that carry the valid loss. */
 export function lossSeries(s: TrainingState): uPlot.AlignedData {
   const bpe = s.run?.batchesPerEpoch ?? 1;
-  const valid = s.epochs.filter((e) => e.validLoss !== null).map((e) => [(e.epoch + 1) * bpe - 1, e.validLoss as number] as const);
+  const c = curvesOf(s);
+  const valid = (s.run?.epochRows ?? []).filter((e) => e.validLoss !== null).map((e) => [(e.epoch + 1) * bpe - 1, e.validLoss as number] as const);
   const xs: number[] = [];
   const raw: (number | null)[] = [];
   const smooth: (number | null)[] = [];
@@ -101,11 +56,11 @@ export function lossSeries(s: TrainingState): uPlot.AlignedData {
     val.push(v);
   };
   let j = 0;
-  for (let i = 0; i < s.steps.length; i++) {
-    const step = s.steps[i];
+  for (let i = 0; i < c.step.length; i++) {
+    const step = c.step[i];
     for (; j < valid.length && valid[j][0] < step; j++) add(valid[j][0], null, null, valid[j][1]);
     const v = j < valid.length && valid[j][0] === step ? valid[j++][1] : null;
-    add(step, s.loss[i], s.smooth[i], v);
+    add(step, c.loss[i], c.smoothLoss[i], v);
   }
   for (; j < valid.length; j++) add(valid[j][0], null, null, valid[j][1]);
   return [xs, raw, smooth, val];
@@ -118,7 +73,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
   const statusLine = h('div', { className: 'muted', 'data-testid': 'status' });
   const stopButton = h('vscode-button', { icon: 'debug-stop', secondary: true, 'data-testid': 'stop', disabled: true }, 'Stop');
   stopButton.addEventListener('click', () => {
-    if (s.status === 'running') ctx.host.post({ type: 'stop', runId: s.run?.runId });
+    if (statusOf(s) === 'running') ctx.host.post({ type: 'stop', runId: s.run?.runId });
   });
   const noticeBox = h('div');
   const epochBar = h('vscode-progress-bar', { 'aria-label': 'epochs' }) as HTMLElement & { value?: number; max: number };
@@ -190,25 +145,27 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
         { label: 'momentum', stroke: c.purple, width: 2, scale: 'mom', value: (_u, v) => (v === null ? '—' : v.toFixed(4)) },
       ],
     }),
-    [s.steps, s.lr, s.mom],
+    [curvesOf(s).step, curvesOf(s).lr, curvesOf(s).mom],
   );
 
   const drawCurves = () => {
     lossPlot.setData(lossSeries(s));
-    schedPlot.setData([s.steps, s.lr, s.mom]);
+    const c = curvesOf(s);
+    schedPlot.setData([c.step, c.lr, c.mom]);
   };
 
   const drawHeader = () => {
     const r = s.run;
-    const running = s.status === 'running';
+    const status = statusOf(s);
+    const running = status === 'running';
     stopButton.toggleAttribute('disabled', !running);
     title.textContent = r ? `Training — ${r.runId}` : 'Training';
     statusLine.textContent = !r
       ? 'Waiting for a Fit One Cycle run…'
-      : s.status === 'failed'
-        ? `failed: ${s.error ?? 'unknown error'}`
-        : s.status;
-    statusLine.className = s.status === 'failed' ? 'error-text' : 'muted';
+      : status === 'failed'
+        ? `failed: ${r.error ?? 'unknown error'}`
+        : status;
+    statusLine.className = status === 'failed' ? 'error-text' : 'muted';
     const noticeKey = s.notice ? `${s.notice.level}:${s.notice.message}` : '';
     if (noticeBox.dataset.key !== noticeKey) {
       noticeBox.dataset.key = noticeKey;
@@ -217,19 +174,20 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
     }
     const epochs = r?.epochs ?? 0;
     const bpe = r?.batchesPerEpoch ?? 0;
-    const doneEpochs = s.status === 'completed' ? epochs : s.epochs.length;
+    const doneEpochs = status === 'completed' ? epochs : (r?.epochRows.length ?? 0);
     epochBar.max = Math.max(1, epochs);
     epochBar.value = doneEpochs;
     epochText.textContent = r ? `${doneEpochs}/${epochs}` : '';
-    const iter = s.status === 'completed' ? bpe : s.at ? s.at.iter + 1 : 0;
+    const at = r?.at;
+    const iter = status === 'completed' ? bpe : at ? at.iter + 1 : 0;
     batchBar.max = Math.max(1, bpe);
     batchBar.value = iter;
-    batchText.textContent = r ? `${iter}/${bpe}${s.at ? ` (epoch ${s.at.epoch + 1})` : ''}` : '';
+    batchText.textContent = r ? `${iter}/${bpe}${at ? ` (epoch ${at.epoch + 1})` : ''}` : '';
     drawFreeze();
   };
 
   // The group table is rebuilt only when the run changes; per batch only the current-lr cells change.
-  let freezeFor: FitBegin | null | undefined;
+  let freezeFor: RunState | null | undefined;
   let currentLrCells: HTMLElement[] = [];
   const drawFreeze = () => {
     const r = s.run;
@@ -270,11 +228,13 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
         ),
       );
     }
-    currentLrCells.forEach((td, g) => (td.textContent = formatLrValue(s.lastLrs[g] ?? s.lastLrs[s.lastLrs.length - 1])));
+    if (!r) return;
+    const lastLrs = r.lastLrs;
+    currentLrCells.forEach((td, g) => (td.textContent = formatLrValue(lastLrs[g] ?? lastLrs[lastLrs.length - 1])));
   };
 
   const drawTable = () => {
-    const rows = s.epochs;
+    const rows = s.run?.epochRows ?? [];
     // Grow row by row: keep existing rows, update changed ones, append new.
     while (tableBody.rows.length > rows.length) tableBody.deleteRow(-1);
     rows.forEach((e, i) => {
@@ -303,7 +263,8 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
 
   return {
     render(state) {
-      s = { ...emptyTraining(), ...state };
+      // A state saved by an older build (no reduced run with curves) starts empty.
+      s = state?.run?.curves ? { ...emptyTraining(), ...state } : emptyTraining();
       drawAll();
     },
     onMessage(m: HostMessage) {
@@ -317,7 +278,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
       }
     },
     snapshot: () => s,
-    summary: () => ({ runId: s.run?.runId ?? null, status: s.status, points: s.steps.length, rows: s.epochs.length, lastStep: s.steps[s.steps.length - 1] ?? null }),
+    summary: () => ({ runId: s.run?.runId ?? null, status: statusOf(s), points: curvesOf(s).step.length, rows: s.run?.epochRows.length ?? 0, lastStep: curvesOf(s).step.at(-1) ?? null }),
   };
 }
 

@@ -5,7 +5,7 @@ import type { RunRecord } from './runs';
 
 export interface PanelHost {
   /** Opens (or reveals) the LR-finder or training panel of a run, caught up from its events. */
-  showRun(run: RunRecord, events: readonly TrainerEvent[]): void;
+  showRun(run: RunRecord): void;
   /** Live (throttled) events for the open run panels. */
   post(event: TrainerEvent): void;
   /** fastai show_batch result (the trainer's showBatch answer) plus the dataset summary. */

@@ -1,66 +1,19 @@
-// Run history: one record per fit / lr_find, built from the trainer's events and persisted per
-// workspace (a Memento-like store) so it survives reloads and trainer crashes. Plain Node.
+// Run history: one record per fit / lr_find, folded from the trainer's events by the protocol's
+// run reducer and persisted per workspace (a Memento-like store) so it survives reloads and trainer
+// crashes. It also holds the extension's one event buffer: every event received, and each run's
+// events for the panels to replay. Plain Node.
 import type { TrainerEvent, TrainerEventOf } from '../protocol/events';
-import type { EpochRecord } from '../trainer/learner/types';
+import { formatLrValue } from '../protocol/lr';
+import { beginRun, isRunEvent, reduceRun, suggestedLr, type RunState } from '../protocol/run-reducer';
+import type { RunKind } from '../protocol/runs';
 
-export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed';
-
-/** One epoch as the run history keeps it: the learner's record without the throughput figure. */
-export type EpochRow = Omit<EpochRecord, 'trainImagesPerSecond'>;
-
-export interface RunRecord {
-  runId: string;
-  kind: 'fit' | 'fit_one_cycle' | 'lr_find';
-  status: RunStatus;
+/** A run as the history keeps it: the reduced run (src/protocol/run-reducer.ts) plus when and where. */
+export type RunRecord = RunState & {
   startedAt: number;
   endedAt?: number;
-  error?: string;
-  epochs: number;
-  batchesPerEpoch: number;
-  totalBatches: number;
-  lrs: number[];
-  frozenTo: number;
-  layerGroups: number;
-  /** Last batch seen (step within the run) and its smoothed loss. */
-  lastStep: number;
-  lastSmoothLoss?: number;
-  epochRows: EpochRow[];
-  lrFind?: { lrs: number[]; losses: number[]; suggestions: { minGrad: number | null; valley: number | null } };
-  /** The batch curve, thinned to at most MAX_CURVE_POINTS (every `stride`-th step), so a run redraws after a reload. */
-  curve?: LossCurve;
   /** Free-form context captured when the run started (dataset root, arch). */
   context?: Record<string, string>;
-}
-
-export interface LossCurve {
-  stride: number;
-  steps: number[];
-  loss: number[];
-  smooth: number[];
-  /** lr of the last layer group, and momentum, per kept step. */
-  lr: number[];
-  mom: number[];
-  /** Every group's lr at the last kept step. */
-  lastLrs?: number[];
-}
-
-/** Kept points per run curve: enough to draw it, small enough for workspaceState. */
-export const MAX_CURVE_POINTS = 512;
-
-/** Adds a batch to a run's kept curve: every stride-th step; past the limit, every other point goes and the stride doubles. */
-export function keepCurvePoint(c: LossCurve, b: TrainerEventOf<'batch'>): void {
-  if (b.step % c.stride !== 0) return;
-  c.steps.push(b.step);
-  c.loss.push(b.loss);
-  c.smooth.push(b.smoothLoss);
-  c.lr.push(b.lrs[b.lrs.length - 1] ?? NaN);
-  c.mom.push(b.mom);
-  c.lastLrs = b.lrs;
-  if (c.steps.length <= MAX_CURVE_POINTS) return;
-  c.stride *= 2;
-  const keep = c.steps.map((step) => step % c.stride === 0);
-  for (const k of ['steps', 'loss', 'smooth', 'lr', 'mom'] as const) c[k] = c[k].filter((_, i) => keep[i]);
-}
+};
 
 /** The subset of vscode.Memento the store needs. */
 export interface KeyValueStore {
@@ -72,10 +25,16 @@ const HISTORY_KEY = 'imageTrainer.runs';
 const MAX_RUNS = 50;
 /** Events kept in memory per run so a panel opened mid-run can catch up. */
 const MAX_EVENTS_PER_RUN = 20000;
+/** Kept points per run curve (thinned by the run reducer): enough to draw it, small enough for workspaceState. */
+export const MAX_CURVE_POINTS = 512;
+/** Recent events of every kind (the integration tests read them); halved when full. */
+const RECENT_EVENTS = 5000;
 
 export class RunStore {
   private runs: RunRecord[];
   private readonly events = new Map<string, TrainerEvent[]>();
+  /** Every event received, bounded (oldest half dropped when full). */
+  readonly recent: TrainerEvent[] = [];
   private readonly listeners = new Set<(run: RunRecord | undefined) => void>();
 
   constructor(
@@ -113,12 +72,16 @@ export class RunStore {
     return this.events.get(runId) ?? [];
   }
 
+  /** The newest run of these kinds. */
+  latest(kinds: readonly RunKind[]): RunRecord | undefined {
+    return this.list().find((r) => kinds.includes(r.kind));
+  }
+
   /** Latest lr_find suggestion (valley, else min gradient), for pre-filling Fit One Cycle. */
   lastSuggestion(): number | undefined {
     for (const r of this.list()) {
-      const s = r.lrFind?.suggestions;
-      const v = s?.valley ?? s?.minGrad;
-      if (v != null && Number.isFinite(v)) return v;
+      const v = suggestedLr(r);
+      if (v !== undefined) return v;
     }
     return undefined;
   }
@@ -130,57 +93,30 @@ export class RunStore {
 
   /** Feeds one trainer event (unthrottled). Returns the run it touched, if any. */
   apply(event: TrainerEvent, context?: Record<string, string>): RunRecord | undefined {
-    if (!('runId' in event)) return undefined;
-    let run = this.get(event.runId);
-    if (event.type === 'fit_begin') {
-      run = this.begin(event, context);
-    }
+    if (this.recent.length >= RECENT_EVENTS) this.recent.splice(0, RECENT_EVENTS / 2);
+    this.recent.push(event);
+    if (!isRunEvent(event)) return undefined;
+    const run = event.type === 'fit_begin' ? this.begin(event, context) : this.get(event.runId);
     if (!run) return undefined;
     const log = this.events.get(run.runId);
     if (log && log.length < MAX_EVENTS_PER_RUN) log.push(event);
-    switch (event.type) {
-      case 'batch':
-        run.lastStep = event.step;
-        run.lastSmoothLoss = event.smoothLoss;
-        if (run.kind !== 'lr_find') keepCurvePoint((run.curve ??= { stride: 1, steps: [], loss: [], smooth: [], lr: [], mom: [] }), event);
-        return run; // not persisted per batch: too frequent
-      case 'epoch':
-        run.epochRows.push({
-          epoch: event.epoch,
-          trainLoss: event.trainLoss,
-          validLoss: event.validLoss,
-          errorRate: event.errorRate,
-          accuracy: event.accuracy,
-          seconds: event.seconds,
-        });
-        break;
-      case 'lr_find_result':
-        run.lrFind = { lrs: event.lrs, losses: event.losses, suggestions: event.suggestions };
-        break;
-      case 'fit_end':
-        run.status = event.status;
-        run.endedAt = this.now();
-        if (event.error) run.error = event.error;
-        break;
-    }
+    reduceRun(run, event);
+    if (event.type === 'fit_end') run.endedAt = this.now();
+    if (event.type === 'batch') return run; // not persisted per batch: too frequent
     void this.persist();
     this.fire(run);
     return run;
   }
 
-  /** The trainer process died: every running run failed, with the reason kept. */
-  failActive(reason: string): RunRecord[] {
-    const hit = this.runs.filter((r) => r.status === 'running');
-    for (const r of hit) {
-      r.status = 'failed';
-      r.error = reason;
-      r.endedAt = this.now();
-    }
-    if (hit.length) {
-      void this.persist();
-      this.fire(undefined);
-    }
-    return hit;
+  /** The trainer process died: every running run ends failed with the reason (the fit_end it could not send). */
+  failActive(reason: string): { run: RunRecord; end: TrainerEventOf<'fit_end'> }[] {
+    return this.runs
+      .filter((r) => r.status === 'running')
+      .map((run) => {
+        const end: TrainerEventOf<'fit_end'> = { type: 'fit_end', runId: run.runId, kind: run.kind, status: 'failed', error: reason };
+        this.apply(end);
+        return { run, end };
+      });
   }
 
   async clear(): Promise<void> {
@@ -191,21 +127,9 @@ export class RunStore {
   }
 
   private begin(event: TrainerEventOf<'fit_begin'>, context?: Record<string, string>): RunRecord {
-    const run: RunRecord = {
-      runId: event.runId,
-      kind: event.kind,
-      status: 'running',
-      startedAt: this.now(),
-      epochs: event.epochs,
-      batchesPerEpoch: event.batchesPerEpoch,
-      totalBatches: event.totalBatches,
-      lrs: event.lrs,
-      frozenTo: event.frozenTo,
-      layerGroups: event.layerGroups,
-      lastStep: -1,
-      epochRows: [],
-      context,
-    };
+    // A fit keeps a thinned batch curve in its saved record, so it redraws after a reload.
+    const curves = event.kind === 'lr_find' ? undefined : { maxPoints: MAX_CURVE_POINTS };
+    const run: RunRecord = { ...beginRun(event, { curves }), startedAt: this.now(), ...(context ? { context } : {}) };
     this.runs = this.runs.filter((r) => r.runId !== event.runId);
     this.runs.push(run);
     this.events.set(run.runId, []);
@@ -233,13 +157,13 @@ function isRunRecord(v: unknown): v is RunRecord {
 }
 
 /** "error_rate 0.062 · valid_loss 0.213" — the final metrics of a run, for tree items and toasts. */
-export function summarizeRun(run: RunRecord): string {
+export function formatRunMetrics(run: RunRecord): string {
   if (run.kind === 'lr_find') {
     const s = run.lrFind?.suggestions;
     if (!s) return run.status;
     const parts = [];
-    if (s.valley != null) parts.push(`valley ${fmtLr(s.valley)}`);
-    if (s.minGrad != null) parts.push(`min grad ${fmtLr(s.minGrad)}`);
+    if (s.valley != null) parts.push(`valley ${formatLrValue(s.valley)}`);
+    if (s.minGrad != null) parts.push(`min grad ${formatLrValue(s.minGrad)}`);
     return parts.join(' · ') || run.status;
   }
   const last = run.epochRows[run.epochRows.length - 1];
@@ -248,8 +172,4 @@ export function summarizeRun(run: RunRecord): string {
   if (last.validLoss != null) parts.push(`valid_loss ${last.validLoss.toFixed(4)}`);
   if (last.errorRate != null) parts.push(`error_rate ${last.errorRate.toFixed(4)}`);
   return parts.join(' · ');
-}
-
-export function fmtLr(lr: number): string {
-  return lr.toExponential(2).replace(/\.?0+e/, 'e');
 }

@@ -27,7 +27,6 @@ export interface JobProgress {
 
 const KEY_DATASET = 'imageTrainer.lastDataset';
 const KEY_LEARNER = 'imageTrainer.learnerConfig';
-const EVENT_LOG_LIMIT = 5000;
 const LONG_JOBS: ReadonlySet<Method> = new Set<Method>(['lrFind', 'fitOneCycle', 'fit', 'interpret']);
 
 export interface CrashRecord {
@@ -48,8 +47,6 @@ export class TrainerService implements vscode.Disposable {
   progress?: JobProgress;
   /** The long request in flight, if any (set before fit_begin arrives). */
   busy?: Method;
-  /** Every event received, unthrottled (bounded); the integration tests read it. */
-  readonly eventLog: TrainerEvent[] = [];
   readonly crashes: CrashRecord[] = [];
   /** The trainer's last log lines (to explain failures such as running out of memory). */
   readonly recentLog: string[] = [];
@@ -99,6 +96,11 @@ export class TrainerService implements vscode.Disposable {
       this.changeEmitter.fire();
     });
     void this.updateContext();
+  }
+
+  /** Every event received, unthrottled (bounded; the run store's buffer); the integration tests read it. */
+  get eventLog(): readonly TrainerEvent[] {
+    return this.runs.recent;
   }
 
   get trainerPid(): number | undefined {
@@ -234,8 +236,6 @@ export class TrainerService implements vscode.Disposable {
   }
 
   private receive(event: TrainerEvent): void {
-    if (this.eventLog.length >= EVENT_LOG_LIMIT) this.eventLog.splice(0, EVENT_LOG_LIMIT / 2);
-    this.eventLog.push(event);
     const context: Record<string, string> = {};
     if (this.dataset) context.dataset = this.dataset.summary.root;
     if (this.learner) context.arch = this.learner.arch;
@@ -312,14 +312,12 @@ export class TrainerService implements vscode.Disposable {
 
   private exited(info: ExitInfo): void {
     this.gate.flush();
-    const failed = this.runs.failActive(`the trainer process ended during the run: ${info.reason}`);
-    // The trainer cannot send fit_end any more: say it on its behalf so open panels stop "running".
-    for (const r of failed) {
-      const end: TrainerEvent = { type: 'fit_end', runId: r.runId, kind: r.kind, status: 'failed', error: r.error };
-      this.eventLog.push(end);
+    // The trainer cannot send fit_end any more: the run store says it on its behalf, and open panels stop "running".
+    const failed = this.runs.failActive(`the trainer process ended during the run: ${info.reason}`).map(({ run, end }) => {
       this.rawEventEmitter.fire(end);
       this.gate.push(end);
-    }
+      return run;
+    });
     const hadState = this.dataset !== undefined || this.learner !== undefined;
     if (!info.expected && hadState) this.lostState = { dataset: this.dataset?.options, learner: this.learner ? this.lastLearnerConfig : undefined };
     this.resetTrainerState();

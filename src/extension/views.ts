@@ -2,7 +2,8 @@
 // service's state to plain nodes, so tests can read exactly what the views show.
 import * as vscode from 'vscode';
 import type { TrainerService } from './trainerService';
-import { summarizeRun, fmtLr, RunRecord } from './runs';
+import { formatLrValue } from '../protocol/lr';
+import { formatRunMetrics, type RunRecord } from './runs';
 
 export interface ViewNode {
   id: string;
@@ -143,7 +144,7 @@ export function learnerNodes(service: TrainerService): ViewNode[] {
     }
     const state = l.frozenTo === 0 ? 'unfrozen' : l.frozenTo >= l.layerGroups - 1 ? 'frozen (head only)' : `frozen to group ${l.frozenTo}`;
     nodes.push({ id: 'l.groups', label: 'Layer groups', description: state, icon: 'layers', children: groups, expanded: true });
-    if (l.lrs?.length) nodes.push({ id: 'l.lr', label: 'Learning rate', description: l.lrs.map(fmtLr).join(' · '), icon: 'dashboard' });
+    if (l.lrs?.length) nodes.push({ id: 'l.lr', label: 'Learning rate', description: l.lrs.map(formatLrValue).join(' · '), icon: 'dashboard' });
     nodes.push({ id: 'l.classes', label: 'Classes', description: String(l.classes.length), tooltip: l.classes.join(', '), icon: 'list-unordered' });
   }
   const b = service.backend;
@@ -184,8 +185,8 @@ export function runNodes(service: TrainerService): ViewNode[] {
     return {
       id: `run.${run.runId}`,
       label: `${title}${progress}`,
-      description: `${run.status === 'running' ? 'running' : summarizeRun(run)} · ${when}`,
-      tooltip: `${run.runId}\nstatus: ${run.status}${run.context?.arch ? `\narch: ${run.context.arch}` : ''}${run.context?.dataset ? `\ndataset: ${run.context.dataset}` : ''}\nmax lr: ${run.lrs.map(fmtLr).join(', ')}${run.error ? `\n${run.error}` : ''}`,
+      description: `${run.status === 'running' ? 'running' : formatRunMetrics(run)} · ${when}`,
+      tooltip: `${run.runId}\nstatus: ${run.status}${run.context?.arch ? `\narch: ${run.context.arch}` : ''}${run.context?.dataset ? `\ndataset: ${run.context.dataset}` : ''}\nmax lr: ${run.lrs.map(formatLrValue).join(', ')}${run.error ? `\n${run.error}` : ''}`,
       icon: STATUS_ICON[run.status],
       contextValue: `run.${run.status}`,
       args: { runId: run.runId },

@@ -12,7 +12,7 @@ import { formatLrValue } from '../../src/protocol/lr';
 import type { TrainerEvent } from '../../src/protocol/events';
 import { ClassificationInterpretation } from '../../src/trainer/interpret/interpretation';
 import { toInterpretationData } from '../../src/extension/panels/interpretation-data';
-import { summarizeRun } from '../../src/extension/panels/run-history';
+import { summarizeRunEvents } from '../../src/extension/panels/run-summary';
 import { renderOverlayPng } from '../../src/trainer/interpret/gradcam';
 
 let browser: Browser;
@@ -124,8 +124,8 @@ test('Training: progress, curves and the epoch table grow as events arrive; Stop
   assert.equal(await p.page.locator('[data-testid=epoch-rows] tr').count(), 4);
   assert.match((await p.page.textContent('[data-testid=freeze-state]')) ?? '', /Frozen: groups 0–1 frozen.*training group 2 \(head\)/);
   assert.equal(await p.page.getAttribute('[data-testid=stop]', 'disabled'), '');
-  const snap = await p.snapshot<{ steps: number[] }>();
-  assert.equal(snap.steps.length, 368);
+  const snap = await p.snapshot<{ run: { curves: { step: number[] } } }>();
+  assert.equal(snap.run.curves.step.length, 368);
   // The page tells the host what it drew (tests in a real VS Code read this), validated like any message.
   await p.page.waitForTimeout(400);
   const rendered = (await p.posted()).filter((m) => m.type === 'rendered').pop();
@@ -157,7 +157,7 @@ test('Training: a panel opened mid-run catches up from the replayed history, the
   assert.equal(await p.page.locator('[data-testid=epoch-rows] tr').count(), 2);
   assert.match((await p.page.textContent('[data-testid=freeze-state]')) ?? '', /Unfrozen: all 3 layer groups train/);
   const lrCells = await p.page.locator('[data-testid=freeze] tbody tr td:nth-child(3)').allTextContents();
-  assert.deepEqual(lrCells, ['1.00e-6', '1.00e-5', '1.00e-4']);
+  assert.deepEqual(lrCells, ['1e-6', '1e-5', '1e-4'], 'the one lr formatter');
   await assertClean(p);
   await p.page.close();
 });
@@ -299,8 +299,8 @@ test('Dataset: show_batch grid, class counts, skipped files, re-shuffle', async 
 });
 
 test('Run comparison: two runs side by side', async () => {
-  const a = summarizeRun(readJsonl('fit-one-cycle.jsonl'), 'stage-1 (frozen)');
-  const b = summarizeRun(readJsonl('fit-unfrozen.jsonl'), 'stage-2 (unfrozen)');
+  const a = summarizeRunEvents(readJsonl('fit-one-cycle.jsonl'), 'stage-1 (frozen)');
+  const b = summarizeRunEvents(readJsonl('fit-unfrozen.jsonl'), 'stage-2 (unfrozen)');
   assert.ok(a && b);
   const p = await openPanel(browser, server, 'runComparison', 'vscode-dark');
   await p.send({ type: 'runs', runs: [a, b] });

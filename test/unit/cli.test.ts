@@ -90,7 +90,9 @@ test('metrics.json collects backend, dataset, epochs and lr_find from events, ma
   assert.equal(c.snapshot(), null);
   c.onEvent({ type: 'backend', backend: { name: 'cpu', kind: 'cpu', fp16: false } });
   c.onEvent({ type: 'dataset', root: '/d', rule: { kind: 'folder' }, classes: ['a', 'b'], counts: [], trainCount: 8, validCount: 2, skipped: [] });
+  c.onEvent({ type: 'fit_begin', runId: 'r', kind: 'fit_one_cycle', epochs: 1, batchesPerEpoch: 1, totalBatches: 1, lrs: [1e-3], frozenTo: 0, layerGroups: 1 });
   c.onEvent({ type: 'epoch', runId: 'r', epoch: 0, trainLoss: 1, validLoss: 0.9, errorRate: 0.5, accuracy: 0.5, seconds: 3, trainImagesPerSecond: 2.5 });
+  c.onEvent({ type: 'fit_begin', runId: 'r2', kind: 'lr_find', epochs: 1, batchesPerEpoch: 2, totalBatches: 2, lrs: [1e-7], frozenTo: 0, layerGroups: 1 });
   c.onEvent({ type: 'lr_find_result', runId: 'r2', lrs: [1e-7, 1e-6], losses: [2, 1.9], suggestions: { minGrad: 1e-6, valley: null } });
   const file = path.join(tmp, 'm', 'metrics.json');
   assert.equal(await c.write(file), true);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrainerEvent } from '../../src/protocol/events';
-import { RunStore, KeyValueStore, summarizeRun, fmtLr, MAX_CURVE_POINTS } from '../../src/extension/runs';
-import { eventsOfRecord } from '../../src/extension/panels/run-history';
+import { RunStore, KeyValueStore, formatRunMetrics, MAX_CURVE_POINTS } from '../../src/extension/runs';
+import { eventsOfRecord } from '../../src/extension/panels/run-summary';
 
 function memento(initial: Record<string, unknown> = {}): KeyValueStore & { data: Record<string, unknown> } {
   const data = { ...initial };
@@ -33,7 +33,7 @@ test('a fit is recorded from its events and persisted', async () => {
   assert.equal(run.lastStep, 0);
   assert.equal(run.epochRows.length, 1);
   assert.equal(store.eventsOf('r1').length, 4);
-  assert.equal(summarizeRun(run), 'train_loss 1.5000 · valid_loss 1.2000 · error_rate 0.3000');
+  assert.equal(formatRunMetrics(run), 'train_loss 1.5000 · valid_loss 1.2000 · error_rate 0.3000');
   await new Promise((r) => setImmediate(r));
   const reloaded = new RunStore(m);
   assert.equal(reloaded.get('r1')?.status, 'completed');
@@ -47,7 +47,7 @@ test('lr_find suggestions feed the next fit', () => {
   store.apply({ type: 'lr_find_result', runId: 'f1', lrs: [1e-5, 1e-3], losses: [2, 1], suggestions: { minGrad: 2e-3, valley: 1e-3 } });
   store.apply({ type: 'fit_end', runId: 'f1', kind: 'lr_find', status: 'completed' });
   assert.equal(store.lastSuggestion(), 1e-3);
-  assert.equal(summarizeRun(store.get('f1')!), 'valley 1e-3 · min grad 2e-3');
+  assert.equal(formatRunMetrics(store.get('f1')!), 'valley 1e-3 · min grad 2e-3');
 });
 
 test('a crash fails the running run with its reason; a reload marks leftovers interrupted', async () => {
@@ -55,8 +55,10 @@ test('a crash fails the running run with its reason; a reload marks leftovers in
   const store = new RunStore(m);
   store.apply(begin('r2'));
   const failed = store.failActive('killed by SIGKILL');
-  assert.deepEqual(failed.map((r) => r.runId), ['r2']);
+  assert.deepEqual(failed.map((f) => f.run.runId), ['r2']);
+  assert.deepEqual(failed[0]?.end, { type: 'fit_end', runId: 'r2', kind: 'fit_one_cycle', status: 'failed', error: 'killed by SIGKILL' });
   assert.equal(store.get('r2')?.error, 'killed by SIGKILL');
+  assert.equal(store.eventsOf('r2').at(-1)?.type, 'fit_end', 'the stand-in fit_end is in the run\'s events for replay');
   store.apply(begin('r3'));
   await new Promise((r) => setImmediate(r));
   const reloaded = new RunStore(m);
@@ -72,11 +74,6 @@ test('events of unknown runs and non-run events are ignored; garbage in storage 
   assert.equal(store.apply({ type: 'log', level: 'info', message: 'hi' }), undefined);
 });
 
-test('fmtLr is short', () => {
-  assert.equal(fmtLr(0.001), '1e-3');
-  assert.equal(fmtLr(3.02e-4), '3.02e-4');
-});
-
 test('a run keeps a thinned batch curve in its saved record, and its events redraw it after a reload', async () => {
   const m = memento();
   const store = new RunStore(m);
@@ -86,15 +83,15 @@ test('a run keeps a thinned batch curve in its saved record, and its events redr
   store.apply({ type: 'epoch', runId: 'c1', epoch: 0, trainLoss: 2, validLoss: 1.9, errorRate: 0.5, accuracy: 0.5, seconds: 3, trainImagesPerSecond: 9 });
   store.apply({ type: 'fit_end', runId: 'c1', kind: 'fit_one_cycle', status: 'completed' });
   const saved = new RunStore(memento(m.data)).get('c1')!;
-  const c = saved.curve!;
-  assert.ok(c.steps.length <= MAX_CURVE_POINTS && c.steps.length >= MAX_CURVE_POINTS / 2, `${c.steps.length} points`);
-  assert.equal(c.steps[0], 0);
-  assert.ok(c.steps.every((s, i) => s % c.stride === 0 && (i === 0 || s > c.steps[i - 1])), 'every stride-th step, in order');
-  assert.deepEqual([c.loss.length, c.smooth.length, c.lr.length, c.mom.length], [c.steps.length, c.steps.length, c.steps.length, c.steps.length]);
+  const c = saved.curves!;
+  assert.ok(c.step.length <= MAX_CURVE_POINTS && c.step.length >= MAX_CURVE_POINTS / 2, `${c.step.length} points`);
+  assert.equal(c.step[0], 0);
+  assert.ok(c.step.every((s, i) => s % c.stride === 0 && (i === 0 || s > c.step[i - 1])), 'every stride-th step, in order');
+  assert.deepEqual([c.loss.length, c.smoothLoss.length, c.lr.length, c.mom.length], [c.step.length, c.step.length, c.step.length, c.step.length]);
   const events = eventsOfRecord(saved);
   assert.deepEqual([...new Set(events.map((e) => e.type))], ['fit_begin', 'batch', 'epoch', 'fit_end']);
   const batches = events.filter((e) => e.type === 'batch');
-  assert.equal(batches.length, c.steps.length);
+  assert.equal(batches.length, c.step.length);
   const last = batches[batches.length - 1];
   assert.ok(last.type === 'batch' && last.lrs.length === 2 && last.iter === last.step % 1000);
 });

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { HostMessage } from '../../src/protocol/webview';
 import { validateWebviewMessage, isInsideRoot } from '../../src/extension/panels/validate-message';
 import { panelHtml, panelCsp } from '../../src/extension/panels/html';
-import { RunHistory, summarizeRun } from '../../src/extension/panels/run-history';
+import { summarizeRunEvents, toRunSummary } from '../../src/extension/panels/run-summary';
+import { runFromEvents } from '../../src/protocol/run-reducer';
 import { fromInterpretationJson } from '../../src/extension/panels/interpretation-data';
 import type { TrainerEvent } from '../../src/protocol/events';
 
@@ -87,21 +88,27 @@ const fitEvents: TrainerEvent[] = [
   { type: 'fit_end', runId: 'r1', kind: 'fit_one_cycle', status: 'completed' },
 ];
 
-test('RunHistory replays a run once even when the same events arrive replayed and live', () => {
-  const h = new RunHistory();
-  for (const e of fitEvents) h.record(e);
-  h.record(fitEvents[0]);
-  assert.equal(h.events('r1').length, fitEvents.length + 0);
-  assert.equal(h.latest(['fit_one_cycle']), 'r1');
-  assert.equal(h.latest(['lr_find']), undefined);
-  const s = summarizeRun(h.events('r1'), 'stage-1');
+test('a run summary from its events: curves per batch (replayed duplicates count once), epoch steps, status', () => {
+  const replayedAndLive = [...fitEvents.slice(0, 3), ...fitEvents.slice(1)];
+  const s = summarizeRunEvents(replayedAndLive, 'stage-1');
   assert.deepEqual(s?.trainLoss, [
     [0, 2],
     [1, 1.5],
   ]);
+  assert.equal(s?.label, 'stage-1');
+  assert.equal(s?.epochs.length, 1);
   assert.equal(s?.epochs[0].step, 1);
   assert.equal(s?.status, 'completed');
-  for (const m of [{ type: 'events', events: h.events('r1') }, { type: 'runs', runs: [s] }]) assert.ok(HostMessage.safeParse(m).success);
+  assert.equal(summarizeRunEvents(fitEvents.slice(1)), undefined, 'no fit_begin, no run');
+  for (const m of [{ type: 'events', events: fitEvents }, { type: 'runs', runs: [s] }]) assert.ok(HostMessage.safeParse(m).success);
+});
+
+test('a run without curves (the persisted history) draws its train loss at epoch ends', () => {
+  const run = runFromEvents(fitEvents)!;
+  assert.equal(run.curves, undefined);
+  const s = toRunSummary(run);
+  assert.deepEqual(s.trainLoss, [[1, 1.5]]);
+  assert.ok(HostMessage.safeParse({ type: 'runs', runs: [s] }).success);
 });
 
 test('the trainer’s interpret JSON becomes panel data: top losses from all items, images through toSrc', () => {

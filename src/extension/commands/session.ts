@@ -33,7 +33,7 @@ export function sessionCommands(kit: CommandKit): Record<string, Handler> {
       const { runId } = argsOf<{ runId: string }>(arg);
       const run = runId ? service.runs.get(runId) : service.runs.list()[0];
       if (!run) return undefined;
-      ctx.panels().showRun(run, service.runs.eventsOf(run.runId));
+      ctx.panels().showRun(run);
       return run.runId;
     },
 

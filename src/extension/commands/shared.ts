@@ -92,7 +92,7 @@ export function createKit(ctx: CommandContext): CommandKit {
       token.onCancellationRequested(() => void service.stop().catch(() => undefined));
       let reported = 0;
       const sub = service.onUiEvent((e) => {
-        if (e.type === 'fit_begin') ctx.panels().showRun(service.runs.get(e.runId)!, service.runs.eventsOf(e.runId));
+        if (e.type === 'fit_begin') ctx.panels().showRun(service.runs.get(e.runId)!);
         const p = service.progress;
         if (e.type !== 'batch' || !p || p.totalBatches <= 0) return;
         const pct = ((p.step + 1) / p.totalBatches) * 100;

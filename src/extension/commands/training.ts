@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { ARCHS, DEFAULT_ARCH, type Arch } from '../../protocol/arch';
 import { DEFAULT_LR, formatLr, formatLrValue, parseLr } from '../../protocol/lr';
 import type { ParamsOf } from '../../protocol/requests';
-import { summarizeRun } from '../runs';
+import { formatRunMetrics } from '../runs';
 import { argsOf, type CommandKit, type Handler } from './shared';
 
 export function trainingCommands(kit: CommandKit): Record<string, Handler> {
@@ -108,7 +108,7 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
         const run = service.runs.list()[0];
         if (run && run.kind !== 'lr_find') {
           const verb = run.status === 'stopped' ? 'stopped' : 'finished';
-          void vscode.window.setStatusBarMessage(`Image Trainer: fit ${verb}: ${summarizeRun(run)}`, 10000);
+          void vscode.window.setStatusBarMessage(`Image Trainer: fit ${verb}: ${formatRunMetrics(run)}`, 10000);
         }
         return rows;
       } catch (err) {

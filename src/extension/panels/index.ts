@@ -3,6 +3,6 @@ export { WebviewPanels, type UserIntentEvent, type WebviewPanelsOptions } from '
 export type { DatasetSummaryLike } from './panel-replay';
 export { handlePanelIntents, type TrainerRequester } from './intents';
 export { PanelController } from './webview-panel';
-export { RunHistory, summarizeRun } from './run-history';
+export { toRunSummary, summarizeRunEvents } from './run-summary';
 export { toInterpretationData, fromInterpretationJson, cellItems } from './interpretation-data';
 export { panelHtml, panelCsp, PANEL_BUNDLES, PANEL_TITLES } from './html';

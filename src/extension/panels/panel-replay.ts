@@ -5,8 +5,9 @@
 import type { TrainerEvent, TrainerEventOf } from '../../protocol/events';
 import type { DatasetBatch } from '../../protocol/dataset';
 import type { CleanerChange, HostMessage, InterpretationData, PanelKind, RunSummary } from '../../protocol/webview';
+import type { RunKind } from '../../protocol/runs';
 import type { RunRecord } from '../runs';
-import { RunHistory, eventsOfRecord } from './run-history';
+import { eventsOfRecord } from './run-summary';
 
 export interface DatasetSummaryLike {
   root: string;
@@ -21,14 +22,16 @@ export interface DatasetSummaryLike {
 /** The panel that shows a run of this kind. */
 export const RUN_PANEL: Record<RunRecord['kind'], 'lrFinder' | 'training'> = { lr_find: 'lrFinder', fit: 'training', fit_one_cycle: 'training' };
 
-/** The saved run records (the extension's RunStore fits). */
-export interface SavedRuns {
+/** The runs and their events: the extension's RunStore, which holds its one event buffer. */
+export interface RunSource {
+  /** The events this session saw for a run. */
+  eventsOf(runId: string): readonly TrainerEvent[];
+  /** The saved record (a run this session saw no events of is drawn from it, after a reload). */
   get(runId: string): RunRecord | undefined;
-  list(): readonly RunRecord[];
+  latest(kinds: readonly RunKind[]): RunRecord | undefined;
 }
 
 export class PanelReplay {
-  readonly history = new RunHistory();
   /** Run shown by each run panel. */
   readonly shownRun = new Map<PanelKind, string>();
   datasetEvent: TrainerEventOf<'dataset'> | undefined;
@@ -38,8 +41,7 @@ export class PanelReplay {
   cleanerChanges: CleanerChange[] = [];
   readonly gradCams = new Map<string, string>();
 
-  /** @param runs a panel draws a run from its saved record when this session saw none of its events (after a reload). */
-  constructor(private readonly runs?: SavedRuns) {}
+  constructor(private readonly runs: RunSource) {}
 
   /** Takes a dataset summary (an openDataset answer) as the dataset event the page draws. */
   setDataset(s: DatasetSummaryLike): void {
@@ -64,16 +66,15 @@ export class PanelReplay {
 
   /** The events that draw a run: those this session saw, else the ones its saved record stands for. */
   runEvents(runId: string): TrainerEvent[] {
-    const seen = this.history.events(runId);
-    if (seen.length) return seen;
-    const record = this.runs?.get(runId);
+    const seen = this.runs.eventsOf(runId);
+    if (seen.length) return [...seen];
+    const record = this.runs.get(runId);
     return record ? eventsOfRecord(record) : [];
   }
 
-  /** The run a run panel shows: the one it was asked for, else the newest of its kinds (seen live, else saved). */
+  /** The run a run panel shows: the one it was asked for, else the newest of its kinds. */
   runToShow(kind: 'training' | 'lrFinder'): string | undefined {
-    const kinds: RunRecord['kind'][] = kind === 'lrFinder' ? ['lr_find'] : ['fit', 'fit_one_cycle'];
-    return this.shownRun.get(kind) ?? this.history.latest(kinds) ?? this.runs?.list().find((r) => kinds.includes(r.kind))?.runId;
+    return this.shownRun.get(kind) ?? this.runs.latest(kind === 'lrFinder' ? ['lr_find'] : ['fit', 'fit_one_cycle'])?.runId;
   }
 
   /**
@@ -104,11 +105,5 @@ export class PanelReplay {
         break;
     }
     return out.length ? [{ type: 'reset' }, ...out] : [];
-  }
-
-  /** Records a live event for later replay. */
-  record(event: TrainerEvent): void {
-    this.history.record(event);
-    if (event.type === 'dataset') this.datasetEvent = event;
   }
 }

@@ -8,8 +8,8 @@ import type { CleanerChange, HostMessage, InterpretationData, PanelKind, Rendere
 import type { PanelHost } from '../panelHost';
 import type { RunRecord } from '../runs';
 import { PanelController, viewType } from './webview-panel';
-import { PanelReplay, RUN_PANEL, type DatasetSummaryLike, type SavedRuns } from './panel-replay';
-import { summaryFromRecord, eventsOfRecord } from './run-history';
+import { PanelReplay, RUN_PANEL, type DatasetSummaryLike, type RunSource } from './panel-replay';
+import { summarizeRunEvents, toRunSummary } from './run-summary';
 import { fromInterpretationJson, isInterpretationJson, cellItems as interpCellItems } from './interpretation-data';
 
 export interface UserIntentEvent {
@@ -22,8 +22,8 @@ export interface WebviewPanelsOptions {
   dataset?: () => DatasetSummaryLike | undefined;
   /** The dataset of the last session (after a reload nothing is open, but restored panels show its images). */
   lastDataset?: () => DatasetSummaryLike | undefined;
-  /** The saved run records: a panel draws a run from its record when this session saw none of its events. */
-  runs?: SavedRuns;
+  /** The runs, their saved records and the events this session saw (the extension's RunStore). */
+  runs: RunSource;
   log?: (message: string) => void;
 }
 
@@ -39,7 +39,7 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly o: WebviewPanelsOptions = {},
+    private readonly o: WebviewPanelsOptions,
   ) {
     this.state = new PanelReplay(o.runs);
   }
@@ -67,10 +67,8 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
 
   // --- PanelHost -------------------------------------------------------------------------------
 
-  showRun(run: RunRecord, events: readonly TrainerEvent[]): void {
+  showRun(run: RunRecord): void {
     const kind = RUN_PANEL[run.kind];
-    // after a reload this session saw none of the run's events: draw it from its saved record
-    if (!this.state.history.events(run.runId).length) for (const e of events.length ? events : eventsOfRecord(run)) this.state.history.record(e);
     const switched = this.state.shownRun.get(kind) !== run.runId;
     this.state.shownRun.set(kind, run.runId);
     const c = this.controllers.get(kind);
@@ -79,8 +77,8 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
   }
 
   post(event: TrainerEvent): void {
-    this.state.record(event);
     if (event.type === 'dataset') {
+      this.state.datasetEvent = event;
       this.forward('dataset', { type: 'events', events: [event] });
       for (const c of this.controllers.values()) c.refreshRoots();
       return;
@@ -124,7 +122,7 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
   }
 
   compareRuns(runs: readonly RunRecord[]): void {
-    this.state.comparison = runs.map((r) => this.state.history.summary(r.runId, r.runId) ?? summaryFromRecord(r));
+    this.state.comparison = runs.map((r) => summarizeRunEvents(this.o.runs.eventsOf(r.runId)) ?? toRunSummary(r));
     const c = this.open('runComparison');
     this.sendAll(c, 'runComparison');
   }

@@ -2,6 +2,8 @@
 // or failed run still reports the epochs it finished.
 import { z } from 'zod';
 import { BackendInfo, type TrainerEvent } from '../../protocol/events';
+import { beginRun, reduceRun, type RunState } from '../../protocol/run-reducer';
+import { LrFindResult } from '../../protocol/runs';
 import { writeJsonAtomic } from '../io/atomic-write';
 
 export const EpochMetrics = z.object({
@@ -13,11 +15,7 @@ export const EpochMetrics = z.object({
   train_images_per_second: z.number(),
 });
 
-export const LrFindMetrics = z.object({
-  lrs: z.array(z.number()),
-  losses: z.array(z.number()),
-  suggestions: z.object({ minGrad: z.number().nullable(), valley: z.number().nullable() }),
-});
+export const LrFindMetrics = LrFindResult;
 
 export const Metrics = z.object({
   backend: BackendInfo,
@@ -35,8 +33,8 @@ export class MetricsCollector {
   private trainCount = 0;
   private validCount = 0;
   private haveDataset = false;
-  private readonly epochs: z.infer<typeof EpochMetrics>[] = [];
-  private lrFind?: z.infer<typeof LrFindMetrics>;
+  /** This invocation's runs (train may fit twice: frozen, then unfrozen), folded by the run reducer. */
+  private readonly runs: RunState[] = [];
 
   readonly onEvent = (e: TrainerEvent): void => {
     switch (e.type) {
@@ -49,23 +47,31 @@ export class MetricsCollector {
         this.trainCount = e.trainCount;
         this.validCount = e.validCount;
         break;
-      case 'epoch':
-        this.epochs.push({
-          epoch: e.epoch,
-          train_loss: e.trainLoss,
-          valid_loss: e.validLoss,
-          error_rate: e.errorRate,
-          seconds: e.seconds,
-          train_images_per_second: e.trainImagesPerSecond,
-        });
-        break;
-      case 'lr_find_result':
-        this.lrFind = { lrs: e.lrs, losses: e.losses, suggestions: e.suggestions };
+      case 'fit_begin':
+        this.runs.push(beginRun(e));
         break;
       default:
+        for (const run of this.runs) reduceRun(run, e);
         break;
     }
   };
+
+  private get epochs(): z.infer<typeof EpochMetrics>[] {
+    return this.runs.flatMap((r) =>
+      r.epochRows.map((e) => ({
+        epoch: e.epoch,
+        train_loss: e.trainLoss,
+        valid_loss: e.validLoss,
+        error_rate: e.errorRate,
+        seconds: e.seconds,
+        train_images_per_second: e.trainImagesPerSecond,
+      })),
+    );
+  }
+
+  private get lrFind(): z.infer<typeof LrFindMetrics> | undefined {
+    return this.runs.filter((r) => r.lrFind).at(-1)?.lrFind;
+  }
 
   /** Null until the backend and the dataset are known: nothing worth writing before that. */
   snapshot(): Metrics | null {
@@ -82,7 +88,7 @@ export class MetricsCollector {
   }
 
   get lastEpoch(): z.infer<typeof EpochMetrics> | undefined {
-    return this.epochs[this.epochs.length - 1];
+    return this.epochs.at(-1);
   }
 
   async write(file: string): Promise<boolean> {
