@@ -15,6 +15,18 @@ export const BackendInfo = z.object({
 });
 export type BackendInfo = z.infer<typeof BackendInfo>;
 
+/** One line for people: "wasm (2 threads, SIMD, fp16 no)", "tensorflow (native-gpu, RTX 4090, fp16 yes) — why". */
+export function formatBackend(b: BackendInfo): string {
+  const details = [
+    ...(b.kind === b.name ? [] : [b.kind]),
+    ...(b.device ? [b.device] : []),
+    ...(b.threads !== undefined ? [`${b.threads} thread${b.threads === 1 ? '' : 's'}`] : []),
+    ...(b.simd !== undefined ? [b.simd ? 'SIMD' : 'no SIMD'] : []),
+    `fp16 ${b.fp16 ? 'yes' : 'no'}`,
+  ];
+  return `${b.name} (${details.join(', ')})${b.reason ? ` — ${b.reason}` : ''}`;
+}
+
 export const TrainerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('backend'), backend: BackendInfo }),
   DatasetSummary.extend({ type: z.literal('dataset') }),

@@ -59,13 +59,13 @@ export function isRunEvent(e: TrainerEvent): e is RunEvent {
 }
 
 /** `curves`: keep every batch (true) or a curve thinned to at most maxPoints. */
-export interface RunOptions {
+export interface RunCurveOptions {
   curves?: boolean | { maxPoints: number };
 }
 
 const CURVE_KEYS = ['step', 'loss', 'smoothLoss', 'lr', 'mom'] as const;
 
-export function beginRun(e: TrainerEventOf<'fit_begin'>, opts: RunOptions = {}): RunState {
+export function beginRun(e: TrainerEventOf<'fit_begin'>, opts: RunCurveOptions = {}): RunState {
   const c = opts.curves;
   return {
     runId: e.runId,
@@ -145,7 +145,7 @@ function thin(c: RunCurves): void {
 }
 
 /** The run of `events` (its fit_begin first), or undefined when they hold no fit_begin. */
-export function runFromEvents(events: readonly TrainerEvent[], opts: RunOptions = {}): RunState | undefined {
+export function runFromEvents(events: readonly TrainerEvent[], opts: RunCurveOptions = {}): RunState | undefined {
   const begin = events.find((e): e is TrainerEventOf<'fit_begin'> => e.type === 'fit_begin');
   if (!begin) return undefined;
   const run = beginRun(begin, opts);

@@ -8,8 +8,7 @@ import { trainingCommands } from './training';
 import { modelCommands } from './model';
 import { sessionCommands } from './session';
 
-export type { CommandContext, Refused } from './shared';
-export { describeBackend } from './session';
+export type { CommandContext } from './shared';
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const kit = createKit(ctx);

@@ -1,33 +1,25 @@
 // The trainer process and the run history: Show Backend Info, Restart Trainer, runs and their panels.
 import * as vscode from 'vscode';
-import type { BackendInfo } from '../../protocol/events';
+import { formatBackend } from '../../protocol/events';
 import { argsOf, type CommandKit, type Handler } from './shared';
 
 export function sessionCommands(kit: CommandKit): Record<string, Handler> {
-  const { ctx, service, fail, quick } = kit;
+  const { ctx, service, quick, guarded } = kit;
   return {
-    async showBackendInfo() {
-      try {
-        const b = await quick('starting the trainer', () => service.backendInfo());
-        const text = describeBackend(b);
-        ctx.output.info(text);
-        void vscode.window.showInformationMessage(text, 'Show Log').then((a) => a && ctx.output.show(true));
-        return b;
-      } catch (err) {
-        return fail(err, 'Show Backend Info');
-      }
-    },
+    showBackendInfo: guarded('Show Backend Info', async () => {
+      const b = await quick('starting the trainer', () => service.backendInfo());
+      const text = `Image Trainer backend: ${formatBackend(b)}`;
+      ctx.output.info(text);
+      void vscode.window.showInformationMessage(text, 'Show Log').then((a) => a && ctx.output.show(true));
+      return b;
+    }, { trust: false }),
 
-    async restartTrainer() {
-      try {
-        const res = await quick('restarting the trainer', () => service.restart());
-        const what = res.restoredLearner ? ' The dataset was reopened and the learner recreated (unsaved weights are lost).' : res.restoredDataset ? ' The dataset was reopened.' : '';
-        void vscode.window.showInformationMessage(`Image Trainer: trainer restarted (pid ${service.trainerPid}).${what}`);
-        return res;
-      } catch (err) {
-        return fail(err, 'Restart Trainer');
-      }
-    },
+    restartTrainer: guarded('Restart Trainer', async () => {
+      const res = await quick('restarting the trainer', () => service.restart());
+      const what = res.restoredLearner ? ' The dataset was reopened and the learner recreated (unsaved weights are lost).' : res.restoredDataset ? ' The dataset was reopened.' : '';
+      void vscode.window.showInformationMessage(`Image Trainer: trainer restarted (pid ${service.trainerPid}).${what}`);
+      return res;
+    }, { trust: false }),
 
     showRun(arg?: unknown) {
       const { runId } = argsOf<{ runId: string }>(arg);
@@ -54,9 +46,4 @@ export function sessionCommands(kit: CommandKit): Record<string, Handler> {
       return { cleared: true };
     },
   };
-}
-
-export function describeBackend(b: BackendInfo): string {
-  const extra = [b.device ? `device ${b.device}` : '', b.threads ? `${b.threads} threads` : '', b.simd !== undefined ? `SIMD ${b.simd ? 'on' : 'off'}` : '', `fp16 ${b.fp16 ? 'yes' : 'no'}`].filter(Boolean).join(', ');
-  return `Image Trainer backend: ${b.name} (${b.kind}) — ${extra}.${b.reason ? ` ${b.reason}` : ''}`;
 }

@@ -48,6 +48,12 @@ export interface CommandKit {
   runJob<T>(title: string, work: () => Promise<T>): Promise<T>;
   /** Short requests: a window progress indicator. */
   quick<T>(title: string, task: () => Promise<T>): Thenable<T>;
+  /**
+   * The block every command shares: refused in Restricted Mode (unless `trust: false`, for commands
+   * that run nothing on workspace files), arguments read with argsOf, any failure shown and recorded
+   * as "<what> failed".
+   */
+  guarded<A extends object>(what: string, run: (args: Partial<A>, arg: unknown, ...rest: unknown[]) => unknown, opts?: { trust?: boolean }): Handler;
 }
 
 export function createKit(ctx: CommandContext): CommandKit {
@@ -110,5 +116,18 @@ export function createKit(ctx: CommandContext): CommandKit {
   const quick = <T>(title: string, task: () => Promise<T>): Thenable<T> =>
     vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Image Trainer: ${title}` }, task);
 
-  return { ctx, service, fail, untrusted, runJob, quick };
+  const guarded: CommandKit['guarded'] = (what, run, opts = {}) =>
+    async (arg?: unknown, ...rest: unknown[]) => {
+      if (opts.trust !== false) {
+        const refused = untrusted(what);
+        if (refused) return refused;
+      }
+      try {
+        return await run(argsOf(arg), arg, ...rest);
+      } catch (err) {
+        return fail(err, what);
+      }
+    };
+
+  return { ctx, service, fail, untrusted, runJob, quick, guarded };
 }

@@ -4,130 +4,103 @@ import { ARCHS, DEFAULT_ARCH, type Arch } from '../../protocol/arch';
 import { DEFAULT_LR, formatLr, formatLrValue, parseLr } from '../../protocol/lr';
 import type { ParamsOf } from '../../protocol/requests';
 import { formatRunMetrics } from '../runs';
-import { argsOf, type CommandKit, type Handler } from './shared';
+import type { CommandKit, Handler } from './shared';
 
 export function trainingCommands(kit: CommandKit): Record<string, Handler> {
-  const { ctx, service, fail, untrusted, runJob, quick } = kit;
+  const { ctx, service, runJob, quick, guarded } = kit;
   return {
-    async createLearner(arg?: unknown) {
-      const r = untrusted('Create Learner');
-      if (r) return r;
-      try {
-        const a = argsOf<ParamsOf<'createLearner'>>(arg);
-        const cfg = vscode.workspace.getConfiguration('imageTrainer');
-        let arch = a.arch;
-        if (!arch) {
-          const def = cfg.get<string>('defaultArch', DEFAULT_ARCH);
-          const items = [...ARCHS].sort((x, y) => Number(y === def) - Number(x === def)).map((label) => ({ label, description: label === def ? 'default' : undefined }));
-          arch = (await vscode.window.showQuickPick(items, { title: 'Image Trainer: architecture' }))?.label as Arch | undefined;
-          if (!arch) return undefined;
-        }
-        let pretrained = a.pretrained;
-        if (pretrained === undefined) {
-          const choice = await vscode.window.showQuickPick(
-            [
-              { label: '$(cloud-download) ImageNet weights', description: 'auto', detail: 'torchvision weights from the cache folder (downloaded once when missing); the body starts frozen', value: 'auto' },
-              { label: '$(circle-slash) None', description: 'none', detail: 'random initialisation; every layer group trains', value: 'none' },
-              { label: '$(file) From a .safetensors file…', detail: 'torchvision-layout weights you already have', value: 'file' },
-            ],
-            { title: `Image Trainer: pretrained weights for ${arch}` },
-          );
-          if (!choice) return undefined;
-          pretrained = choice.value;
-          if (pretrained === 'file') {
-            const f = await vscode.window.showOpenDialog({ canSelectFiles: true, filters: { Safetensors: ['safetensors'] }, title: 'Image Trainer: weights file' });
-            if (!f?.[0]) return undefined;
-            pretrained = f[0].fsPath;
-          }
-        }
-        const cacheDir = cfg.get<string>('weightsCacheDir', '') || undefined;
-        const params: ParamsOf<'createLearner'> = { arch, pretrained, ...(a.weightsCacheDir ?? cacheDir ? { weightsCacheDir: a.weightsCacheDir ?? cacheDir } : {}) };
-        return await quick(`creating ${arch}`, () => service.request('createLearner', params));
-      } catch (err) {
-        return fail(err, 'Create Learner');
+    createLearner: guarded<ParamsOf<'createLearner'>>('Create Learner', async (a) => {
+      const cfg = vscode.workspace.getConfiguration('imageTrainer');
+      let arch = a.arch;
+      if (!arch) {
+        const def = cfg.get<string>('defaultArch', DEFAULT_ARCH);
+        const items = [...ARCHS].sort((x, y) => Number(y === def) - Number(x === def)).map((label) => ({ label, description: label === def ? 'default' : undefined }));
+        arch = (await vscode.window.showQuickPick(items, { title: 'Image Trainer: architecture' }))?.label as Arch | undefined;
+        if (!arch) return undefined;
       }
-    },
-
-    async lrFind(arg?: unknown) {
-      const r = untrusted('Find Learning Rate');
-      if (r) return r;
-      try {
-        const a = argsOf<ParamsOf<'lrFind'>>(arg);
-        const result = await runJob('finding the learning rate', () => service.request('lrFind', a));
-        const s = result.suggestions;
-        const best = s.valley ?? s.minGrad;
-        if (best != null) {
-          ctx.nextFit.maxLr = undefined;
-          void vscode.window
-            .showInformationMessage(`Image Trainer: suggested learning rate ${formatLrValue(best)} (valley ${s.valley != null ? formatLrValue(s.valley) : '–'}, min gradient ${s.minGrad != null ? formatLrValue(s.minGrad) : '–'}).`, 'Fit One Cycle…')
-            .then((x) => x && vscode.commands.executeCommand('imageTrainer.fitOneCycle'));
+      let pretrained = a.pretrained;
+      if (pretrained === undefined) {
+        const choice = await vscode.window.showQuickPick(
+          [
+            { label: '$(cloud-download) ImageNet weights', description: 'auto', detail: 'torchvision weights from the cache folder (downloaded once when missing); the body starts frozen', value: 'auto' },
+            { label: '$(circle-slash) None', description: 'none', detail: 'random initialisation; every layer group trains', value: 'none' },
+            { label: '$(file) From a .safetensors file…', detail: 'torchvision-layout weights you already have', value: 'file' },
+          ],
+          { title: `Image Trainer: pretrained weights for ${arch}` },
+        );
+        if (!choice) return undefined;
+        pretrained = choice.value;
+        if (pretrained === 'file') {
+          const f = await vscode.window.showOpenDialog({ canSelectFiles: true, filters: { Safetensors: ['safetensors'] }, title: 'Image Trainer: weights file' });
+          if (!f?.[0]) return undefined;
+          pretrained = f[0].fsPath;
         }
-        return result;
-      } catch (err) {
-        return fail(err, 'Find Learning Rate');
       }
-    },
+      const cacheDir = cfg.get<string>('weightsCacheDir', '') || undefined;
+      const params: ParamsOf<'createLearner'> = { arch, pretrained, ...(a.weightsCacheDir ?? cacheDir ? { weightsCacheDir: a.weightsCacheDir ?? cacheDir } : {}) };
+      return await quick(`creating ${arch}`, () => service.request('createLearner', params));
+    }),
 
-    async fitOneCycle(arg?: unknown) {
-      const r = untrusted('Fit One Cycle');
-      if (r) return r;
-      try {
-        const a = argsOf<ParamsOf<'fitOneCycle'>>(arg);
-        let epochs = a.epochs;
-        if (epochs === undefined) {
-          const v = await vscode.window.showInputBox({
-            title: 'Image Trainer: Fit One Cycle — epochs',
-            value: '4',
-            prompt: 'Number of epochs (the lesson starts with fit_one_cycle(4))',
-            validateInput: (t) => (/^\s*\d+\s*$/.test(t) && Number(t) >= 1 ? undefined : 'enter a whole number ≥ 1'),
-          });
-          if (v === undefined) return undefined;
-          epochs = Number(v);
-        }
-        let maxLr = a.maxLr;
-        if (maxLr === undefined) {
-          const suggestion = service.runs.lastSuggestion();
-          const prefill = ctx.nextFit.maxLr ?? suggestion ?? DEFAULT_LR;
-          const v = await vscode.window.showInputBox({
-            title: 'Image Trainer: Fit One Cycle — max learning rate',
-            value: formatLr(prefill),
-            prompt: `A number, or start:stop for discriminative rates across layer groups (fastai slice), e.g. 1e-6:1e-4.${suggestion ? ` Last LR-finder suggestion: ${formatLrValue(suggestion)}.` : ''}`,
-            validateInput: (t) => {
-              const p = parseLr(t);
-              return p.ok ? undefined : p.error;
-            },
-          });
-          if (v === undefined) return undefined;
-          const p = parseLr(v);
-          if (!p.ok) return undefined;
-          maxLr = p.value;
-        }
-        const params: ParamsOf<'fitOneCycle'> = { ...a, epochs, maxLr };
-        const rows = await runJob(`fit_one_cycle(${epochs}, ${formatLr(maxLr)})`, () => service.request('fitOneCycle', params));
+    lrFind: guarded<ParamsOf<'lrFind'>>('Find Learning Rate', async (a) => {
+      const result = await runJob('finding the learning rate', () => service.request('lrFind', a));
+      const s = result.suggestions;
+      const best = s.valley ?? s.minGrad;
+      if (best != null) {
         ctx.nextFit.maxLr = undefined;
-        const run = service.runs.list()[0];
-        if (run && run.kind !== 'lr_find') {
-          const verb = run.status === 'stopped' ? 'stopped' : 'finished';
-          void vscode.window.setStatusBarMessage(`Image Trainer: fit ${verb}: ${formatRunMetrics(run)}`, 10000);
-        }
-        return rows;
-      } catch (err) {
-        return fail(err, 'Fit One Cycle');
+        void vscode.window
+          .showInformationMessage(`Image Trainer: suggested learning rate ${formatLrValue(best)} (valley ${s.valley != null ? formatLrValue(s.valley) : '–'}, min gradient ${s.minGrad != null ? formatLrValue(s.minGrad) : '–'}).`, 'Fit One Cycle…')
+          .then((x) => x && vscode.commands.executeCommand('imageTrainer.fitOneCycle'));
       }
-    },
+      return result;
+    }),
 
-    async freeze() {
-      return untrusted('Freeze') ?? service.request('freeze', {}).catch((e) => fail(e, 'Freeze'));
-    },
+    fitOneCycle: guarded<ParamsOf<'fitOneCycle'>>('Fit One Cycle', async (a) => {
+      let epochs = a.epochs;
+      if (epochs === undefined) {
+        const v = await vscode.window.showInputBox({
+          title: 'Image Trainer: Fit One Cycle — epochs',
+          value: '4',
+          prompt: 'Number of epochs (the lesson starts with fit_one_cycle(4))',
+          validateInput: (t) => (/^\s*\d+\s*$/.test(t) && Number(t) >= 1 ? undefined : 'enter a whole number ≥ 1'),
+        });
+        if (v === undefined) return undefined;
+        epochs = Number(v);
+      }
+      let maxLr = a.maxLr;
+      if (maxLr === undefined) {
+        const suggestion = service.runs.lastSuggestion();
+        const prefill = ctx.nextFit.maxLr ?? suggestion ?? DEFAULT_LR;
+        const v = await vscode.window.showInputBox({
+          title: 'Image Trainer: Fit One Cycle — max learning rate',
+          value: formatLr(prefill),
+          prompt: `A number, or start:stop for discriminative rates across layer groups (fastai slice), e.g. 1e-6:1e-4.${suggestion ? ` Last LR-finder suggestion: ${formatLrValue(suggestion)}.` : ''}`,
+          validateInput: (t) => {
+            const p = parseLr(t);
+            return p.ok ? undefined : p.error;
+          },
+        });
+        if (v === undefined) return undefined;
+        const p = parseLr(v);
+        if (!p.ok) return undefined;
+        maxLr = p.value;
+      }
+      const params: ParamsOf<'fitOneCycle'> = { ...a, epochs, maxLr };
+      const rows = await runJob(`fit_one_cycle(${epochs}, ${formatLr(maxLr)})`, () => service.request('fitOneCycle', params));
+      ctx.nextFit.maxLr = undefined;
+      const run = service.runs.list()[0];
+      if (run && run.kind !== 'lr_find') {
+        const verb = run.status === 'stopped' ? 'stopped' : 'finished';
+        void vscode.window.setStatusBarMessage(`Image Trainer: fit ${verb}: ${formatRunMetrics(run)}`, 10000);
+      }
+      return rows;
+    }),
 
-    async unfreeze() {
-      return untrusted('Unfreeze') ?? service.request('unfreeze', {}).catch((e) => fail(e, 'Unfreeze'));
-    },
+    freeze: guarded('Freeze', () => service.request('freeze', {})),
 
-    async freezeTo(arg?: unknown) {
-      const r = untrusted('Freeze To');
-      if (r) return r;
-      let n = argsOf<{ n: number }>(arg).n;
+    unfreeze: guarded('Unfreeze', () => service.request('unfreeze', {})),
+
+    freezeTo: guarded<{ n: number }>('Freeze To', async (a) => {
+      let n = a.n;
       if (n === undefined) {
         const groups = service.learner?.layerGroups ?? 3;
         const v = await vscode.window.showInputBox({
@@ -139,16 +112,9 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
         if (v === undefined) return undefined;
         n = Number(v);
       }
-      return service.request('freezeTo', { n }).catch((e) => fail(e, 'Freeze To'));
-    },
+      return service.request('freezeTo', { n });
+    }),
 
-    async stopTraining() {
-      try {
-        if (!service.running) return { stopping: null };
-        return await service.request('stop', {});
-      } catch (err) {
-        return fail(err, 'Stop Training');
-      }
-    },
+    stopTraining: guarded('Stop Training', () => (service.running ? service.request('stop', {}) : { stopping: null }), { trust: false }),
   };
 }

@@ -3,7 +3,7 @@
 // JSON: every TrainerEvent as one line on stdout, nothing else there.
 import { plot } from 'asciichart';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import type { BackendInfo, TrainerEvent, TrainerEventOf } from '../../protocol/events';
+import { formatBackend, type TrainerEvent, type TrainerEventOf } from '../../protocol/events';
 
 export interface Renderer {
   onEvent(e: TrainerEvent): void;
@@ -30,17 +30,6 @@ export function formatDuration(seconds: number): string {
   const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
   const ss = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-}
-
-export function formatBackend(b: BackendInfo): string {
-  const extras: string[] = [];
-  if (b.device) extras.push(b.device);
-  if (b.threads !== undefined) extras.push(`${b.threads} thread${b.threads === 1 ? '' : 's'}`);
-  if (b.simd !== undefined) extras.push(b.simd ? 'SIMD' : 'no SIMD');
-  const details = b.kind === b.name ? extras : [b.kind, ...extras];
-  let line = `backend: ${b.name}${details.length ? ` (${details.join(', ')})` : ''}`;
-  if (b.reason) line += ` — ${b.reason}`;
-  return line;
 }
 
 const COLUMNS = ['epoch', 'train_loss', 'valid_loss', 'error_rate', 'time'];
@@ -94,8 +83,8 @@ export class HumanRenderer implements Renderer {
   onEvent(e: TrainerEvent): void {
     switch (e.type) {
       case 'backend':
-        if (this.statusToStderr) this.note(formatBackend(e.backend));
-        else this.line(formatBackend(e.backend));
+        if (this.statusToStderr) this.note(`backend: ${formatBackend(e.backend)}`);
+        else this.line(`backend: ${formatBackend(e.backend)}`);
         break;
       case 'dataset': {
         const shown = e.classes.length > 8 ? `${e.classes.slice(0, 8).join(', ')}, …` : e.classes.join(', ');

@@ -17,11 +17,6 @@ export const ARCHS: Record<ArchName, { block: BlockKind; layers: [number, number
 
 const EXPANSION: Record<BlockKind, number> = { basic: 1, bottleneck: 4 };
 
-/** Channels of the body's output (the head's nf): 512 for basic blocks, 2048 for bottlenecks. */
-export function bodyChannels(arch: ArchName): number {
-  return 512 * EXPANSION[ARCHS[arch].block];
-}
-
 /** fastai's layer groups for a resnet: stem..layer2 → 0, layer3..layer4 → 1. */
 function groupOf(layer: number): number {
   return layer <= 2 ? 0 : 1;
