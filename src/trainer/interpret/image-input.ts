@@ -1,7 +1,9 @@
 // Loads one image the way the validation set sees it (fastai's default validation transform:
 // resize the short side to `size`, centre crop, normalise), and also keeps the 8-bit RGB crop so
 // heatmaps can be drawn over exactly the pixels the model saw.
-import sharp from 'sharp';
+import type sharp from 'sharp';
+import { explainDecodeError, openImage } from '../data/decode';
+import { UnsafeFileError } from '../io/bounded-read';
 import { InterpretError } from './errors';
 
 export interface Normalization {
@@ -23,7 +25,7 @@ export interface ModelInput {
 export async function loadCenterCrop(file: string, size: number): Promise<Uint8Array> {
   let out: { data: Buffer; info: sharp.OutputInfo };
   try {
-    out = await sharp(file, { failOn: 'error' })
+    out = await (await openImage(file, 'error'))
       .rotate() // apply EXIF orientation, as a viewer shows the photo
       .removeAlpha()
       .toColourspace('srgb')
@@ -31,7 +33,8 @@ export async function loadCenterCrop(file: string, size: number): Promise<Uint8A
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new InterpretError(`Cannot read image: ${(e as Error).message}`, {
+    if (e instanceof UnsafeFileError) throw new InterpretError(e.message, { file, fix: e.fix ?? 'pick an image file' });
+    throw new InterpretError(`Cannot read image: ${explainDecodeError(e).message}`, {
       file,
       fix: 'check that the file exists and is a valid JPEG/PNG/WebP image, or remove it from the dataset',
     });

@@ -2,7 +2,7 @@
 // interpretation.json, written atomically into an output folder a person can open or archive.
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import sharp from 'sharp';
+import { openImage } from '../data/decode';
 import type { ClassificationInterpretation } from './interpretation';
 import { InterpretError } from './errors';
 import { writeFileAtomic } from '../io/atomic-write';
@@ -97,7 +97,7 @@ async function collectImages(files: string[], opts: ReportImages): Promise<Colle
 
 /** A small JPEG of an image as the model saw it (centre square), for the report grid. */
 export async function makeThumbnail(file: string, size = 192): Promise<Buffer> {
-  return sharp(file).rotate().resize(size, size, { fit: 'cover', position: 'centre' }).jpeg({ quality: 82 }).toBuffer();
+  return (await openImage(file)).rotate().resize(size, size, { fit: 'cover', position: 'centre' }).jpeg({ quality: 82 }).toBuffer();
 }
 
 async function writeAtomic(file: string, data: string): Promise<void> {

@@ -9,10 +9,13 @@ export class UnsafeFileError extends ActionableError {
   override readonly name = 'UnsafeFileError';
   /** errno code when the file could not be opened or read at all (ENOENT, EACCES, …). */
   readonly code?: string;
+  /** The system's own message for an errno failure (e.g. "ENOENT: no such file or directory, open '…'"). */
+  readonly detail?: string;
 
-  constructor(message: string, opts: { file: string; fix: string; code?: string }) {
+  constructor(message: string, opts: { file: string; fix: string; code?: string; detail?: string }) {
     super(message, { file: opts.file, fix: opts.fix });
     if (opts.code !== undefined) this.code = opts.code;
+    if (opts.detail !== undefined) this.detail = opts.detail;
   }
 }
 
@@ -74,7 +77,7 @@ function openError(file: string, err: unknown, what: string): UnsafeFileError {
         : code === 'EISDIR' ? `point to a ${what} file, not a folder`
           : `check that ${file} is a readable ${what}`;
   const message = code === 'ENOENT' ? `The ${what} ${file} does not exist` : `Cannot read the ${what} ${file}: ${e?.message ?? String(err)}`;
-  return new UnsafeFileError(message, { file, fix, ...(code ? { code } : {}) });
+  return new UnsafeFileError(message, { file, fix, ...(code ? { code, detail: e.message } : {}) });
 }
 
 /** stat() checks only (it never opens, so a FIFO cannot block): for paths handed to a library that opens them itself. */

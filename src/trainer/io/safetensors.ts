@@ -1,8 +1,8 @@
 // The .safetensors format: 8-byte little-endian header length N, N bytes of JSON
 // ({name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}), then raw
 // little-endian tensor data. Read into float32/int32 host arrays; written as F32/I32, atomically.
-import * as fs from 'fs';
 import { writeFileAtomic } from './atomic-write';
+import { MAX_WEIGHTS_BYTES, readFileBounded, readFileBoundedSync, UnsafeFileError } from './bounded-read';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32';
 
@@ -41,15 +41,19 @@ export class SafetensorsError extends Error {
   }
 }
 
-function readError(file: string, err: unknown): SafetensorsError {
-  const e = err as NodeJS.ErrnoException;
-  return new SafetensorsError(file, e.message, e.code);
+/** An errno failure becomes a SafetensorsError with its code; a file refused by the bounded read (FIFO, device, too big) keeps its own message and fix. */
+function readError(file: string, err: unknown): Error {
+  if (err instanceof UnsafeFileError && !err.code) return err;
+  const e = err as NodeJS.ErrnoException & { detail?: string };
+  return new SafetensorsError(file, e.detail ?? e.message, e.code);
 }
+
+const READ_LIMIT = { maxBytes: MAX_WEIGHTS_BYTES, what: '.safetensors file' };
 
 export async function readSafetensors(file: string): Promise<SafetensorsFile> {
   let buf: Buffer;
   try {
-    buf = await fs.promises.readFile(file);
+    buf = await readFileBounded(file, READ_LIMIT);
   } catch (err) {
     throw readError(file, err);
   }
@@ -60,7 +64,7 @@ export async function readSafetensors(file: string): Promise<SafetensorsFile> {
 export function readSafetensorsSync(file: string): SafetensorsFile {
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(file);
+    buf = readFileBoundedSync(file, READ_LIMIT);
   } catch (err) {
     throw readError(file, err);
   }

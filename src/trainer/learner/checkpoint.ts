@@ -7,6 +7,9 @@ import type { AdamW } from './optimizer';
 import { LearnerError } from './errors';
 import { readSafetensors, writeSafetensors, SafetensorsError, type HostTensor, type SafetensorsFile, type WriteHooks } from '../io/safetensors';
 import { disposeState, fromHost, snapshotState, toHost } from './state';
+import { z } from 'zod';
+import { DataOptions } from '../../protocol/requests';
+import { UnsafeFileError } from '../io/bounded-read';
 
 export const CHECKPOINT_FORMAT = 'image-trainer-checkpoint';
 const MODEL = 'model/';
@@ -77,11 +80,13 @@ async function readCheckpointFile(file: string): Promise<SafetensorsFile> {
   try {
     return await readSafetensors(file);
   } catch (err) {
+    if (err instanceof UnsafeFileError) throw new LearnerError(err.message.replace('.safetensors file', 'checkpoint'), { file, fix: err.fix ?? 'Pass a checkpoint written by learn.save(name)' });
     if (!(err instanceof SafetensorsError)) throw err;
     if (err.code === 'ENOENT') {
       throw new LearnerError(`No checkpoint at ${file}`, { file, fix: 'Save one first (learn.save(name)) or check the name and the run folder' });
     }
-    if (err.code) throw new LearnerError(`Could not read ${file}: ${err.problem}`, { file, fix: 'Check the file permissions' });
+    if (err.code === 'EACCES' || err.code === 'EPERM') throw new LearnerError(`Could not read ${file}: ${err.problem}`, { file, fix: `Make it readable (chmod u+r '${file}')` });
+    if (err.code) throw new LearnerError(`Could not read ${file}: ${err.problem}`, { file, fix: 'Pass a checkpoint file written by learn.save(name)' });
     throw new LearnerError(`${file} is not a valid checkpoint (${err.problem})`, { file, fix: 'Delete it and save again from a trained learner' });
   }
 }
@@ -97,7 +102,77 @@ function parseInfo(file: string, metadata: Record<string, string>): CheckpointIn
       fix: 'Pass a file written by learn.save(name); pretrained torchvision weights go to --pretrained instead',
     });
   }
-  return JSON.parse(metadata.info) as CheckpointInfo;
+  let json: unknown;
+  try {
+    json = JSON.parse(metadata.info);
+  } catch (err) {
+    throw new LearnerError(`${file} has unreadable metadata (${(err as Error).message})`, { file, fix: 'Delete it and save again from a trained learner' });
+  }
+  const parsed = CheckpointInfoSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 4).map((i) => `${i.path.join('.') || 'info'}: ${i.message}`).join('; ');
+    throw new LearnerError(`${file} has invalid metadata (${issues})`, { file, fix: 'It was not written by Image Trainer or was altered; delete it and save again from a trained learner' });
+  }
+  return parsed.data as CheckpointInfo;
+}
+
+// A checkpoint's stored settings are untrusted input: checked as the same values given as CLI flags would be.
+const Finite = z.number().finite();
+const CheckpointInfoSchema = z.object({
+  model: z.object({ arch: z.enum(['resnet18', 'resnet34', 'resnet50']), numClasses: z.number().int().min(1).max(100_000), ps: z.tuple([Finite, Finite]) }),
+  classes: z.array(z.string().min(1).max(1000)).min(1).max(100_000),
+  size: DataOptions.shape.size.unwrap(),
+  bs: DataOptions.shape.bs.unwrap(),
+  normalize: z.object({ mean: z.tuple([Finite, Finite, Finite]), std: z.tuple([Finite.positive(), Finite.positive(), Finite.positive()]) }),
+  rule: z.unknown(),
+  frozenTo: z.number().int().min(0).max(100),
+  hasOptimizer: z.boolean(),
+}).superRefine((info, ctx) => {
+  if (new Set(info.classes).size !== info.classes.length) ctx.addIssue({ code: 'custom', path: ['classes'], message: 'class names repeat' });
+  if (info.classes.length !== info.model.numClasses) ctx.addIssue({ code: 'custom', path: ['classes'], message: `${info.classes.length} classes but the model has ${info.model.numClasses} outputs` });
+});
+
+const OptimizerMetaSchema = z.object({ steps: z.record(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)) }).passthrough();
+
+function parseOptimizerMeta(file: string, text: string | undefined): { steps: Record<string, number> } {
+  if (!text) return { steps: {} };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = OptimizerMetaSchema.safeParse(json);
+  if (!parsed.success) throw new LearnerError(`${file} has invalid optimiser state metadata`, { file, fix: 'Load it without the optimiser state (withOpt: false), or save again from a trained learner' });
+  return parsed.data;
+}
+
+/** Every tensor's values must be finite: a diverged model is not loaded as if it were good. */
+function assertFinite(file: string, tensors: Map<string, HostTensor>): void {
+  for (const [name, t] of tensors) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) {
+        throw new LearnerError(`${file} holds non-finite values (NaN or Inf) in ${name}: it was saved from a diverged run`, {
+          file,
+          fix: 'Train again with a lower learning rate (e.g. a tenth of it) and save that model',
+        });
+      }
+    }
+  }
+}
+
+/** Optimiser moments must name saved weights and have their shapes. */
+function assertOptMatches(file: string, weights: Map<string, HostTensor>, moments: Map<string, HostTensor>, what: string): void {
+  for (const [name, m] of moments) {
+    const w = weights.get(name);
+    if (!w || w.shape.length !== m.shape.length || w.shape.some((d, i) => d !== m.shape[i])) {
+      throw new LearnerError(`${file} has optimiser ${what} for '${name}' that does not match its weights`, {
+        file,
+        fix: 'Load it without the optimiser state (withOpt: false), or save again from a trained learner',
+      });
+    }
+  }
 }
 
 /** Loads weights (and optimiser state unless withOpt is false) after checking arch and classes. */
@@ -122,27 +197,54 @@ export async function loadCheckpoint(file: string, dst: CheckpointSource, opts: 
     for (const [k, v] of tensors) if (k.startsWith(prefix)) m.set(k.slice(prefix.length), v);
     return m;
   };
-  const weights = fromHost(pick(MODEL));
+  // Parse and check everything first; only then swap weights and optimiser state, rolling back the
+  // weights if the optimiser state still fails: a failed load leaves the learner as it was.
+  const hostWeights = pick(MODEL);
+  const withOpt = opts.withOpt !== false;
+  const optMeta = withOpt ? parseOptimizerMeta(file, metadata.optimizer) : { steps: {} };
+  const hostAvg = pick(EXP_AVG);
+  const hostAvgSq = pick(EXP_AVG_SQ);
+  assertFinite(file, hostWeights);
+  if (withOpt) {
+    assertOptMatches(file, hostWeights, hostAvg, 'moments');
+    assertOptMatches(file, hostWeights, hostAvgSq, 'second moments');
+    assertFinite(file, hostAvg);
+    assertFinite(file, hostAvgSq);
+  }
+  const previous = snapshotState(dst.model);
+  const weights = fromHost(hostWeights);
   try {
-    dst.model.loadStateDict(weights, { strict: true });
-  } catch (err) {
-    throw new LearnerError(`${file} does not fit this model: ${(err as Error).message}`, {
-      file,
-      fix: 'Use the same architecture and number of classes it was saved with',
-    });
+    try {
+      dst.model.loadStateDict(weights, { strict: true });
+    } catch (err) {
+      throw new LearnerError(`${file} does not fit this model: ${(err as Error).message}`, {
+        file,
+        fix: 'Use the same architecture and number of classes it was saved with',
+      });
+    }
+    if (withOpt) {
+      const oldOpt = dst.opt.getState();
+      const expAvg: Map<string, tf.Tensor> = fromHost(hostAvg);
+      const expAvgSq: Map<string, tf.Tensor> = fromHost(hostAvgSq);
+      try {
+        dst.opt.setState({ steps: optMeta.steps, expAvg, expAvgSq });
+      } catch (err) {
+        dst.opt.setState(oldOpt);
+        dst.model.loadStateDict(previous, { strict: true });
+        throw new LearnerError(`${file} has optimiser state that does not fit this model: ${(err as Error).message}; the learner was left as it was`, {
+          file,
+          fix: 'Load it without the optimiser state (withOpt: false), or save again from a trained learner',
+        });
+      } finally {
+        disposeState(expAvg);
+        disposeState(expAvgSq);
+        disposeState(oldOpt.expAvg);
+        disposeState(oldOpt.expAvgSq);
+      }
+    }
   } finally {
     disposeState(weights);
-  }
-  if (opts.withOpt !== false) {
-    const optMeta = metadata.optimizer ? (JSON.parse(metadata.optimizer) as { steps: Record<string, number> }) : { steps: {} };
-    const expAvg: Map<string, tf.Tensor> = fromHost(pick(EXP_AVG));
-    const expAvgSq: Map<string, tf.Tensor> = fromHost(pick(EXP_AVG_SQ));
-    try {
-      dst.opt.setState({ steps: optMeta.steps, expAvg, expAvgSq });
-    } finally {
-      disposeState(expAvg);
-      disposeState(expAvgSq);
-    }
+    disposeState(previous);
   }
   return info;
 }
