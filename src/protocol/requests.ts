@@ -9,6 +9,7 @@ import { BackendInfo, TrainerEvent } from './events';
 import { GradCamResult, InterpretResult } from './interpretation';
 import { LrSpec } from './lr';
 import { EpochRecord, LrFindResult } from './runs';
+import { ExportParams, ExportResult, PredictParams, Prediction } from './export';
 
 export const LabellingSpec = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('nameRe'), pattern: z.string().min(1) }),
@@ -52,8 +53,8 @@ export const RequestParams = {
   stop: z.object({}),
   save: z.object({ name: z.string().regex(/^[\w.-]+$/) }),
   load: z.object({ name: z.string().regex(/^[\w.-]+$/) }),
-  export: z.object({ dir: z.string().optional() }),
-  predict: z.object({ files: z.array(z.string()).min(1), modelDir: z.string().optional() }),
+  export: ExportParams,
+  predict: PredictParams,
   interpret: z.object({ k: z.number().int().min(1).optional() }),
   gradCam: z.object({ file: z.string(), classIndex: z.number().int().optional() }),
   relabel: z.object({ file: z.string(), newLabel: z.string().min(1) }),
@@ -85,8 +86,7 @@ export const LabelPreview = z.object({
 });
 export type LabelPreview = z.infer<typeof LabelPreview>;
 
-export const Prediction = z.object({ file: z.string(), className: z.string(), index: z.number().int(), probs: z.array(z.number()) });
-export type Prediction = z.infer<typeof Prediction>;
+export { Prediction } from './export';
 
 /** method name → result schema (what the trainer answers with ok:true). */
 export const RequestResults = {
@@ -104,7 +104,7 @@ export const RequestResults = {
   stop: z.object({ stopping: z.string().nullable() }),
   save: z.object({ path: z.string() }),
   load: LearnerSummary,
-  export: z.object({ dir: z.string() }),
+  export: ExportResult,
   predict: z.array(Prediction),
   interpret: InterpretResult,
   gradCam: GradCamResult,

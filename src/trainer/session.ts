@@ -8,6 +8,7 @@ import { DEFAULT_ARCH, type Arch } from '../protocol/arch';
 import type { InterpretationSummary } from '../protocol/interpretation';
 import { DEFAULT_LR } from '../protocol/lr';
 import type { Method, ParamsOf, ResultOf } from '../protocol/requests';
+import { DATASET_PRIVATE_DIR, defaultExportDirName, type ExportFormat } from '../protocol/export';
 import type { DataBunch, LabelledDataset, SplitDataset } from './data/types';
 import type { ExportedPredictor, Learner } from './learner';
 import { parseRequest } from './service/dispatch';
@@ -73,6 +74,12 @@ export class TrainerSession {
 
   private runDir(): string {
     return this.outDir ?? this.dataset?.root ?? process.cwd();
+  }
+
+  /** In the run folder; inside a dataset, under its hidden .image-trainer/ so no class folder is ever the target. */
+  private defaultExportDir(format: ExportFormat): string {
+    const name = defaultExportDirName(format);
+    return this.outDir !== undefined || !this.dataset ? path.join(this.runDir(), name) : path.join(this.dataset.root, DATASET_PRIVATE_DIR, name);
   }
 
   // --- backend and data -------------------------------------------------------------------
@@ -267,9 +274,9 @@ export class TrainerSession {
 
   async export(p: ParamsOf<'export'>): Promise<ResultOf<'export'>> {
     return this.exclusive('export', async () => {
-      const dir = path.resolve(p.dir ?? path.join(this.runDir(), 'export'));
+      const dir = path.resolve(p.dir ?? this.defaultExportDir(p.format ?? 'native'));
       const written = await this.requireLearner().export(dir);
-      return { dir: typeof written === 'string' ? written : dir };
+      return { dir: typeof written === 'string' ? written : dir, format: 'native' as const, files: ['model.json', 'weights.bin'] };
     });
   }
 

@@ -8,6 +8,8 @@ import { TrainerError, formatErrorLine, toErrorInfo } from '../service/errors';
 import { MetricsCollector } from './metrics';
 import { parts } from '../service/parts';
 import { dataOptionsFrom, defaultOutDir, type DataModelFlags } from './options';
+import { checkExportTarget } from '../export/folder';
+import { defaultExportDirName } from '../../protocol/export';
 import { HumanRenderer, JsonRenderer, type Renderer } from './render';
 
 export const EXIT_OK = 0;
@@ -98,7 +100,10 @@ class CliRun {
 
 export async function runTrain(flags: TrainFlags, command = 'train'): Promise<number> {
   const run = new CliRun(command, flags);
+  const exportDir = path.join(run.outDir, defaultExportDirName('native'));
   return run.execute(async () => {
+    // A target the export would refuse is found now, not after the training.
+    await checkExportTarget(exportDir);
     await run.prepare(flags);
     if (run.interrupted) return;
     await run.session.fitOneCycle({ epochs: flags.epochs, ...(flags.lr !== undefined ? { maxLr: flags.lr } : {}) });
@@ -107,7 +112,7 @@ export async function runTrain(flags: TrainFlags, command = 'train'): Promise<nu
     if (run.interrupted) return;
     const saved = await run.session.save({ name: flags.save });
     run.renderer.note(`saved: ${saved.path}`);
-    const exported = await run.session.export({ dir: path.join(run.outDir, 'export') });
+    const exported = await run.session.export({ dir: exportDir });
     run.renderer.note(`exported: ${exported.dir}`);
   }, true);
 }

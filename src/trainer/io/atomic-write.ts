@@ -27,7 +27,8 @@ function modeFor(file: string, mode: AtomicWriteOptions['mode']): number | undef
   }
 }
 
-async function syncFolder(dir: string): Promise<void> {
+/** fsync a folder so renames and new entries in it survive a crash. */
+export async function syncFolder(dir: string): Promise<void> {
   // Not every platform lets a directory be opened for fsync; the file itself is already durable.
   await fs.promises
     .open(dir, 'r')

@@ -3,12 +3,12 @@
 import { tf } from '../backend';
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
 import type { ClassifierModel, ModelConfig } from '../models/types';
 import type { PredictResult } from './types';
 import { LearnerError } from './errors';
 import { loadImageTensorData, type Preprocessing } from './preprocess';
 import { disposeState, snapshotState } from './state';
+import { recoverExportFolder, writeExportFolder } from '../export/folder';
 
 export const EXPORT_FORMAT = 'image-trainer-classifier';
 
@@ -28,8 +28,11 @@ export interface ExportMetadata {
   exportedAt: string;
 }
 
-/** Writes dir/model.json and dir/weights.bin; an existing export at dir is replaced whole. */
-export async function exportModel(dir: string, src: ExportSource): Promise<string> {
+/**
+ * Writes dir/model.json and dir/weights.bin (plus the export manifest, and extraFiles such as the
+ * model card); a previous export at dir is replaced whole, anything else there is refused.
+ */
+export async function exportModel(dir: string, src: ExportSource, opts: { extraFiles?: (staging: string) => Promise<string[]> } = {}): Promise<string> {
   const target = path.resolve(dir);
   const state = snapshotState(src.model);
   let encoded: { data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] };
@@ -57,44 +60,12 @@ export async function exportModel(dir: string, src: ExportSource): Promise<strin
     weightsManifest: [{ paths: ['weights.bin'], weights: encoded.specs }],
     userDefinedMetadata: meta,
   };
-  const parent = path.dirname(target);
-  await fs.mkdir(parent, { recursive: true });
-  const tmp = path.join(parent, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const old = `${tmp}.old`;
-  try {
-    await fs.mkdir(tmp);
-    await writeSynced(path.join(tmp, 'weights.bin'), new Uint8Array(encoded.data));
-    await writeSynced(path.join(tmp, 'model.json'), JSON.stringify(modelJson, null, 1));
-    // Swap the folders with renames so a reader never finds half an export.
-    const hadOld = await fs.rename(target, old).then(() => true, (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return false;
-      throw e;
-    });
-    try {
-      await fs.rename(tmp, target);
-    } catch (err) {
-      if (hadOld) await fs.rename(old, target).catch(() => undefined);
-      throw err;
-    }
-    if (hadOld) await fs.rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    throw new LearnerError(`Could not export to ${target}: ${(err as Error).message}`, {
-      file: target,
-      fix: 'Check free disk space and write permission on that folder',
-    });
-  }
+  await writeExportFolder(target, 'native', async (staging) => {
+    await fs.writeFile(path.join(staging, 'weights.bin'), new Uint8Array(encoded.data));
+    await fs.writeFile(path.join(staging, 'model.json'), JSON.stringify(modelJson, null, 1));
+    return ['model.json', 'weights.bin', ...(opts.extraFiles ? await opts.extraFiles(staging) : [])];
+  });
   return target;
-}
-
-async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
-  const h = await fs.open(file, 'wx');
-  try {
-    await h.writeFile(data);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 export type ModelFactory = (opts: { arch: ModelConfig['arch']; numClasses: number; ps: [number, number]; seed: number }) =>
@@ -116,7 +87,7 @@ function defaultFactory(): ModelFactory {
 
 /** Reads an export folder (or its model.json) and returns a predictor. */
 export async function loadExported(dirOrFile: string, opts: { createModel?: ModelFactory } = {}): Promise<ExportedPredictor> {
-  const jsonFile = dirOrFile.endsWith('.json') ? dirOrFile : path.join(dirOrFile, 'model.json');
+  const jsonFile = dirOrFile.endsWith('.json') ? dirOrFile : path.join(await recoverExportFolder(dirOrFile), 'model.json');
   const dir = path.dirname(jsonFile);
   let modelJson: any;
   try {
@@ -136,6 +107,9 @@ export async function loadExported(dirOrFile: string, opts: { createModel?: Mode
   const buffers: Buffer[] = [];
   for (const group of modelJson.weightsManifest as tf.io.WeightsManifestConfig) {
     for (const p of group.paths) {
+      if (typeof p !== 'string' || p !== path.basename(p) || p.startsWith('.')) {
+        throw new LearnerError(`${jsonFile} names a weights file outside its folder (${JSON.stringify(p)})`, { file: jsonFile, fix: 'Use an export written by Image Trainer; its weights files sit beside model.json' });
+      }
       const f = path.join(dir, p);
       buffers.push(await fs.readFile(f).catch(() => {
         throw new LearnerError(`The export is missing ${f}`, { file: f, fix: 'Copy the whole export folder (model.json and weights.bin)' });
