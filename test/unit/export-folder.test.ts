@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../../src/trainer/backend';
@@ -151,7 +151,9 @@ test('SIGKILL at random points while exporting over a previous export never lose
     child.kill('SIGKILL');
     await exited;
     completedAny ||= out.includes('exported');
-    const p = await loadExported(dir, { createModel: tinyFactory });
+    const p = await loadExported(dir, { createModel: tinyFactory }).catch((e: Error) => {
+      throw new Error(`round ${round}: the previous model is not loadable: ${e.message}; beside it: ${String(readdirSync(path.dirname(dir)))}`);
+    });
     assert.deepEqual(p.classes, classes);
     assert.equal((await p.predict(img)).probs.length, 3);
     p.dispose();

@@ -25,7 +25,7 @@ export interface ExportManifest {
   createdAt: string;
 }
 
-/** Marks a staging folder as ours until its manifest exists (so cleanup may remove it). */
+/** Marks a staging folder (until its manifest exists) or a replaced export being removed: ours to clean up. */
 const STAGING_MARKER = '.image-trainer-export-staging';
 /** The export format before manifests: model.json + weights.bin, recognised by its model.json. */
 const LEGACY_FILES = ['model.json', 'weights.bin'];
@@ -112,7 +112,7 @@ export async function writeExportFolder(
     await swapIn(staging, target, aside, check.existing);
     return manifest;
   } catch (err) {
-    await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    await discard(staging).catch(() => undefined);
     if (err instanceof LearnerError) throw err;
     throw new LearnerError(`Could not export to ${target}: ${(err as Error).message}`, {
       file: target,
@@ -137,7 +137,17 @@ async function swapIn(staging: string, target: string, aside: string, existing: 
     throw err;
   }
   await syncFolder(parent);
-  await fs.rm(aside, { recursive: true, force: true });
+  await discard(aside);
+}
+
+/**
+ * Removes a folder of ours by renaming it to its `.del` name first (one atomic step), so a kill
+ * in the middle of the removal leaves a folder whose name alone says it may go.
+ */
+async function discard(folder: string): Promise<void> {
+  const doomed = folder.replace(/\.(tmp|old)$/, '.del');
+  const target = doomed !== folder && (await fs.rename(folder, doomed).then(() => true, () => false)) ? doomed : folder;
+  await fs.rm(target, { recursive: true, force: true });
 }
 
 /**
@@ -163,12 +173,14 @@ export async function recoverExportFolder(dir: string): Promise<string> {
       }
       continue;
     }
-    if (targetOk) await fs.rm(l.path, { recursive: true, force: true }).catch(() => undefined);
+    if (targetOk) await discard(l.path).catch(() => undefined);
   }
   for (const l of leftovers.filter((x) => x.kind === 'tmp')) {
-    const ours = (await exists(path.join(l.path, STAGING_MARKER))) || (await readOwnedFiles(l.path)) !== null;
-    if (ours) await fs.rm(l.path, { recursive: true, force: true }).catch(() => undefined);
+    const empty = (await fs.readdir(l.path).catch(() => ['?'])).length === 0;
+    const ours = empty || (await exists(path.join(l.path, STAGING_MARKER))) || (await readOwnedFiles(l.path)) !== null;
+    if (ours) await discard(l.path).catch(() => undefined);
   }
+  for (const l of leftovers.filter((x) => x.kind === 'del')) await fs.rm(l.path, { recursive: true, force: true }).catch(() => undefined);
   return readFrom;
 }
 
@@ -215,10 +227,11 @@ async function isLegacyExport(dir: string): Promise<boolean> {
 
 interface Leftover {
   path: string;
-  kind: 'tmp' | 'old';
+  /** tmp: staging; old: a previous export set aside during the swap; del: being removed. */
+  kind: 'tmp' | 'old' | 'del';
 }
 
-/** Staging (.tmp) and aside (.old) folders of this target whose process is gone. */
+/** Staging (.tmp), aside (.old) and doomed (.del) folders of this target whose process is gone. */
 async function listLeftovers(target: string): Promise<Leftover[]> {
   const parent = path.dirname(target);
   const prefix = `.${path.basename(target)}.export-`;
@@ -226,7 +239,7 @@ async function listLeftovers(target: string): Promise<Leftover[]> {
   const out: Leftover[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const m = /^(\d+)-[0-9a-f]{8}\.(tmp|old)$/.exec(name.slice(prefix.length));
+    const m = /^(\d+)-[0-9a-f]{8}\.(tmp|old|del)$/.exec(name.slice(prefix.length));
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && isAlive(pid)) continue; // another export is under way
