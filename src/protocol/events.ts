@@ -5,13 +5,14 @@ import { DatasetSummary } from './dataset';
 import { EpochRecord, LrFindResult, RunEndStatus, RunKind } from './runs';
 
 export const BackendInfo = z.object({
-  name: z.string(), // 'tensorflow' (tfjs-node[-gpu]), 'wasm', 'cpu'
-  kind: z.enum(['native-gpu', 'native-cpu', 'wasm', 'cpu']),
+  name: z.string(), // 'torch' (libtorch addon), 'tensorflow' (tfjs-node[-gpu]), 'wasm', 'cpu'
+  kind: z.enum(['torch-gpu', 'native-gpu', 'torch-cpu', 'native-cpu', 'wasm', 'cpu']),
   device: z.string().optional(), // GPU name, when known
   threads: z.number().int().optional(),
   simd: z.boolean().optional(),
   fp16: z.boolean(), // whether this backend can train in half precision
   reason: z.string().optional(), // why better backends were not used
+  libtorch: z.string().optional(), // libtorch version and where it was found (torch backend)
 });
 export type BackendInfo = z.infer<typeof BackendInfo>;
 

@@ -36,7 +36,7 @@ test('backend names: kinds and aliases resolve, unknown names list the choices',
   assert.equal(resolveBackendName('gpu'), 'native-gpu');
   assert.equal(resolveBackendName('tensorflow'), 'native-cpu');
   assert.equal(resolveBackendName('WASM'), 'wasm');
-  assert.throws(() => resolveBackendName('metal'), /Unknown backend 'metal'. Use one of: native-gpu, native-cpu, wasm, cpu/);
+  assert.throws(() => resolveBackendName('metal'), /Unknown backend 'metal'. Use one of: torch-gpu, native-gpu, torch-cpu, native-cpu, wasm, cpu/);
 });
 
 test('forcing a backend that is not installed fails with a clear message', () => {

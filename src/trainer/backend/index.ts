@@ -1,5 +1,5 @@
-// Picks and starts the TensorFlow.js backend: native GPU, native CPU, threaded SIMD wasm, then the
-// pure-JS cpu backend. Everything in the trainer uses this module's `tf` (one tfjs-core instance).
+// Picks and starts the TensorFlow.js backend: torch on CUDA, tfjs-node-gpu, torch on CPU, tfjs-node,
+// threaded SIMD wasm, then the pure-JS cpu backend. Everything in the trainer uses this module's `tf` (one tfjs-core instance).
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's CommonJS build registers no gradients (its register_all_gradients is ESM-only);
@@ -10,11 +10,12 @@ import type { BackendInfo } from '../../protocol/events';
 import { enableThreadedWasm } from './wasm-threads';
 import { registerWasmTrainingKernels } from './wasm-conv-grads';
 import { patchBatchNormGradient } from './batchnorm-grad';
+import { libtorchBuildInfo, loadTorchAddon, registerTorchBackend, torchLoadError, TORCH_FIX } from './torch';
 
 export { tf };
 
 export type BackendKind = BackendInfo['kind'];
-export const BACKEND_KINDS: readonly BackendKind[] = ['native-gpu', 'native-cpu', 'wasm', 'cpu'];
+export const BACKEND_KINDS: readonly BackendKind[] = ['torch-gpu', 'native-gpu', 'torch-cpu', 'native-cpu', 'wasm', 'cpu'];
 
 /** Names users may pass to --backend, besides the kinds themselves. */
 const ALIASES: Record<string, BackendKind> = {
@@ -25,12 +26,15 @@ const ALIASES: Record<string, BackendKind> = {
   tensorflow: 'native-cpu',
   'tfjs-node': 'native-cpu',
   node: 'native-cpu',
+  libtorch: 'torch-cpu',
+  pytorch: 'torch-cpu',
+  cuda: 'torch-gpu',
 };
 
 export interface SelectBackendOptions {
   /** Force one backend ('native-gpu', 'native-cpu', 'wasm', 'cpu', or an alias like 'gpu'). */
   prefer?: string;
-  /** wasm thread count; default: the number of CPU cores (IMAGE_TRAINER_WASM_THREADS overrides). */
+  /** torch/wasm thread count; default: the number of CPU cores (IMAGE_TRAINER_WASM_THREADS overrides for wasm). */
   threads?: number;
 }
 
@@ -46,11 +50,13 @@ let activeInfo: BackendInfo | null = null;
 
 export function resolveBackendName(name: string): BackendKind {
   const key = name.trim().toLowerCase();
+  // `torch` means the libtorch backend on whatever device its build supports.
+  if (key === 'torch') return loadTorchAddon()?.about().cuda ? 'torch-gpu' : 'torch-cpu';
   if ((BACKEND_KINDS as readonly string[]).includes(key)) return key as BackendKind;
   const alias = ALIASES[key];
   if (!alias) {
     throw new BackendUnavailableError(
-      `Unknown backend '${name}'. Use one of: ${BACKEND_KINDS.join(', ')} (or gpu, tensorflow).`,
+      `Unknown backend '${name}'. Use one of: ${BACKEND_KINDS.join(', ')} (or torch, gpu, tensorflow).`,
     );
   }
   return alias;
@@ -88,6 +94,7 @@ async function start(wanted: BackendKind | null, opts: SelectBackendOptions): Pr
     try {
       const info = await STARTERS[kind](opts);
       if (skipped.length) info.reason = skipped.join('; ');
+      if (!kind.startsWith('torch') && !loadTorchAddon()) noteTorchMissingOnce(kind);
       return info;
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
@@ -101,7 +108,35 @@ async function start(wanted: BackendKind | null, opts: SelectBackendOptions): Pr
 // tfjs-core 4.22 has no float16 dtype on any backend, so no backend can train in half precision.
 const FP16 = false;
 
+/** When the fast backend is not built, say so once per process, with the command that builds it. */
+let torchNoteShown = false;
+function noteTorchMissingOnce(running: BackendKind): void {
+  if (torchNoteShown || process.env.IMAGE_TRAINER_QUIET_BACKEND) return;
+  torchNoteShown = true;
+  process.stderr.write(`image-trainer: running on the ${running} backend; the torch backend (libtorch, PyTorch speed) is not available: ${torchLoadError()}. Fix: ${TORCH_FIX}.\n`);
+}
+
+async function startTorch(device: 'cuda' | 'cpu', opts: SelectBackendOptions): Promise<BackendInfo> {
+  const addon = loadTorchAddon();
+  if (!addon) throw new Error(`${torchLoadError()}; fix: ${TORCH_FIX}`);
+  if (device === 'cuda' && !addon.about().cuda) {
+    throw new Error('the libtorch it was built against has no CUDA (or no GPU is visible); fix: LIBTORCH=<a CUDA libtorch from pytorch.org> npm rebuild');
+  }
+  const reg = registerTorchBackend({ device, threads: opts.threads });
+  if (!reg) throw new Error(String(torchLoadError()));
+  await activate('torch');
+  patchBatchNormGradient();
+  const built = libtorchBuildInfo();
+  const libtorch = built?.version ? `libtorch ${built.version} (${built.source}: ${built.lib})` : undefined;
+  return {
+    name: 'torch', kind: device === 'cuda' ? 'torch-gpu' : 'torch-cpu', threads: reg.threads, fp16: FP16,
+    ...(device === 'cuda' ? { device: 'cuda' } : {}), ...(libtorch ? { libtorch } : {}),
+  };
+}
+
 const STARTERS: Record<BackendKind, (opts: SelectBackendOptions) => Promise<BackendInfo>> = {
+  'torch-gpu': (opts) => startTorch('cuda', opts),
+  'torch-cpu': (opts) => startTorch('cpu', opts),
   'native-gpu': async () => {
     requireOptional('@tensorflow/tfjs-node-gpu');
     await activate('tensorflow');

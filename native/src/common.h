@@ -1,0 +1,79 @@
+// Shared plumbing of the torch addon: the tensor table (tfjs data ids map to integer handles that
+// own an at::Tensor), argument decoding and error translation. Each op family lives in its own
+// file and registers its functions through an `init_<family>` hook (see addon.cc).
+#pragma once
+#include <node_api.h>
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <string>
+#include <vector>
+#include <stdexcept>
+
+namespace tt {
+
+// ---- tensor table -------------------------------------------------------------------------
+int32_t put(at::Tensor t);
+at::Tensor& get(int32_t id);
+void replace(int32_t id, at::Tensor t);
+bool drop(int32_t id);
+size_t live_count();
+at::Device device();
+void set_device(at::Device d);
+
+// ---- dtypes: tfjs knows float32, int32, bool ----------------------------------------------
+at::ScalarType dtype_of(const std::string& name);
+const char* dtype_name(at::ScalarType t);
+
+// ---- argument decoding ----------------------------------------------------------------------
+struct Args {
+  napi_env env;
+  std::vector<napi_value> v;
+  Args(napi_env e, napi_callback_info info, size_t n);
+  at::Tensor& t(size_t i);                  // a tensor handle
+  at::Tensor opt_t(size_t i);               // handle or null/undefined -> undefined tensor
+  int32_t id(size_t i);
+  int64_t i64(size_t i);
+  double f64(size_t i);
+  bool b(size_t i);
+  std::string str(size_t i);
+  std::vector<int64_t> ints(size_t i);
+  std::vector<int32_t> ids(size_t i);
+  bool is_nullish(size_t i);
+};
+
+napi_value ret_id(napi_env env, const at::Tensor& t);
+napi_value ret_ids(napi_env env, const std::vector<at::Tensor>& ts);
+napi_value ret_i64(napi_env env, int64_t x);
+napi_value ret_f64(napi_env env, double x);
+napi_value ret_str(napi_env env, const std::string& s);
+napi_value ret_bool(napi_env env, bool b);
+void check(napi_env env, napi_status s);
+
+// Runs `body`, turning C++ and c10 exceptions into JS errors that name the op.
+template <typename F>
+napi_value guarded(napi_env env, const char* op, F&& body) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    std::string msg = std::string("torch ") + op + ": " + e.what_without_backtrace();
+    napi_throw_error(env, nullptr, msg.c_str());
+  } catch (const std::exception& e) {
+    std::string msg = std::string("torch ") + op + ": " + e.what();
+    napi_throw_error(env, nullptr, msg.c_str());
+  }
+  return nullptr;
+}
+
+using Fn = napi_value (*)(napi_env, napi_callback_info);
+struct Export { const char* name; Fn fn; };
+void add_exports(napi_env env, napi_value exports, const std::vector<Export>& fns);
+
+// NHWC (tfjs) <-> NCHW view (ATen); no copy, channels-last strides when the source is contiguous.
+inline at::Tensor nchw(const at::Tensor& nhwc) { return nhwc.permute({0, 3, 1, 2}); }
+inline at::Tensor nhwc(const at::Tensor& nchw_t) { return nchw_t.permute({0, 2, 3, 1}); }
+// HWIO (tfjs filter) -> OIHW view.
+inline at::Tensor oihw(const at::Tensor& hwio) { return hwio.permute({3, 2, 0, 1}); }
+
+}  // namespace tt
+
+#define TT_FN(name) static napi_value name(napi_env env, napi_callback_info info)

@@ -1,0 +1,173 @@
+// Convolutions on NHWC data viewed as channels-last NCHW. The HWIO filter is laid out once as a
+// channels-last OIHW tensor and stored back in the table under the same handle (same values, new
+// strides), so later calls, and the tensors the optimiser derives from it, need no re-layout.
+#include "common.h"
+
+namespace tt {
+
+struct Geometry {
+  std::vector<int64_t> stride, dil;
+  int64_t top, bottom, left, right;
+  bool symmetric() const { return top == bottom && left == right; }
+};
+
+static Geometry geometry(Args& a, size_t i) {
+  auto s = a.ints(i), p = a.ints(i + 1), d = a.ints(i + 2);
+  return {{s[0], s[1]}, {d[0], d[1]}, p[0], p[1], p[2], p[3]};
+}
+
+// The OIHW channels-last view of filter handle `id` (relaid once, then cached in the table).
+static at::Tensor filter_oihw(int32_t id) {
+  at::Tensor& w = get(id);
+  at::Tensor o = oihw(w);
+  if (!o.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+    o = o.contiguous(at::MemoryFormat::ChannelsLast);
+    replace(id, o.permute({2, 3, 1, 0}));
+  }
+  return o;
+}
+
+// NCHW view of x with asymmetric "same" padding applied explicitly (zero copy when symmetric).
+static at::Tensor padded_input(const at::Tensor& x, const Geometry& g, double value = 0) {
+  at::Tensor n = nchw(x);
+  if (g.symmetric()) return n;
+  return at::constant_pad_nd(n, {g.left, g.right, g.top, g.bottom}, value).contiguous(at::MemoryFormat::ChannelsLast);
+}
+static std::vector<int64_t> sym_pad(const Geometry& g) {
+  return g.symmetric() ? std::vector<int64_t>{g.top, g.left} : std::vector<int64_t>{0, 0};
+}
+
+static at::Tensor activate(at::Tensor y, const std::string& act, const at::Tensor& prelu, double alpha) {
+  if (act.empty() || act == "linear") return y;
+  if (act == "relu") return y.relu_();
+  if (act == "relu6") return y.clamp_(0, 6);
+  if (act == "elu") return at::elu(y);
+  if (act == "sigmoid") return y.sigmoid_();
+  if (act == "leakyrelu") return at::leaky_relu(y, alpha);
+  if (act == "prelu") return at::where(y > 0, y, y * prelu);
+  throw std::runtime_error("activation '" + act + "' is not supported by the torch backend");
+}
+
+// conv2d(x, filter, strides, pads[t,b,l,r], dilations, bias|null, activation, prelu|null, alpha)
+TT_FN(conv2d) {
+  return guarded(env, "conv2d", [&] {
+    Args a(env, info, 9);
+    at::Tensor x = a.t(0);
+    auto w = filter_oihw(a.id(1));
+    auto g = geometry(a, 2);
+    at::Tensor bias = a.opt_t(5);
+    std::string act = a.is_nullish(6) ? "" : a.str(6);
+    at::Tensor prelu = a.opt_t(7);
+    double alpha = a.is_nullish(8) ? 0.2 : a.f64(8);
+    at::Tensor xin = padded_input(x, g);
+    // ATen expects a bias of [O]; tfjs allows a broadcastable one, applied after.
+    bool native_bias = bias.defined() && bias.dim() == 1 && bias.size(0) == w.size(0);
+    at::Tensor y = at::convolution(xin, w, native_bias ? c10::optional<at::Tensor>(bias) : c10::nullopt, g.stride,
+                                   sym_pad(g), g.dil, false, {0, 0}, 1);
+    at::Tensor out = nhwc(y);
+    if (bias.defined() && !native_bias) out = out + bias;
+    return ret_id(env, activate(out, act, prelu, alpha));
+  });
+}
+
+// conv2dBackpropInput(dy, filter, inputShape NHWC, strides, pads, dilations)
+TT_FN(conv2dBackpropInput) {
+  return guarded(env, "conv2dBackpropInput", [&] {
+    Args a(env, info, 6);
+    at::Tensor dy = nchw(a.t(0));
+    auto w = filter_oihw(a.id(1));
+    auto shape = a.ints(2);
+    auto g = geometry(a, 3);
+    int64_t ph = g.symmetric() ? 0 : g.top + g.bottom, pw = g.symmetric() ? 0 : g.left + g.right;
+    auto in = at::empty({shape[0], shape[3], shape[1] + ph, shape[2] + pw},
+                        dy.options().memory_format(at::MemoryFormat::ChannelsLast));
+    auto r = at::convolution_backward(dy, in, w, c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, 1,
+                                      {true, false, false});
+    at::Tensor dx = std::get<0>(r);
+    if (!g.symmetric()) dx = dx.narrow(2, g.top, shape[1]).narrow(3, g.left, shape[2]);
+    return ret_id(env, nhwc(dx));
+  });
+}
+
+// conv2dBackpropFilter(x, dy, filterShape HWIO, strides, pads, dilations) -> HWIO view of OIHW-CL
+TT_FN(conv2dBackpropFilter) {
+  return guarded(env, "conv2dBackpropFilter", [&] {
+    Args a(env, info, 6);
+    auto g = geometry(a, 3);
+    at::Tensor x = padded_input(a.t(0), g);
+    at::Tensor dy = nchw(a.t(1));
+    auto fs = a.ints(2);
+    auto w = at::empty({fs[3], fs[2], fs[0], fs[1]}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    auto r = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, 1,
+                                      {false, true, false});
+    return ret_id(env, std::get<1>(r).permute({2, 3, 1, 0}));
+  });
+}
+
+// depthwise(x, filter [H,W,C,M], strides, pads, dilations): groups = C
+TT_FN(depthwiseConv2d) {
+  return guarded(env, "depthwiseConv2d", [&] {
+    Args a(env, info, 5);
+    at::Tensor x = a.t(0), f = a.t(1);
+    auto g = geometry(a, 2);
+    int64_t C = f.size(2), M = f.size(3);
+    auto w = f.reshape({f.size(0), f.size(1), C * M, 1}).permute({2, 3, 0, 1}).contiguous(at::MemoryFormat::ChannelsLast);
+    auto y = at::convolution(padded_input(x, g), w, c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, C);
+    return ret_id(env, nhwc(y));
+  });
+}
+
+// pool(kind 'max'|'avg', x, ksize, strides, pads)
+TT_FN(pool) {
+  return guarded(env, "pool", [&] {
+    Args a(env, info, 5);
+    std::string kind = a.str(0);
+    at::Tensor x = a.t(1);
+    auto k = a.ints(2);
+    Geometry g{a.ints(3), {1, 1}, 0, 0, 0, 0};
+    auto p = a.ints(4);
+    g.top = p[0]; g.bottom = p[1]; g.left = p[2]; g.right = p[3];
+    at::Tensor y;
+    if (kind == "max") {
+      y = at::max_pool2d(padded_input(x, g, -INFINITY), k, g.stride, sym_pad(g));
+    } else {
+      if (!g.symmetric()) throw std::runtime_error("AvgPool with asymmetric padding is not supported by the torch backend");
+      y = at::avg_pool2d(nchw(x), k, g.stride, sym_pad(g), false, false);
+    }
+    return ret_id(env, nhwc(y));
+  });
+}
+
+// poolGrad(kind, dy, x, ksize, strides, pads)
+TT_FN(poolGrad) {
+  return guarded(env, "poolGrad", [&] {
+    Args a(env, info, 6);
+    std::string kind = a.str(0);
+    at::Tensor dy = nchw(a.t(1)), x = a.t(2);
+    auto k = a.ints(3);
+    Geometry g{a.ints(4), {1, 1}, 0, 0, 0, 0};
+    auto p = a.ints(5);
+    g.top = p[0]; g.bottom = p[1]; g.left = p[2]; g.right = p[3];
+    at::Tensor dx;
+    if (kind == "max") {
+      at::Tensor xp = padded_input(x, g, -INFINITY);
+      auto fw = at::max_pool2d_with_indices(xp, k, g.stride, sym_pad(g));
+      dx = at::max_pool2d_with_indices_backward(dy, xp, k, g.stride, sym_pad(g), {1, 1}, false, std::get<1>(fw));
+      if (!g.symmetric()) dx = dx.narrow(2, g.top, x.size(1)).narrow(3, g.left, x.size(2));
+    } else {
+      if (!g.symmetric()) throw std::runtime_error("AvgPoolGrad with asymmetric padding is not supported by the torch backend");
+      dx = at::avg_pool2d_backward(dy, nchw(x), k, g.stride, sym_pad(g), false, false, c10::nullopt);
+    }
+    return ret_id(env, nhwc(dx));
+  });
+}
+
+void init_conv(napi_env env, napi_value exports) {
+  add_exports(env, exports, {
+    {"conv2d", conv2d}, {"conv2dBackpropInput", conv2dBackpropInput},
+    {"conv2dBackpropFilter", conv2dBackpropFilter}, {"depthwiseConv2d", depthwiseConv2d},
+    {"pool", pool}, {"poolGrad", poolGrad},
+  });
+}
+
+}  // namespace tt

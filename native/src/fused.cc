@@ -1,0 +1,102 @@
+// Fused training kernels, each replacing a chain of tiny tfjs ops on the hot path: batch norm
+// forward/backward (ATen's native batch norm), softmax cross-entropy with its gradient, and the
+// AdamW update of every parameter in one call.
+#include "common.h"
+
+namespace tt {
+
+// Channels on dim 1, as ATen's batch norm wants: NHWC -> NCHW view, [N,C] stays.
+static at::Tensor channels_first(const at::Tensor& x) { return x.dim() == 2 ? x : x.movedim(-1, 1); }
+static at::Tensor channels_last(const at::Tensor& x) { return x.dim() == 2 ? x : x.movedim(1, -1); }
+
+// bnTrain(x, gamma, beta, eps) -> [y, batchMean, batchVariance(biased), invstd]
+TT_FN(bnTrain) {
+  return guarded(env, "bnTrain", [&] {
+    Args a(env, info, 4);
+    at::Tensor x = a.t(0), gamma = a.t(1), beta = a.t(2);
+    double eps = a.f64(3);
+    auto r = at::native_batch_norm(channels_first(x), gamma, beta, c10::nullopt, c10::nullopt, true, 0.0, eps);
+    at::Tensor invstd = std::get<2>(r);
+    at::Tensor var = invstd.pow(-2).sub_(eps);
+    return ret_ids(env, {channels_last(std::get<0>(r)), std::get<1>(r), var, invstd});
+  });
+}
+
+// bnTrainGrad(dy, x, gamma, mean, invstd, eps) -> [dx, dgamma, dbeta]
+TT_FN(bnTrainGrad) {
+  return guarded(env, "bnTrainGrad", [&] {
+    Args a(env, info, 6);
+    at::Tensor dy = a.t(0), x = a.t(1), gamma = a.t(2), mean = a.t(3), invstd = a.t(4);
+    auto r = at::native_batch_norm_backward(channels_first(dy), channels_first(x), gamma, c10::nullopt, c10::nullopt,
+                                            mean, invstd, true, a.f64(5), {true, true, true});
+    return ret_ids(env, {channels_last(std::get<0>(r)), std::get<1>(r), std::get<2>(r)});
+  });
+}
+
+// xent(logits [N,C], targets int [N]) -> [loss per item [N], logSoftmax (saved for the gradient)]
+TT_FN(xent) {
+  return guarded(env, "xent", [&] {
+    Args a(env, info, 2);
+    at::Tensor logits = a.t(0), y = a.t(1).to(at::kLong);
+    auto lsm = at::log_softmax(logits, 1);
+    auto loss = lsm.gather(1, y.unsqueeze(1)).squeeze(1).neg();
+    return ret_ids(env, {loss, lsm});
+  });
+}
+
+// xentGrad(dloss [N], logSoftmax [N,C], targets [N]) -> dlogits = (softmax - onehot) * dloss
+TT_FN(xentGrad) {
+  return guarded(env, "xentGrad", [&] {
+    Args a(env, info, 3);
+    at::Tensor dl = a.t(0), lsm = a.t(1), y = a.t(2).to(at::kLong);
+    auto g = lsm.exp();
+    g.scatter_add_(1, y.unsqueeze(1), at::full({lsm.size(0), 1}, -1.0, g.options()));
+    return ret_id(env, g.mul_(dl.unsqueeze(1)));
+  });
+}
+
+// adamw(params, grads, expAvgs, expAvgSqs, hyper [lr, mom, wd, debias1, debias2] per param,
+//       sqrMom, eps) -> [newParams..., newExpAvgs..., newExpAvgSqs...]
+// Same maths, in the same order, as src/trainer/learner/optimizer.ts; outputs keep each input's
+// memory layout (so a conv filter stays in its channels-last form).
+TT_FN(adamw) {
+  return guarded(env, "adamw", [&] {
+    Args a(env, info, 7);
+    auto ps = a.ids(0), gs = a.ids(1), ms = a.ids(2), vs = a.ids(3);
+    napi_value hyper = a.v[4];
+    double sqr = a.f64(5), eps = a.f64(6);
+    size_t n = ps.size();
+    if (gs.size() != n || ms.size() != n || vs.size() != n) throw std::runtime_error("adamw: list lengths differ");
+    std::vector<at::Tensor> np(n), nm(n), nv(n);
+    for (size_t k = 0; k < n; k++) {
+      double h[5];
+      for (int j = 0; j < 5; j++) {
+        napi_value e;
+        check(env, napi_get_element(env, hyper, (uint32_t)(k * 5 + j), &e));
+        check(env, napi_get_value_double(env, e, &h[j]));
+      }
+      double lr = h[0], mom = h[1], wd = h[2], d1 = h[3], d2 = h[4];
+      const at::Tensor &p = get(ps[k]), &g = get(gs[k]), &m = get(ms[k]), &v = get(vs[k]);
+      at::Tensor m2 = at::mul(m, mom).add_(at::mul(g, 1 - mom));
+      at::Tensor v2 = at::mul(v, sqr).add_(at::mul(at::square(g), 1 - sqr));
+      at::Tensor denom = at::div(v2, d2).sqrt_().add_(eps);
+      at::Tensor step = at::div(m2, denom).mul_(lr / d1);
+      at::Tensor p2 = wd != 0 ? at::mul(p, 1 - lr * wd) : p.clone();
+      p2.sub_(step);
+      np[k] = p2; nm[k] = m2; nv[k] = v2;
+    }
+    std::vector<at::Tensor> all;
+    all.insert(all.end(), np.begin(), np.end());
+    all.insert(all.end(), nm.begin(), nm.end());
+    all.insert(all.end(), nv.begin(), nv.end());
+    return ret_ids(env, all);
+  });
+}
+
+void init_fused(napi_env env, napi_value exports) {
+  add_exports(env, exports, {
+    {"bnTrain", bnTrain}, {"bnTrainGrad", bnTrainGrad}, {"xent", xent}, {"xentGrad", xentGrad}, {"adamw", adamw},
+  });
+}
+
+}  // namespace tt

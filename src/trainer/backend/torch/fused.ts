@@ -1,0 +1,83 @@
+// The fused training ops of the torch backend, each with its gradient, for the model, loss and
+// optimiser to use when torch is the active backend (they return null on any other backend, so
+// callers keep their portable path).
+import * as tf from '@tensorflow/tfjs-core';
+import { FUSED } from './kernels/fused';
+import { BACKEND_NAME } from './kernels/util';
+
+export const onTorch = (): boolean => tf.getBackend() === BACKEND_NAME;
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
+  tf.engine().runKernel(name, inputs, attrs) as tf.Tensor[];
+
+/** Training-mode batch norm over the last axis: y, batch mean and biased batch variance. */
+export function torchBatchNormTrain(
+  x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
+): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } | null {
+  if (!onTorch()) return null;
+  let stats: [tf.Tensor1D, tf.Tensor1D] | null = null;
+  const op = tf.customGrad(((xx: tf.Tensor, g: tf.Tensor, bb: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, mean, variance, invStd] = run(FUSED.batchNormTrain, { x: xx, gamma: g, beta: bb }, { eps });
+    save([xx, g, mean, invStd]);
+    stats = [tf.keep(mean) as tf.Tensor1D, tf.keep(variance) as tf.Tensor1D];
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sg, sm, si] = saved;
+        return run(FUSED.batchNormTrainGrad, { dy, x: sx, gamma: sg, mean: sm, invStd: si }, { eps });
+      },
+    };
+  }) as never) as (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor;
+  const y = op(x, gamma, beta);
+  const [mean, variance] = stats!;
+  return { y, mean, variance };
+}
+
+/** Softmax cross-entropy per item (−log softmax(logits)[target]) with its fused gradient. */
+export function torchCrossEntropyPerItem(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D | null {
+  if (!onTorch()) return null;
+  const op = tf.customGrad(((l: tf.Tensor, t: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [loss, logSoftmax] = run(FUSED.softmaxXent, { logits: l, targets: t });
+    save([logSoftmax, t]);
+    return {
+      value: loss,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [lsm, tt] = saved;
+        return [run(FUSED.softmaxXentGrad, { dy, logSoftmax: lsm, targets: tt }) as unknown as tf.Tensor, tf.zerosLike(tt)];
+      },
+    };
+  }) as never) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  return op(logits, targets) as tf.Tensor1D;
+}
+
+export interface AdamWItem {
+  param: tf.Tensor;
+  grad: tf.Tensor;
+  expAvg: tf.Tensor;
+  expAvgSq: tf.Tensor;
+  lr: number;
+  mom: number;
+  wd: number;
+  debias1: number;
+  debias2: number;
+}
+
+/**
+ * One AdamW update of every item in one native call; returns the new [param, expAvg, expAvgSq]
+ * per item (the caller assigns them), or null off torch.
+ */
+export function torchAdamW(items: AdamWItem[], sqrMom: number, eps: number): [tf.Tensor, tf.Tensor, tf.Tensor][] | null {
+  if (!onTorch()) return null;
+  const inputs: tf.NamedTensorMap = {};
+  const hyper: number[] = [];
+  items.forEach((it, i) => {
+    inputs[`p${i}`] = it.param;
+    inputs[`g${i}`] = it.grad;
+    inputs[`m${i}`] = it.expAvg;
+    inputs[`v${i}`] = it.expAvgSq;
+    hyper.push(it.lr, it.mom, it.wd, it.debias1, it.debias2);
+  });
+  const n = items.length;
+  const out = run(FUSED.adamW, inputs, { n, hyper, sqrMom, eps });
+  return items.map((_, i) => [out[i], out[n + i], out[2 * n + i]]);
+}

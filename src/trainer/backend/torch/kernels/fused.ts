@@ -1,0 +1,37 @@
+// Kernels only this backend has: the fused training paths (batch norm, softmax cross-entropy,
+// AdamW). Callers reach them through ../fused.ts, which pairs each with its gradient.
+import { input, kernel } from './util';
+
+export const FUSED = {
+  batchNormTrain: 'TorchBatchNormTrain',
+  batchNormTrainGrad: 'TorchBatchNormTrainGrad',
+  softmaxXent: 'TorchSoftmaxCrossEntropy',
+  softmaxXentGrad: 'TorchSoftmaxCrossEntropyGrad',
+  adamW: 'TorchAdamW',
+} as const;
+
+kernel(FUSED.batchNormTrain, (inputs, b, attrs) =>
+  b.outputs(b.addon.bnTrain(b.handle(input(inputs, 'x')), b.handle(input(inputs, 'gamma')), b.handle(input(inputs, 'beta')), attrs.eps as number)),
+);
+
+kernel(FUSED.batchNormTrainGrad, (inputs, b, attrs) =>
+  b.outputs(b.addon.bnTrainGrad(
+    b.handle(input(inputs, 'dy')), b.handle(input(inputs, 'x')), b.handle(input(inputs, 'gamma')),
+    b.handle(input(inputs, 'mean')), b.handle(input(inputs, 'invStd')), attrs.eps as number,
+  )),
+);
+
+kernel(FUSED.softmaxXent, (inputs, b) =>
+  b.outputs(b.addon.xent(b.handle(input(inputs, 'logits')), b.handle(input(inputs, 'targets')))),
+);
+
+kernel(FUSED.softmaxXentGrad, (inputs, b) =>
+  b.output(b.addon.xentGrad(b.handle(input(inputs, 'dy')), b.handle(input(inputs, 'logSoftmax')), b.handle(input(inputs, 'targets')))),
+);
+
+// inputs p0..pN-1, g0.., m0.., v0..; attrs.hyper = [lr, mom, wd, debias1, debias2] per param
+kernel(FUSED.adamW, (inputs, b, attrs) => {
+  const n = attrs.n as number;
+  const hs = (prefix: string) => Array.from({ length: n }, (_, i) => b.handle(input(inputs, `${prefix}${i}`)));
+  return b.outputs(b.addon.adamw(hs('p'), hs('g'), hs('m'), hs('v'), attrs.hyper as number[], attrs.sqrMom as number, attrs.eps as number));
+});

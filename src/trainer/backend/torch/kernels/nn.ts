@@ -1,0 +1,33 @@
+// Dense, normalisation and resize kernels.
+import { input, kernel } from './util';
+
+for (const name of ['BatchMatMul', '_FusedMatMul']) {
+  const fused = name === '_FusedMatMul';
+  kernel(name, (inputs, b, attrs) => {
+    const a = input(inputs, 'a');
+    const m = input(inputs, 'b');
+    const bias = fused && inputs.bias ? b.handle(inputs.bias) : null;
+    const prelu = fused && inputs.preluActivationWeights ? b.handle(inputs.preluActivationWeights) : null;
+    const act = fused ? ((attrs.activation as string) ?? 'linear') : null;
+    const alpha = fused ? ((attrs.leakyreluAlpha as number) ?? 0.2) : null;
+    return b.output(b.addon.matmul(b.handle(a), b.handle(m), Boolean(attrs.transposeA), Boolean(attrs.transposeB), bias, act, prelu, alpha));
+  });
+}
+
+kernel('FusedBatchNorm', (inputs, b, attrs) => {
+  const opt = (name: string) => (inputs[name] ? b.handle(inputs[name]) : null);
+  return b.output(b.addon.batchNormInfer(
+    b.handle(input(inputs, 'x')), b.handle(input(inputs, 'mean')), b.handle(input(inputs, 'variance')),
+    opt('offset'), opt('scale'), (attrs.varianceEpsilon as number) ?? 0.001,
+  ));
+});
+
+kernel('ResizeBilinear', (inputs, b, attrs) => {
+  const [h, w] = attrs.size as [number, number];
+  return b.output(b.addon.resizeBilinear(b.handle(input(inputs, 'images')), h, w, Boolean(attrs.alignCorners), Boolean(attrs.halfPixelCenters)));
+});
+
+kernel('ResizeBilinearGrad', (inputs, b, attrs) =>
+  b.output(b.addon.resizeBilinearGrad(b.handle(input(inputs, 'dy')), b.handle(input(inputs, 'images')),
+    Boolean(attrs.alignCorners), Boolean(attrs.halfPixelCenters))),
+);
