@@ -4,6 +4,7 @@
 import { plot } from 'asciichart';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { formatBackend, type TrainerEvent, type TrainerEventOf } from '../../protocol/events';
+import { escapeTerminal as esc, escapeTerminalLines } from './escape';
 
 export interface Renderer {
   onEvent(e: TrainerEvent): void;
@@ -87,10 +88,11 @@ export class HumanRenderer implements Renderer {
         else this.line(`backend: ${formatBackend(e.backend)}`);
         break;
       case 'dataset': {
-        const shown = e.classes.length > 8 ? `${e.classes.slice(0, 8).join(', ')}, …` : e.classes.join(', ');
+        const names = e.classes.map(esc);
+        const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')}, …` : names.join(', ');
         this.line(`data: ${e.trainCount} train, ${e.validCount} valid, ${e.classes.length} classes (${shown})` +
           (e.skipped.length ? `; ${e.skipped.length} files skipped` : ''));
-        for (const s of e.skipped.slice(0, 5)) this.note(`skipped ${s.file}: ${s.reason}`);
+        for (const s of e.skipped.slice(0, 5)) this.note(`skipped ${esc(s.file)}: ${esc(s.reason)}`);
         if (e.skipped.length > 5) this.note(`… and ${e.skipped.length - 5} more skipped files`);
         break;
       }
@@ -120,10 +122,10 @@ export class HumanRenderer implements Renderer {
       case 'fit_end':
         this.stopBars();
         if (e.status === 'stopped') this.note('stopped');
-        if (e.status === 'failed') this.note(`failed: ${e.error ?? 'unknown error'}`);
+        if (e.status === 'failed') this.note(`failed: ${esc(e.error ?? 'unknown error')}`);
         break;
       case 'log':
-        if (e.level !== 'debug') this.note(e.level === 'info' ? e.message : `${e.level}: ${e.message}`);
+        if (e.level !== 'debug') this.note(e.level === 'info' ? esc(e.message) : `${e.level}: ${esc(e.message)}`);
         break;
       case 'error':
         // The CLI prints the final error itself, once.
@@ -161,12 +163,16 @@ export class HumanRenderer implements Renderer {
   }
 
   /** stdout line; printed above the bars when both streams are the same terminal. */
-  private line(text: string): void {
+  private line(raw: string): void {
+    // Every line leaves through here or note(): control characters never reach the terminal.
+    const text = escapeTerminalLines(raw);
     if (this.bars && this.out.isTTY) this.logAboveBars(text);
     else this.out.write(text + '\n');
   }
 
-  note(text: string): void {
+  /** One line for people: untrusted text inside it cannot start another (newlines are escaped too). */
+  note(raw: string): void {
+    const text = esc(raw);
     if (this.bars) this.logAboveBars(text);
     else this.err.write(text + '\n');
   }
@@ -178,7 +184,7 @@ export class HumanRenderer implements Renderer {
   }
 
   result(text: string): void {
-    this.line(text);
+    this.line(esc(text));
   }
 
   close(): void {

@@ -10,6 +10,7 @@ import { parts } from '../service/parts';
 import { dataOptionsFrom, defaultOutDir, type DataModelFlags } from './options';
 import { checkExportTarget } from '../export/folder';
 import { defaultExportDirName } from '../../protocol/export';
+import { escapeTerminal, escapingWriter } from './escape';
 import { HumanRenderer, JsonRenderer, type Renderer } from './render';
 
 export const EXIT_OK = 0;
@@ -71,14 +72,14 @@ class CliRun {
       const info = toErrorInfo(err);
       if (this.flags.json) this.renderer.onEvent({ type: 'error', ...info });
       this.renderer.close();
-      process.stderr.write(`image-trainer: error: ${formatErrorLine(info)}\n`);
+      process.stderr.write(`image-trainer: error: ${escapeTerminal(formatErrorLine(info))}\n`);
       if (this.flags.verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     }
     if (this.interrupted && code === EXIT_OK) code = EXIT_INTERRUPTED;
     try {
       if (writeMetrics && (await this.metrics.write(this.metricsFile))) this.renderer.note(`metrics: ${this.metricsFile}`);
     } catch (err) {
-      process.stderr.write(`image-trainer: error: could not write ${this.metricsFile}: ${toErrorInfo(err).message}\n`);
+      process.stderr.write(`image-trainer: error: could not write ${escapeTerminal(this.metricsFile)}: ${escapeTerminal(toErrorInfo(err).message)}\n`);
       code = code || EXIT_ERROR;
     }
     this.renderer.close();
@@ -142,7 +143,7 @@ export async function runPredict(images: string[], flags: PredictFlags): Promise
       if (flags.json) {
         process.stdout.write(JSON.stringify({ type: 'prediction', file: r.file, className: r.className, index: r.index, probability: r.probs[r.index], probs: r.probs }) + '\n');
       } else {
-        run.renderer.result(`${r.file}\t${r.className}\t${(r.probs[r.index] ?? 0).toFixed(4)}`);
+        run.renderer.result(`${escapeTerminal(r.file)}\t${escapeTerminal(r.className)}\t${(r.probs[r.index] ?? 0).toFixed(4)}`);
       }
     }
   }, false);
@@ -179,7 +180,7 @@ export async function runInterpret(flags: InterpretFlags): Promise<number> {
     await run.session.load({ name: flags.name });
     // Text for people on stdout; in JSON mode stdout carries events only, so one summary line.
     const quiet = { write: (_s: string) => true };
-    const r = await run.session.interpretReport({ outDir: reportDir, k: flags.k, out: flags.json ? quiet : process.stdout });
+    const r = await run.session.interpretReport({ outDir: reportDir, k: flags.k, out: flags.json ? quiet : escapingWriter(process.stdout) });
     if (flags.json) {
       process.stdout.write(JSON.stringify({ type: 'interpretation', json: r.jsonPath, report: r.htmlPath, errorRate: r.summary.errorRate, mostConfused: r.summary.mostConfused }) + '\n');
     }

@@ -1,4 +1,5 @@
 import { DataError } from './errors';
+import { matchLabels } from './safe-regex';
 import { getImageFiles, posixPath } from './discover';
 import { makeDataset, type LabelOptions, type LabelledFile } from './dataset';
 import type { LabelledDataset, SkippedFile } from './types';
@@ -14,9 +15,11 @@ export async function fromNameRe(dir: string, pattern: string | RegExp, opts: La
   const found = await getImageFiles(dir);
   const labelled: LabelledFile[] = [];
   const skipped: SkippedFile[] = [...found.skipped];
-  for (const file of found.files) {
-    const m = re.exec(posixPath(file));
-    const label = m?.[1];
+  // One time-budgeted pass over every name (safe-regex): a catastrophic pattern errors instead of hanging.
+  const matches = matchLabels(re, found.files.map(posixPath));
+  for (const [i, file] of found.files.entries()) {
+    const m = matches[i];
+    const label = m?.label;
     if (label) labelled.push({ file, label });
     else skipped.push({ file, reason: m ? `pattern ${re} matched but its first group is empty` : `file name does not match ${re}` });
   }

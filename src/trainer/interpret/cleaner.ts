@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { isDataError } from '../data/errors';
 import { compileLabelPattern } from '../data/from-name-re';
+import { matchLabel } from '../data/safe-regex';
 import type { LabelRule } from '../data/types';
 import type { CleanerAction, CleanerLogEntry, DeleteAction, RelabelCsvAction, RelabelMoveAction, UndoAction } from '../../protocol/cleaner';
 import { csvRowOf, readCsvDoc, writeCsvLabel, type CsvDoc } from './csv-labels';
@@ -140,15 +141,15 @@ export class DatasetCleaner {
   private nameReMatch(abs: string): { label: string; start: number; end: number } {
     const re = this.pattern();
     const p = posixPath(abs);
-    const m = re.exec(p);
-    if (!m || m[1] === undefined || !m.indices?.[1]) {
+    const m = matchLabel(re, p);
+    if (!m || m.label === undefined || !m.span) {
       throw new InterpretError(`The labelling pattern ${re.source} does not match ${abs}`, {
         file: abs,
         fix: 'only files the dataset labels by its pattern can be relabelled by renaming',
       });
     }
-    const [start, end] = m.indices[1];
-    return { label: m[1], start, end };
+    const [start, end] = m.span;
+    return { label: m.label, start, end };
   }
 
   /** The rule's pattern compiled exactly as the labeller compiled it (so a renamed file gets the label it was given), with match indices. */
@@ -184,7 +185,7 @@ export class DatasetCleaner {
     const e = end - baseStart;
     const renamed = base.slice(0, s) + newLabel + base.slice(e);
     const re = this.pattern();
-    const labelFor = (name: string) => re.exec(posixPath(path.join(dir, name)))?.[1];
+    const labelFor = (name: string) => matchLabel(re, posixPath(path.join(dir, name)))?.label;
     if (labelFor(renamed) !== newLabel) {
       throw new InterpretError(`Renaming ${base} to ${renamed} would not give the label '${newLabel}' under the pattern ${re.source}`, {
         file: abs,
