@@ -45,6 +45,11 @@ export class ClassificationInterpretation {
   /** One batched pass over the validation set via learner.getPreds('valid'). */
   static async fromLearner(learner: PredictionSource): Promise<ClassificationInterpretation> {
     const preds = await learner.getPreds('valid');
+    if (preds.files.length === 0) {
+      throw new InterpretError('There is nothing to interpret: the validation set has no images', {
+        fix: 'open the dataset with a validation split (e.g. --valid-pct 0.2, or a valid/ folder with images) and try again',
+      });
+    }
     return ClassificationInterpretation.fromPredictions(preds, learner.data.classes);
   }
 

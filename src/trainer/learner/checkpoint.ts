@@ -1,6 +1,6 @@
 // learn.save / learn.load: one safetensors file per checkpoint holding the model's weights and
 // BatchNorm buffers, the AdamW state, and (as metadata) classes, data and model config.
-import type { tf } from '../backend';
+import { tf } from '../backend';
 import type { ClassifierModel, ModelConfig } from '../models/types';
 import type { DataBunch } from '../data/types';
 import type { AdamW } from './optimizer';
@@ -35,7 +35,21 @@ export interface CheckpointInfo {
   hasOptimizer: boolean;
 }
 
+/** A diverged model (NaN/Inf weights) is never saved or exported as if it were good. */
+export function assertFiniteWeights(model: ClassifierModel, target: string): void {
+  for (const p of model.params) {
+    const finite = tf.tidy(() => tf.all(tf.isFinite(p.variable)).dataSync()[0]);
+    if (!finite) {
+      throw new LearnerError(`Not writing ${target}: the weights of ${p.name} are NaN or infinite (training diverged)`, {
+        file: target,
+        fix: 'Train again with a lower learning rate, or load a checkpoint saved before the run diverged',
+      });
+    }
+  }
+}
+
 export async function saveCheckpoint(file: string, src: CheckpointSource, hooks?: WriteHooks): Promise<void> {
+  assertFiniteWeights(src.model, file);
   const weights = snapshotState(src.model);
   const opt = src.opt.getState();
   const tensors = new Map<string, HostTensor>();

@@ -20,12 +20,12 @@ import {
   type RunKind,
   type ValidBatchOutput,
 } from './callback';
-import { AccuracyMetric, ConstantLr, LrFinder, MixedPrecision, OneCycleScheduler, ProgressEvents, Recorder, Timer } from './callbacks';
+import { AccuracyMetric, ConstantLr, LrFinder, MixedPrecision, OneCycleScheduler, ProgressEvents, Recorder, RequireBatches, TerminateOnNaN, Timer } from './callbacks';
 import { AdamW } from './optimizer';
 import { DEFAULT_LR } from '../../protocol/lr';
 import { lrRange } from './lr';
 import { loadImageTensorData, type Preprocessing } from './preprocess';
-import { saveCheckpoint, loadCheckpoint } from './checkpoint';
+import { saveCheckpoint, loadCheckpoint, assertFiniteWeights } from './checkpoint';
 import { exportModel } from './export';
 import { LearnerError } from './errors';
 import type { EpochRecord, LearnerOptions, LrFindOptions, LrFindResult, LrSpec, OneCycleOptions, Predictions, PredictResult } from './types';
@@ -185,7 +185,7 @@ export class Learner {
     this.stopRequested = false;
     this.opt.wd = wd ?? this.wd;
     this.ctx = newRunContext(this, kind, epochs, batchesPerEpoch, maxLrs, totalSteps ?? batchesPerEpoch * epochs);
-    this.cbs = [new Timer(), new AccuracyMetric(), this.recorder, new ProgressEvents((e) => this.emit(e)), ...this.callbacks, ...runCallbacks].sort(
+    this.cbs = [new Timer(), new TerminateOnNaN(), new RequireBatches(), new AccuracyMetric(), this.recorder, new ProgressEvents((e) => this.emit(e)), ...this.callbacks, ...runCallbacks].sort(
       (a, b) => (a.order ?? 0) - (b.order ?? 0),
     );
     const ctx = this.ctx;
@@ -412,6 +412,7 @@ export class Learner {
   /** Self-contained inference model (tfjs model.json + weights.bin + preprocessing). */
   async export(dir: string = path.join(this.path, 'export')): Promise<string> {
     this.assertIdle('export');
+    assertFiniteWeights(this.model, dir);
     return exportModel(dir, this);
   }
 

@@ -7,3 +7,5 @@ export { OneCycleScheduler } from './one-cycle';
 export { LrFinder } from './lr-finder';
 export { ProgressEvents } from './progress-events';
 export { MixedPrecision } from './mixed-precision';
+export { TerminateOnNaN } from './terminate-on-nan';
+export { RequireBatches } from './require-batches';
