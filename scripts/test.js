@@ -8,9 +8,9 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const requested = process.argv.slice(2);
 const suites = {
-  unit: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/unit')], { counted: true }),
-  browser: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/browser')], { counted: true }),
-  integration: () => run('node', ['scripts/vscode-host/run-integration.js'], { counted: true }),
+  unit: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/unit')], { counted: true, suite: 'unit' }),
+  browser: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/browser')], { counted: true, suite: 'browser' }),
+  integration: () => run('node', ['scripts/vscode-host/run-integration.js'], { counted: true, suite: 'integration' }),
 };
 
 function testFiles(dir) {
@@ -28,33 +28,30 @@ function testFiles(dir) {
   return out.sort();
 }
 
-// Totals over every runner's own summary lines (node:test "# pass N", mocha "N passing", the UI
-// runner's ✔/✗ lines), printed at the end as one "N passed, N failed" line.
-const totals = { passed: 0, failed: 0 };
-const COUNTERS = [
-  [/^# pass (\d+)$/, 'passed'],
-  [/^# fail (\d+)$/, 'failed'],
-  [/^\s*(\d+) passing\b/, 'passed'],
-  [/^\s*(\d+) failing\b/, 'failed'],
-  [/^\s*✔ \S+\.js \(/, 'passed', 1],
-  [/^\s*✗ \S+\.js: /, 'failed', 1],
-];
+const { CI, newTotals, countOutput, ranNothing, closing } = require('./test-counts');
+const totals = newTotals();
+const missingUnderCi = [];
 
-function count(line) {
-  for (const [re, key, fixed] of COUNTERS) {
-    const m = re.exec(line);
-    if (m) totals[key] += fixed ?? Number(m[1]);
-  }
-}
-
-function run(cmd, args, { counted = false } = {}) {
+function run(cmd, args, { counted = false, suite } = {}) {
   console.log(`\n$ ${cmd} ${args.join(' ')}`);
   if (!counted) return spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env }).status === 0;
   const r = spawnSync(cmd, args, { cwd: root, stdio: ['inherit', 'pipe', 'inherit'], env: process.env, maxBuffer: 1 << 30 });
   const out = r.stdout ? r.stdout.toString() : '';
   process.stdout.write(out);
-  for (const line of out.split('\n')) count(line);
-  return r.status === 0;
+  const { counts: mine, missing } = countOutput(out);
+  for (const k of Object.keys(totals)) totals[k] += mine[k];
+  let ok = r.status === 0;
+  if (ranNothing(mine)) {
+    console.log(`${suite}: no test ran: a suite with zero tests fails`);
+    totals.failed += 1;
+    ok = false;
+  }
+  if (CI && missing.length) {
+    for (const reason of missing) console.log(`${suite}: CI installs every dependency, but a test skipped: missing dependency: ${reason}`);
+    missingUnderCi.push(...missing);
+    ok = false;
+  }
+  return ok;
 }
 
 const names = requested.length ? requested : Object.keys(suites);
@@ -63,10 +60,17 @@ if (!run('npm', ['run', '--silent', 'build'])) process.exit(1);
 if (!requested.length && !run('npm', ['run', '--silent', 'lint'])) process.exit(1);
 const results = {};
 for (const n of names) {
-  if (n === 'integration' && !fs.existsSync(path.join(root, 'scripts/vscode-host/run-integration.js'))) { results[n] = 'skipped'; continue; }
-  if ((n === 'unit' || n === 'browser') && testFiles(`out/test/${n}`).length === 0) { results[n] = 'skipped'; continue; }
+  const missingRunner = n === 'integration' ? !fs.existsSync(path.join(root, 'scripts/vscode-host/run-integration.js')) : testFiles(`out/test/${n}`).length === 0;
+  if (missingRunner) {
+    console.log(`${n}: no test files: a suite with zero tests fails`);
+    totals.failed += 1;
+    results[n] = 'failed';
+    continue;
+  }
   results[n] = suites[n]() ? 'passed' : 'failed';
 }
+const end = closing(totals, CI ? missingUnderCi.length : 0);
 console.log('\nsuites: ' + Object.entries(results).map(([k, v]) => `${k} ${v}`).join(', '));
-console.log(`${totals.passed} passed, ${totals.failed} failed`);
-process.exit(Object.values(results).includes('failed') ? 1 : 0);
+if (end.note) console.log(end.note);
+console.log(end.line);
+process.exit(Object.values(results).includes('failed') || end.failed > 0 ? 1 : 0);

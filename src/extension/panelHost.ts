@@ -1,6 +1,7 @@
 // What the commands need from the webview panels. The panels themselves live in ./panels (their
 // own module); this seam keeps the commands independent of how each panel is built.
 import type { TrainerEvent } from '../protocol/events';
+import type { PanelKind, RenderedSummary } from '../protocol/webview';
 import type { RunRecord } from './runs';
 
 export interface PanelHost {
@@ -15,5 +16,7 @@ export interface PanelHost {
   compareRuns(runs: readonly RunRecord[]): void;
   /** Titles of the panels open now (tests). */
   openPanels(): string[];
+  /** What the open page of this kind last reported having drawn (tests in a real VS Code). */
+  rendered(kind: PanelKind): RenderedSummary | undefined;
   dispose(): void;
 }

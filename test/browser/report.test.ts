@@ -12,6 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { runInterpret, topLossTitle, type RunInterpretResult } from '../../src/trainer/interpret';
 import { TinyCamModel, drawSquares, randomSquare, seededRandom, trainOnSquares, writeRgbPng } from '../helpers/interp-model';
 import { FileLearner } from '../helpers/interp-learner';
+import { requires } from '../helpers/requires';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const OUT = path.join(ROOT, '.test-output', 'interpretation');
@@ -19,7 +20,7 @@ const SIZE = 16;
 const SIDE = 5;
 const CLASSES = ['red', 'blue', 'green'];
 const CHROMIUM = '/usr/bin/chromium';
-const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed (apt-get install chromium)`;
+const skip = requires(fs.existsSync(CHROMIUM), CHROMIUM, 'apt-get install chromium');
 
 let tmp: string;
 let browser: Browser | undefined;

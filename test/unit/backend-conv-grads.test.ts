@@ -7,6 +7,7 @@ import { selectBackend, silenceCpuBackendBanner, tf } from '../../src/trainer/ba
 import { createModel } from '../../src/trainer/models';
 import { SeededRandom } from '../../src/trainer/models/random';
 import { relativeL2 } from './models-helpers';
+import { missingDependency } from '../helpers/requires';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 const torchPad = (p: number): Pad => [[0, 0], [p, p], [p, p], [0, 0]];
@@ -70,7 +71,7 @@ before(async () => {
 });
 
 test('wasm conv gradients match the cpu backend on 22 shapes (strides 1/2, same/valid/explicit pads, 1×1/3×3/5×3/7×7)', async (t) => {
-  if (!wasmActive) return t.skip('the wasm backend is not available');
+  if (!wasmActive) return t.skip(missingDependency('the wasm backend', 'npm ci installs @tensorflow/tfjs-backend-wasm'));
   let worst = 0;
   for (const [i, c] of CASES.entries()) {
     const ref = await onBackend('cpu', () => convGrads(c, 100 + i));
@@ -105,7 +106,7 @@ function depthwiseGrads([xs, fs, strides, pad]: (typeof DEPTHWISE_CASES)[number]
 }
 
 test('wasm depthwise conv gradients (channel multiplier 1 and 2) match the cpu backend', async (t) => {
-  if (!wasmActive) return t.skip('the wasm backend is not available');
+  if (!wasmActive) return t.skip(missingDependency('the wasm backend', 'npm ci installs @tensorflow/tfjs-backend-wasm'));
   let worst = 0;
   for (const [i, c] of DEPTHWISE_CASES.entries()) {
     const ref = await onBackend('cpu', () => depthwiseGrads(c, 200 + i));
@@ -122,7 +123,7 @@ test('wasm depthwise conv gradients (channel multiplier 1 and 2) match the cpu b
 // few values per channel at layer4 (4 images × 1×1), which amplifies float32 rounding (looser bound).
 for (const [training, bound] of [[false, 1e-4], [true, 2e-3]] as const) {
   test(`a whole resnet18 has the same parameter gradients on wasm and cpu (${training ? 'training: batch-stat BN, dropout' : 'eval-mode BN'})`, async (t) => {
-    if (!wasmActive) return t.skip('the wasm backend is not available');
+    if (!wasmActive) return t.skip(missingDependency('the wasm backend', 'npm ci installs @tensorflow/tfjs-backend-wasm'));
     const gradsOn = async (backend: string) =>
       onBackend(backend, () => {
         const model = createModel({ arch: 'resnet18', numClasses: 4, seed: 3 });

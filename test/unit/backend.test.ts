@@ -39,10 +39,22 @@ test('backend names: kinds and aliases resolve, unknown names list the choices',
   assert.throws(() => resolveBackendName('metal'), /Unknown backend 'metal'. Use one of: torch-gpu, native-gpu, torch-cpu, native-cpu, wasm, cpu/);
 });
 
-test('forcing a backend that is not installed fails with a clear message', () => {
+const installed = (pkg: string): boolean => {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('forcing a backend that is not installed fails with a clear message', (t) => {
+  // Only meaningful where the package is absent (tfjs-node-gpu cannot install here or on CI).
+  if (installed('@tensorflow/tfjs-node-gpu')) return t.skip('@tensorflow/tfjs-node-gpu is installed: the not-installed path cannot run');
   const r = runChild(`b.selectBackend({ prefer: 'native-gpu' }).then(() => console.log('started'), (e) => { console.log(e.message); });`);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /started|The native-gpu backend is not available: @tensorflow\/tfjs-node-gpu (is not installed|failed to load)|found no CUDA GPU/);
+  assert.doesNotMatch(r.stdout, /started/, 'the backend must not start');
+  assert.match(r.stdout, /The native-gpu backend is not available: @tensorflow\/tfjs-node-gpu is not installed/);
 });
 
 test('forced cpu works, and a program on the threaded wasm backend exits on its own', () => {

@@ -11,9 +11,10 @@ import { TrainerEvent } from '../../src/protocol/events';
 import { Metrics } from '../../src/trainer/cli/metrics';
 import { exportFashionMnist, fashionMnistAvailable, type ExportedDataset } from '../helpers/fashion-mnist';
 import { makeTempDir, removeDir } from '../helpers/images';
+import { requires } from '../helpers/requires';
 
 const MAIN = path.join(__dirname, '../../src/trainer/cli/main.js');
-const skip = fashionMnistAvailable() ? false : 'Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)';
+const skip = requires(fashionMnistAvailable(), 'Fashion-MNIST', 'apt-get install dataset-fashion-mnist');
 const PATTERN = '/([^/]+)_\\d+\\.png$';
 // Four visually distinct classes (chance error 0.75), 60 images each: a few epochs suffice.
 const CLASSES = ['trouser', 'bag', 'sneaker', 't_shirt'];

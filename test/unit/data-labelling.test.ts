@@ -5,6 +5,7 @@ import * as path from 'path';
 import { fromNameRe, fromFolder, fromCsv, fromNameFunc, splitDataset, getImageFiles, DataError, compileLabelPattern } from '../../src/trainer/data';
 import { makeTempDir, removeDir, writeJpeg, writePng, writeBmp, writePetsLikeDataset, writeGarbageImage, writeTruncatedJpeg } from '../helpers/images';
 import { exportFashionMnist, fashionMnistAvailable, FASHION_MNIST_CLASSES, FASHION_MNIST_PATTERN } from '../helpers/fashion-mnist';
+import { requires } from '../helpers/requires';
 
 async function rejectsWith(p: Promise<unknown>, message: RegExp, file?: string | RegExp): Promise<DataError> {
   try {
@@ -277,7 +278,7 @@ describe('splitDataset', () => {
 // Regenerate only on purpose: changing this changes every user's validation set.
 const PINNED_VALID = ['a_10.jpg', 'a_4.jpg', 'a_5.jpg', 'a_7.jpg', 'b_10.jpg', 'c_5.jpg', 'c_9.jpg', 'd_6.jpg'];
 
-describe('Fashion-MNIST (real data)', { skip: !fashionMnistAvailable() && 'apt-get install dataset-fashion-mnist' }, () => {
+describe('Fashion-MNIST (real data)', { skip: requires(fashionMnistAvailable(), 'Fashion-MNIST', 'apt-get install dataset-fashion-mnist') }, () => {
   let dir: string;
   before(async () => {
     dir = await makeTempDir();

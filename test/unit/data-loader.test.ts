@@ -11,6 +11,7 @@ import {
   writeExifRotatedJpeg, writeTruncatedJpeg, writeGarbageImage, writeBmp,
 } from '../helpers/images';
 import { exportFashionMnist, fashionMnistAvailable, FASHION_MNIST_PATTERN } from '../helpers/fashion-mnist';
+import { requires } from '../helpers/requires';
 
 const SIZE = 32;
 const PER = SIZE * SIZE * 3;
@@ -30,7 +31,7 @@ function byFile(batches: Batch[]): Map<string, Float32Array> {
 
 const equalArrays = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-describe('DataBunch on real Fashion-MNIST files', { skip: !fashionMnistAvailable() && 'apt-get install dataset-fashion-mnist' }, () => {
+describe('DataBunch on real Fashion-MNIST files', { skip: requires(fashionMnistAvailable(), 'Fashion-MNIST', 'apt-get install dataset-fashion-mnist') }, () => {
   let dir: string;
   let split: SplitDataset;
   const bunches: DataBunch[] = [];

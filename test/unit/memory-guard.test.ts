@@ -41,7 +41,12 @@ test('the estimate grows with batch size, image size and depth, and freezing the
 test('the estimate matches what was measured: resnet34 at 128 px bs 32 about 3 GB, at 224 px bs 32 past the 4 GiB heap', () => {
   const mid = estimateTrainingBytes({ arch: 'resnet34', size: 128, bs: 32 });
   assert.ok(mid > 2.5e9 && mid < 3.5e9, String(mid));
-  assert.ok(estimateTrainingBytes({ arch: 'resnet34', size: 224, bs: 32 }) > WASM_HEAP_LIMIT_BYTES);
+  assert.ok(estimateTrainingBytes({ arch: 'resnet34', size: 224, bs: 32 }) > 2 ** 32, 'past the 4 GiB a 32-bit wasm heap can address');
+});
+
+test('the limits are the wasm facts, not numbers the guard picks for itself: a 4 GiB heap, a default budget with headroom under it', () => {
+  assert.equal(WASM_HEAP_LIMIT_BYTES, 2 ** 32);
+  assert.ok(DEFAULT_WASM_MEMORY_BUDGET_BYTES < 2 ** 32 && DEFAULT_WASM_MEMORY_BUDGET_BYTES >= 0.7 * 2 ** 32, String(DEFAULT_WASM_MEMORY_BUDGET_BYTES));
 });
 
 test("the lesson's defaults (resnet34, 224 px, bs 64) get a batch of at most 16 that fits the wasm budget", () => {
@@ -64,8 +69,9 @@ test('a batch that fits is kept as asked (not rounded to a power of 2); nothing 
 
 test('IMAGE_TRAINER_WASM_MEMORY_BUDGET overrides the budget; nonsense falls back to the default', () => {
   assert.equal(memoryBudgetBytes({ IMAGE_TRAINER_WASM_MEMORY_BUDGET: '1000' }), 1000);
-  assert.equal(memoryBudgetBytes({ IMAGE_TRAINER_WASM_MEMORY_BUDGET: 'lots' }), DEFAULT_WASM_MEMORY_BUDGET_BYTES);
-  assert.equal(memoryBudgetBytes({}), DEFAULT_WASM_MEMORY_BUDGET_BYTES);
+  assert.equal(memoryBudgetBytes({ IMAGE_TRAINER_WASM_MEMORY_BUDGET: 'lots' }), 3.2e9);
+  assert.equal(memoryBudgetBytes({ IMAGE_TRAINER_WASM_MEMORY_BUDGET: '-5' }), 3.2e9);
+  assert.equal(memoryBudgetBytes({}), 3.2e9, 'the documented default (docs: 3.2 GB)');
 });
 
 describeSession();

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { selectBackend, tf } from '../../src/trainer/backend';
 import { createModel, readSafetensorsSync, loadTorchState, type ArchName } from '../../src/trainer/models';
 import { relativeL2 } from './models-helpers';
+import { missingDependency } from '../helpers/requires';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.resolve(__dirname, '../../../test/python/torch_reference.py');
@@ -24,7 +25,7 @@ before(async () => {
   await selectBackend({ prefer: process.env.IMAGE_TRAINER_TEST_BACKEND });
   const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   if (probe.status !== 0) {
-    skipReason = `${PYTHON} with torch and torchvision is needed (apt install python3-torch python3-torchvision)`;
+    skipReason = missingDependency(`${PYTHON} with torch and torchvision`, 'apt-get install python3-torch python3-torchvision');
     return;
   }
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parity-'));

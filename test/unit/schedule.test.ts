@@ -77,9 +77,11 @@ test('numerical gradient matches numpy.gradient', () => {
 test('minGrad suggestion: steepest descent after skipping 10 at the start and 5 at the end', () => {
   const lrs = Array.from({ length: 40 }, (_, i) => 10 ** (-7 + i / 5));
   const losses = lrs.map((_, i) => (i < 20 ? 2 : i === 20 ? 1.9 : i === 21 ? 1.0 : 0.9 - (i - 22) * 0.001));
-  // gradient most negative at i=21 (central difference (0.9-1.9)/2 = -0.5) — on par with i=20? i=20: (1.0-2)/2 = -0.5
+  // numpy.gradient: i=20 (1.0-2)/2 = -0.5 ties i=21 (0.9-1.9)/2 = -0.5; argmin takes the first, as fastai's
   const g = minGradLr(lrs, losses);
-  assert.ok(g === lrs[20] || g === lrs[21]);
+  assert.equal(g, lrs[20]);
+  const steeper = losses.map((l, i) => (i === 22 ? 0.2 : l)); // now i=21: (0.2-1.9)/2 = -0.85 is the steepest
+  assert.equal(minGradLr(lrs, steeper), lrs[21]);
   assert.equal(minGradLr(lrs.slice(0, 12), losses.slice(0, 12)), null);
   // a steep drop only inside the skipped start is ignored
   const l2 = lrs.map((_, i) => (i < 5 ? 10 - i : 5 - i * 0.01));

@@ -83,11 +83,14 @@ test('stop ends a running fit and dispose leaves no orphan', async () => {
   const events: TrainerEvent[] = [];
   c.onEvent((e) => events.push(e));
   const fit = c.request('fitOneCycle', { epochs: 5 });
-  while (!events.some((e) => e.type === 'batch')) await new Promise((r) => setTimeout(r, 5));
-  await c.request('stop', {});
+  // the stub's second batch waits for stop, so the order is certain: one batch, stop, stopped
+  const firstBatch = new Promise<void>((resolve) => c.onEvent((e) => e.type === 'batch' && resolve()));
+  await firstBatch;
+  assert.deepEqual(await c.request('stop', {}), { stopping: 'fitOneCycle' });
   await fit;
   const end = events.find((e) => e.type === 'fit_end');
   assert.equal(end?.type === 'fit_end' && end.status, 'stopped');
+  assert.equal(events.filter((e) => e.type === 'batch').length, 1, 'no batch after stop');
   const pid = c.pid!;
   const exit = await c.dispose();
   assert.equal(exit?.expected, true);
