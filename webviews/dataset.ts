@@ -22,7 +22,8 @@ const empty = (): DatasetState => ({ dataset: null, batch: null, split: 'train' 
 function describeRule(rule: Record<string, unknown>): string {
   switch (rule.kind) {
     case 'nameRe':
-      return `label = first group of /${String(rule.pattern)}/ on the path (from_name_re)`;
+      // RegExp.source escapes '/' as '\/': show the pattern as the user typed it, as fastai writes it (r'…')
+      return `label = first group of r'${String(rule.pattern).replace(/\\\//g, '/')}' on the path (from_name_re)`;
     case 'folder':
       return `label = parent folder (from_folder${rule.train ? `, train='${String(rule.train)}'` : ''}${rule.valid ? `, valid='${String(rule.valid)}'` : ''})`;
     case 'csv':

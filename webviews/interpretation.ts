@@ -92,9 +92,23 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext): PanelV
       section('Confusion matrix', h('div', { className: 'toolbar' }, normToggle), matrixBox),
       section('Most confused', h('div', { className: 'toolbar' }, h('label', {}, 'min count ', minInput)), confusedBox),
     ),
-    section('Selected cell', cellBox),
-    section('Top losses', h('div', { className: 'toolbar' }, h('label', {}, 'show ', topSelect), camToggle), topBox),
-    h('div', { className: 'columns' }, section('Per-class precision / recall', metricsBox), section('show_results', resultsBox)),
+    section('Selected cell', h('p', { className: 'legend muted', 'data-testid': 'cell-legend' }, 'Each title: prediction / actual / loss / probability of the actual class (as plot_top_losses).'), cellBox),
+    section(
+      'Top losses',
+      h('div', { className: 'toolbar' }, h('label', {}, 'show ', topSelect), camToggle),
+      h('p', { className: 'legend muted', 'data-testid': 'top-losses-legend' }, 'Each title: prediction / actual / loss / probability of the actual class (as plot_top_losses); red when the prediction is wrong.'),
+      topBox,
+    ),
+    h(
+      'div',
+      { className: 'columns' },
+      section('Per-class precision / recall', metricsBox),
+      section(
+        'show_results',
+        h('p', { className: 'legend muted', 'data-testid': 'show-results-legend' }, 'Each title: actual / predicted; ', h('span', { className: 'right' }, 'green'), ' when right, ', h('span', { className: 'wrong' }, 'red'), ' when wrong.'),
+        resultsBox,
+      ),
+    ),
   );
 
   const cls = (i: number) => s.data?.classes[i] ?? String(i);
@@ -105,7 +119,8 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext): PanelV
   const topItems = () => (s.data?.topLosses ?? []).slice(0, s.topK);
 
   /** One image with a title and the cleaner's actions. */
-  const tile = (it: InterpItem, title: string, wrong: boolean, gradCam = false): HTMLElement => {
+  /** `marksRight`: show_results colours right titles green too (top losses mark only the wrong ones). */
+  const tile = (it: InterpItem, title: string, wrong: boolean, gradCam = false, marksRight = false): HTMLElement => {
     const change = changeOf(it.file);
     const camSrc = gradCam ? (it.gradCam ?? s.gradCams[it.file]) : undefined;
     const select = h('select', { 'aria-label': 'new label', 'data-testid': 'relabel-select' }, ...(s.data?.classes ?? []).map((c) => h('option', { value: c }, c))) as HTMLSelectElement;
@@ -132,7 +147,7 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext): PanelV
         it.src ? h('img', { src: it.src, alt: title, loading: 'lazy' }) : null,
         camSrc ? h('img', { className: 'overlay gradcam', src: camSrc, alt: 'Grad-CAM' }) : null,
       ),
-      h('figcaption', { className: `title${wrong ? ' wrong' : ''}` }, title),
+      h('figcaption', { className: `title${wrong ? ' wrong' : marksRight ? ' right' : ''}` }, title),
       h('div', { className: 'file' }, baseName(it.file), ' ', change ? h('span', { className: 'badge' }, change.action === 'delete' ? 'deleted' : `→ ${change.newLabel}`) : null),
       h('div', { className: 'actions' }, select, relabel, del),
     );
@@ -157,6 +172,13 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext): PanelV
     const sums = rows.map((r) => r.reduce((a, b) => a + b, 0));
     const max = Math.max(1, ...rows.flat());
     const table = h('table', { className: 'confusion' });
+    // fits any width: a fixed layout, the row labels' column sized to the longest name, the cells
+    // sharing the rest (never wider than 44 px each, never pushing the page sideways)
+    const labelWidth = Math.min(140, 16 + 7 * Math.max(6, ...d.classes.map((c) => c.length)));
+    table.style.maxWidth = `${labelWidth + 44 * n}px`;
+    const cols = h('colgroup', {}, h('col', {}), ...d.classes.map(() => h('col', {})));
+    (cols.firstChild as HTMLElement).style.width = `${labelWidth}px`;
+    table.append(cols);
     table.append(
       h('tr', {}, h('th', {}), h('th', { className: 'axis', colspan: n }, 'Predicted')),
       h('tr', {}, h('th', { className: 'axis' }, 'Actual'), ...d.classes.map((c) => h('th', { className: 'col' }, c))),
@@ -265,7 +287,7 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext): PanelV
   const drawResults = () => {
     clear(resultsBox);
     const items = (s.data?.items ?? s.data?.topLosses ?? []).slice(0, 12);
-    for (const it of items) resultsBox.append(tile(it, `${cls(it.actual)}/${cls(it.predicted)}`, it.actual !== it.predicted));
+    for (const it of items) resultsBox.append(tile(it, `${cls(it.actual)}/${cls(it.predicted)}`, it.actual !== it.predicted, false, true));
   };
 
   const redrawImages = () => {

@@ -24,6 +24,8 @@ export interface LrFinderState {
   final: boolean;
   suggestions: Suggestions | null;
   chosen: LrSpec | null;
+  /** What the host says the next Fit One Cycle uses (the same value as its prompt and the sidebar). */
+  next?: { lr: LrSpec; source: string } | null;
   error?: string;
 }
 
@@ -64,6 +66,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
 
   const choose = (lr: LrSpec) => {
     s.chosen = lr;
+    s.next = { lr, source: 'picked on the LR-finder plot' }; // the host confirms with nextLr
     ctx.host.post({ type: 'setMaxLr', lr });
     drawChosen();
     ctx.stateChanged();
@@ -172,10 +175,17 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
 
   const drawChosen = () => {
     clear(chosenBox);
+    const next = s.next ?? (s.chosen === null ? null : { lr: s.chosen, source: 'picked on the LR-finder plot' });
     chosenBox.append(
-      s.chosen === null
+      next === null
         ? h('span', { className: 'muted' }, 'No max lr chosen yet.')
-        : h('span', {}, 'Max lr for the next Fit One Cycle: ', h('span', { className: 'chosen', 'data-testid': 'chosen-value' }, formatLr(s.chosen))),
+        : h(
+            'span',
+            {},
+            'Max lr for the next Fit One Cycle: ',
+            h('span', { className: 'chosen', 'data-testid': 'chosen-value' }, formatLr(next.lr)),
+            h('span', { className: 'muted', 'data-testid': 'chosen-source' }, ` (${next.source})`),
+          ),
     );
   };
 
@@ -213,7 +223,7 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
   const apply = (e: TrainerEvent) => {
     if (e.type === 'fit_begin' && e.kind === 'lr_find') {
       const chosen = s.chosen;
-      s = { ...empty(), runId: e.runId, status: 'running', chosen };
+      s = { ...empty(), runId: e.runId, status: 'running', chosen, next: s.next };
     } else if (e.type === 'batch' && e.runId === s.runId && !s.final) {
       const n = s.lrs.length;
       const lr = e.lrs[e.lrs.length - 1];
@@ -241,9 +251,14 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
     },
     onMessage(m: HostMessage) {
       if (m.type === 'reset') {
-        s = { ...empty(), chosen: s.chosen };
+        s = { ...empty(), chosen: s.chosen, next: s.next };
         ctx.frames.schedule('all', drawAll);
       } else if (m.type === 'events') m.events.forEach(apply);
+      else if (m.type === 'nextLr') {
+        s.next = { lr: m.lr, source: m.source };
+        s.chosen = m.source.startsWith('picked') ? m.lr : null;
+        ctx.frames.schedule('chosen', drawChosen);
+      }
     },
     snapshot: () => s,
     summary: () => ({ runId: s.runId, status: s.status, points: s.lrs.length, final: s.final, minGrad: s.suggestions?.minGrad ?? null, valley: s.suggestions?.valley ?? null }),

@@ -123,7 +123,8 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
       axes: [themedAxis(c, { label: 'batch' }), themedAxis(c, { label: 'loss', size: 60 })],
       series: [
         { label: 'step' },
-        { label: 'train (raw)', stroke: c.blue, alpha: 0.35, width: 1, spanGaps: true, value: (_u, v) => fmtNum(v, 4) },
+        // raw: thin, faint and dashed, so its legend marker (dashed) is not the smoothed one's twin
+        { label: 'train (raw)', stroke: c.fg, alpha: 0.35, width: 1, dash: [3, 3], spanGaps: true, value: (_u, v) => fmtNum(v, 4) },
         { label: 'train (smoothed)', stroke: c.blue, width: 2, spanGaps: true, value: (_u, v) => fmtNum(v, 4) },
         { label: 'valid', stroke: c.orange, width: 2, spanGaps: true, points: { show: true, size: 7, fill: c.orange }, value: (_u, v) => fmtNum(v, 4) },
       ],
@@ -159,7 +160,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
     const status = statusOf(s);
     const running = status === 'running';
     stopButton.toggleAttribute('disabled', !running);
-    title.textContent = r ? `Training — ${r.runId}` : 'Training';
+    title.textContent = r ? `Training — ${r.kind} ${r.epochs} ep` : 'Training';
     statusLine.textContent = !r
       ? 'Waiting for a Fit One Cycle run…'
       : status === 'failed'

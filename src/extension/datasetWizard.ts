@@ -52,12 +52,15 @@ export async function runDatasetWizard(service: TrainerService, initialRoot?: st
     labelling,
     validPct: last?.validPct ?? 0.2,
     seed: last?.seed ?? 42,
-    size: cfg.get<number>('size', 224),
-    bs: cfg.get<number>('batchSize', 64),
+    // what was chosen last time for this folder, else the settings
+    size: (last?.root === root ? last.size : undefined) ?? cfg.get<number>('size', 224),
+    bs: (last?.root === root ? last.bs : undefined) ?? cfg.get<number>('batchSize', 64),
   };
   const workers = cfg.get<number | null>('workers', null);
   if (typeof workers === 'number') opts.numWorkers = workers;
-  return reviewOptions(opts);
+  // a train/ + valid/ layout fixes the split: Validation % would be ignored, so it is not offered
+  const fixedSplit = labelling.kind === 'folder' && isDir(path.join(root, 'train')) && isDir(path.join(root, 'valid'));
+  return reviewOptions(opts, fixedSplit);
 }
 
 async function pickLabelling(service: TrainerService, root: string, previous?: LabellingSpec): Promise<LabellingSpec | undefined> {
@@ -194,12 +197,13 @@ function shown(opts: DataOptions, key: Field): string {
   return key === 'validPct' ? String(Math.round((v ?? 0.2) * 100)) : String(v ?? '');
 }
 
-async function reviewOptions(opts: DataOptions): Promise<DataOptions | undefined> {
+async function reviewOptions(opts: DataOptions, fixedSplit = false): Promise<DataOptions | undefined> {
+  const fields = FIELDS.filter((f) => !(fixedSplit && f.key === 'validPct'));
   for (;;) {
     type Item = vscode.QuickPickItem & { key?: Field };
     const items: Item[] = [
-      { label: '$(check) Open dataset', detail: `${opts.root} · ${labellingText(opts.labelling)}` },
-      ...FIELDS.map((f) => ({ key: f.key, label: `${f.label}: ${shown(opts, f.key)}`, description: f.help })),
+      { label: '$(check) Open dataset', detail: `${opts.root} · ${labellingText(opts.labelling)}${fixedSplit ? ' · validation set: the valid/ folder' : ''}` },
+      ...fields.map((f) => ({ key: f.key, label: `${f.label}: ${shown(opts, f.key)}`, description: f.help })),
     ];
     const pick = await vscode.window.showQuickPick(items, { title: 'Image Trainer: open the dataset (pick a value to change it)', ignoreFocusOut: true });
     if (!pick) return undefined;

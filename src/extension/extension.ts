@@ -7,7 +7,6 @@ import { TrainerService } from './trainerService';
 import { registerCommands } from './commands/index';
 import { NodeTreeProvider, datasetNodes, learnerNodes, runNodes, ViewNode } from './views';
 import { TrainerStatusBar } from './statusBar';
-import type { NextFitChoice } from './commands/shared';
 import type { PanelHost } from './panelHost';
 import { createPanelHost } from './panelBridge';
 
@@ -31,11 +30,10 @@ export function activate(context: vscode.ExtensionContext): ImageTrainerApi {
   active = service;
   context.subscriptions.push({ dispose: () => void service.dispose() });
 
-  const nextFit: NextFitChoice = {};
   let panels: PanelHost | undefined;
   const getPanels = (): PanelHost => {
     if (!panels) {
-      panels = createPanelHost(context, service, nextFit, (m) => output.info(`[panels] ${m}`));
+      panels = createPanelHost(context, service, (m) => output.info(`[panels] ${m}`));
       context.subscriptions.push(panels);
     }
     return panels;
@@ -46,7 +44,7 @@ export function activate(context: vscode.ExtensionContext): ImageTrainerApi {
   getPanels();
 
   const errors: string[] = [];
-  context.subscriptions.push(...registerCommands({ service, panels: getPanels, output, errors, nextFit }));
+  context.subscriptions.push(...registerCommands({ service, panels: getPanels, output, errors }));
 
   const trees = {
     dataset: new NodeTreeProvider(() => datasetNodes(service)),

@@ -4,7 +4,7 @@
 // events for the panels to replay. Plain Node.
 import type { TrainerEvent, TrainerEventOf } from '../protocol/events';
 import { formatLrValue } from '../protocol/lr';
-import { beginRun, isRunEvent, reduceRun, suggestedLr, type RunState } from '../protocol/run-reducer';
+import { beginRun, isRunEvent, reduceRun, type RunState } from '../protocol/run-reducer';
 import type { RunKind } from '../protocol/runs';
 
 /** A run as the history keeps it: the reduced run (src/protocol/run-reducer.ts) plus when and where. */
@@ -77,14 +77,7 @@ export class RunStore {
     return this.list().find((r) => kinds.includes(r.kind));
   }
 
-  /** Latest lr_find suggestion (valley, else min gradient), for pre-filling Fit One Cycle. */
-  lastSuggestion(): number | undefined {
-    for (const r of this.list()) {
-      const v = suggestedLr(r);
-      if (v !== undefined) return v;
-    }
-    return undefined;
-  }
+
 
   onDidChange(listener: (run: RunRecord | undefined) => void): () => void {
     this.listeners.add(listener);
@@ -157,6 +150,14 @@ function isRunRecord(v: unknown): v is RunRecord {
 }
 
 /** "error_rate 0.062 · valid_loss 0.213" — the final metrics of a run, for tree items and toasts. */
+/** A run as a person names it: "fit_one_cycle 2 ep · resnet18 · 14:03" (lr_find: "lr_find · resnet18 · 14:03"). */
+export function runName(run: Pick<RunRecord, 'kind' | 'epochs' | 'startedAt' | 'context'>): string {
+  const t = new Date(run.startedAt);
+  const hhmm = `${String(t.getHours()).padStart(2, '0')}:${String(t.getMinutes()).padStart(2, '0')}`;
+  const what = run.kind === 'lr_find' ? 'lr_find' : `${run.kind} ${run.epochs} ep`;
+  return [what, run.context?.arch, hhmm].filter(Boolean).join(' · ');
+}
+
 export function formatRunMetrics(run: RunRecord): string {
   if (run.kind === 'lr_find') {
     const s = run.lrFind?.suggestions;

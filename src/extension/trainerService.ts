@@ -5,12 +5,15 @@ import * as vscode from 'vscode';
 import { TrainerClient, ExitInfo, TrainerRequestError } from './trainerClient';
 import { RunStore, RunRecord } from './runs';
 import { createProgressGate } from './throttle';
+import { NextMaxLr } from './nextLr';
+import { logLine, runLogLines } from './runLog';
+import type { LrSpec } from '../protocol/lr';
 import type { DatasetSummary } from '../protocol/dataset';
 import type { BackendInfo, TrainerEvent } from '../protocol/events';
 import type { DataOptions, LearnerSummary, Method, ParamsOf, ResultOf } from '../protocol/requests';
 
-/** The learner as the trainer last described it, plus the latest lr per layer group (from the last batch, else the last fit's max lrs). */
-export type LearnerState = LearnerSummary & { lrs?: number[] };
+/** The learner as the trainer last described it. */
+export type LearnerState = LearnerSummary;
 
 export interface JobProgress {
   runId: string;
@@ -39,6 +42,10 @@ export interface CrashRecord {
 
 export class TrainerService implements vscode.Disposable {
   readonly runs: RunStore;
+  /** The max lr the next Fit One Cycle uses: picked on the LR-finder plot, else suggested, else the default. */
+  readonly nextLr: NextMaxLr;
+  /** The learner trained (fit / fit_one_cycle) since it was created, loaded or saved. */
+  unsavedWeights = false;
   private client: TrainerClient;
   backend?: BackendInfo;
   /** The dataset open in the running trainer (undefined after a crash until reopened). */
@@ -79,6 +86,7 @@ export class TrainerService implements vscode.Disposable {
     private readonly childModule: string,
   ) {
     this.runs = new RunStore(context.workspaceState);
+    this.nextLr = new NextMaxLr(() => this.runs.list());
     this.client = this.createClient();
     this.disposables.push(
       this.changeEmitter,
@@ -163,6 +171,12 @@ export class TrainerService implements vscode.Disposable {
     return info;
   }
 
+  /** A max lr picked on the LR-finder plot: the next Fit One Cycle's, until the dataset, learner or a new lr_find replaces it. */
+  pickMaxLr(lr: LrSpec): void {
+    this.nextLr.pick(lr);
+    this.changeEmitter.fire();
+  }
+
   /** Ends a running fit/lr_find at the next batch boundary. */
   async stop(): Promise<void> {
     if (!this.client.running) return;
@@ -224,7 +238,7 @@ export class TrainerService implements vscode.Disposable {
       modulePath: this.childModule,
       cwd: folder,
       log: (line) => {
-        this.output.info(line);
+        logLine(this.output, line);
         this.recentLog.push(line);
         if (this.recentLog.length > 50) this.recentLog.shift();
       },
@@ -239,7 +253,8 @@ export class TrainerService implements vscode.Disposable {
     const context: Record<string, string> = {};
     if (this.dataset) context.dataset = this.dataset.summary.root;
     if (this.learner) context.arch = this.learner.arch;
-    this.runs.apply(event, context);
+    const run = this.runs.apply(event, context);
+    for (const l of runLogLines(event, run)) this.output[l.level](l.text);
     switch (event.type) {
       case 'backend':
         this.backend = event.backend;
@@ -252,8 +267,9 @@ export class TrainerService implements vscode.Disposable {
         if (this.learner && event.kind !== 'lr_find') {
           this.learner.frozenTo = event.frozenTo;
           this.learner.layerGroups = event.layerGroups;
-          this.learner.lrs = event.lrs;
         }
+        if (event.kind === 'lr_find') this.nextLr.forgetPick();
+        else this.unsavedWeights = true; // lr_find puts the weights back; a fit changes them from its first batch
         break;
       case 'batch':
         if (this.progress?.runId === event.runId) {
@@ -262,11 +278,9 @@ export class TrainerService implements vscode.Disposable {
           this.progress.epoch = event.epoch;
           this.progress.smoothLoss = event.smoothLoss;
         }
-        if (this.learner) this.learner.lrs = event.lrs;
         break;
       case 'fit_end':
         if (this.progress?.runId === event.runId) this.progress = undefined;
-        if (event.status === 'failed') this.output.error(`run ${event.runId} failed: ${event.error ?? 'unknown error'}`);
         break;
       case 'error':
         this.output.error(`${event.message}${event.file ? ` (file: ${event.file})` : ''}${event.fix ? ` — fix: ${event.fix}` : ''}`);
@@ -283,17 +297,28 @@ export class TrainerService implements vscode.Disposable {
         const { params: options, result: summary } = answer;
         this.dataset = { summary, options };
         this.learner = undefined; // the trainer replaced its data; a learner must be created for it
+        this.nextLr.reset();
+        this.unsavedWeights = false;
         void this.context.workspaceState.update(KEY_DATASET, { options, summary });
         break;
       }
       case 'createLearner':
         this.learner = { ...answer.result };
         void this.context.workspaceState.update(KEY_LEARNER, answer.params);
+        this.nextLr.reset();
+        this.unsavedWeights = false;
         break;
+      case 'save':
+        this.unsavedWeights = false;
+        break;
+      case 'load':
       case 'freeze':
       case 'unfreeze':
       case 'freezeTo':
-      case 'load':
+        if (answer.method === 'load') {
+          this.nextLr.reset(); // other weights: picks and suggestions so far were for another model
+          this.unsavedWeights = false;
+        }
         if (this.learner) {
           this.learner.frozenTo = answer.result.frozenTo;
           this.learner.layerGroups = answer.result.layerGroups;
@@ -338,6 +363,7 @@ export class TrainerService implements vscode.Disposable {
   private resetTrainerState(): void {
     this.dataset = undefined;
     this.learner = undefined;
+    this.unsavedWeights = false;
     this.progress = undefined;
     this.busy = undefined;
     this.backendChecked = false;

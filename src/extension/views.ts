@@ -2,8 +2,9 @@
 // service's state to plain nodes, so tests can read exactly what the views show.
 import * as vscode from 'vscode';
 import type { TrainerService } from './trainerService';
-import { formatLrValue } from '../protocol/lr';
-import { formatRunMetrics, type RunRecord } from './runs';
+import { formatLr, formatLrs } from '../protocol/lr';
+import { NEXT_LR_SOURCE } from './nextLr';
+import { formatRunMetrics, runName, type RunRecord } from './runs';
 
 export interface ViewNode {
   id: string;
@@ -62,7 +63,7 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<ViewNode>, vsco
 function ruleText(rule: Record<string, unknown>): string {
   switch (rule.kind) {
     case 'nameRe':
-      return `file name regex ${String(rule.pattern)}`;
+      return `file name regex ${String(rule.pattern).replace(/\\\//g, '/')}`; // RegExp.source escapes '/'; show what was typed
     case 'folder':
       return `folders (train: ${String(rule.train ?? 'train')}, valid: ${rule.valid == null ? 'random split' : String(rule.valid)})`;
     case 'csv':
@@ -144,7 +145,8 @@ export function learnerNodes(service: TrainerService): ViewNode[] {
     }
     const state = l.frozenTo === 0 ? 'unfrozen' : l.frozenTo >= l.layerGroups - 1 ? 'frozen (head only)' : `frozen to group ${l.frozenTo}`;
     nodes.push({ id: 'l.groups', label: 'Layer groups', description: state, icon: 'layers', children: groups, expanded: true });
-    if (l.lrs?.length) nodes.push({ id: 'l.lr', label: 'Learning rate', description: l.lrs.map(formatLrValue).join(' · '), icon: 'dashboard' });
+    const next = service.nextLr.current();
+    nodes.push({ id: 'l.lr', label: 'Learning rate', description: `${formatLr(next.lr)} · next fit`, tooltip: `The max lr the next Fit One Cycle uses: ${formatLr(next.lr)} (${NEXT_LR_SOURCE[next.source]}).`, icon: 'dashboard' });
     nodes.push({ id: 'l.classes', label: 'Classes', description: String(l.classes.length), tooltip: l.classes.join(', '), icon: 'list-unordered' });
   }
   const b = service.backend;
@@ -166,8 +168,7 @@ const STATUS_ICON: Record<RunRecord['status'], string> = { running: 'sync~spin',
 
 export function runNodes(service: TrainerService): ViewNode[] {
   return service.runs.list().map((run) => {
-    const when = new Date(run.startedAt).toLocaleTimeString();
-    const title = run.kind === 'lr_find' ? 'lr_find' : `${run.kind} · ${run.epochs} epoch${run.epochs === 1 ? '' : 's'}`;
+    const title = runName(run);
     const progress = run.status === 'running' && run.totalBatches > 0 ? ` ${Math.round(((run.lastStep + 1) / run.totalBatches) * 100)}%` : '';
     const children: ViewNode[] = run.epochRows.map((e) => ({
       id: `run.${run.runId}.epoch.${e.epoch}`,
@@ -185,8 +186,8 @@ export function runNodes(service: TrainerService): ViewNode[] {
     return {
       id: `run.${run.runId}`,
       label: `${title}${progress}`,
-      description: `${run.status === 'running' ? 'running' : formatRunMetrics(run)} · ${when}`,
-      tooltip: `${run.runId}\nstatus: ${run.status}${run.context?.arch ? `\narch: ${run.context.arch}` : ''}${run.context?.dataset ? `\ndataset: ${run.context.dataset}` : ''}\nmax lr: ${run.lrs.map(formatLrValue).join(', ')}${run.error ? `\n${run.error}` : ''}`,
+      description: run.status === 'running' ? 'running' : run.epochRows.length || run.lrFind ? formatRunMetrics(run) : run.status,
+      tooltip: `${title}\nstatus: ${run.status}${run.context?.arch ? `\narch: ${run.context.arch}` : ''}${run.context?.dataset ? `\ndataset: ${run.context.dataset}` : ''}\nmax lr: ${formatLrs(run.lrs)}${run.error ? `\n${run.error}` : ''}\nrun id: ${run.runId}`,
       icon: STATUS_ICON[run.status],
       contextValue: `run.${run.status}`,
       args: { runId: run.runId },

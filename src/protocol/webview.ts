@@ -82,6 +82,8 @@ export const HostMessage = z.discriminatedUnion('type', [
   /** The cleaner's applied changes, oldest first (after relabel/delete/undo). */
   z.object({ type: z.literal('cleaner'), changes: z.array(CleanerChange) }),
   z.object({ type: z.literal('notice'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+  /** The max lr the next Fit One Cycle uses and where it comes from (the LR finder shows it as the prompt and sidebar do). */
+  z.object({ type: z.literal('nextLr'), lr: LrSpec, source: z.string() }),
 ]);
 export type HostMessage = z.infer<typeof HostMessage>;
 

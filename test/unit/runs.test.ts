@@ -42,11 +42,10 @@ test('a fit is recorded from its events and persisted', async () => {
 
 test('lr_find suggestions feed the next fit', () => {
   const store = new RunStore(memento());
-  assert.equal(store.lastSuggestion(), undefined);
   store.apply(begin('f1', 'lr_find'));
   store.apply({ type: 'lr_find_result', runId: 'f1', lrs: [1e-5, 1e-3], losses: [2, 1], suggestions: { minGrad: 2e-3, valley: 1e-3 } });
   store.apply({ type: 'fit_end', runId: 'f1', kind: 'lr_find', status: 'completed' });
-  assert.equal(store.lastSuggestion(), 1e-3);
+  assert.deepEqual(store.get('f1')?.lrFind?.suggestions, { minGrad: 2e-3, valley: 1e-3 });
   assert.equal(formatRunMetrics(store.get('f1')!), 'valley 1e-3 · min grad 2e-3');
 });
 

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import * as path from 'path';
 import type { DataOptions, ParamsOf } from '../../protocol/requests';
 import { runDatasetWizard } from '../datasetWizard';
+import { confirmDiscardUnsaved } from './unsaved';
 import type { CommandKit, Handler } from './shared';
 
 export function dataCommands(kit: CommandKit): Record<string, Handler> {
@@ -23,6 +24,7 @@ export function dataCommands(kit: CommandKit): Record<string, Handler> {
           ...given,
         } as DataOptions;
       } else {
+        if (!(await confirmDiscardUnsaved(service, 'Opening another dataset'))) return undefined;
         options = await runDatasetWizard(service, arg instanceof vscode.Uri ? arg.fsPath : given.root);
       }
       if (!options) return undefined;

@@ -5,6 +5,16 @@ import * as path from 'path';
 import type { ParamsOf } from '../../protocol/requests';
 import type { CommandKit, Handler } from './shared';
 
+const TOP_K = 5;
+
+/** The k most probable classes of a prediction (names from the learner when known, else the answer's top class and #index). */
+export function topK(p: { className: string; index: number; probs: number[] }, classes: readonly string[] | undefined, k: number): { name: string; prob: number }[] {
+  return p.probs
+    .map((prob, i) => ({ name: classes?.[i] ?? (i === p.index ? p.className : `class #${i}`), prob }))
+    .sort((a, b) => b.prob - a.prob)
+    .slice(0, Math.min(k, p.probs.length));
+}
+
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|bmp|tiff?|avif)$/i;
 
 export function modelCommands(kit: CommandKit): Record<string, Handler> {
@@ -91,13 +101,16 @@ export function modelCommands(kit: CommandKit): Record<string, Handler> {
         modelDir = picked[0].fsPath;
       }
       const preds = await quick('predicting', () => service.request('predict', { files, ...(modelDir ? { modelDir } : {}) }));
-      for (const p of preds) ctx.output.info(`predict ${p.file}: ${p.className} (${(Math.max(...p.probs) * 100).toFixed(1)}%)`);
-      const first = preds[0];
-      if (first) {
-        const conf = (first.probs[first.index] * 100).toFixed(1);
-        const more = preds.length > 1 ? ` (+${preds.length - 1} more in the output channel)` : '';
-        void vscode.window.showInformationMessage(`Image Trainer: ${path.basename(first.file)} → ${first.className} (${conf}%)${more}`);
+      const classes = modelDir ? undefined : service.learner?.classes;
+      const items: vscode.QuickPickItem[] = [];
+      for (const p of preds) {
+        const top = topK(p, classes, TOP_K);
+        ctx.output.info(`predict ${p.file}: ${top.map((t) => `${t.name} ${(t.prob * 100).toFixed(1)}%`).join(', ')}`);
+        items.push({ label: path.basename(p.file), kind: vscode.QuickPickItemKind.Separator });
+        for (const [i, t] of top.entries()) items.push({ label: `${i === 0 ? '$(pass-filled) ' : '$(blank) '}${t.name}`, description: `${(t.prob * 100).toFixed(1)}%`, detail: i === 0 ? p.file : undefined });
       }
+      // top-k with probabilities, per image (a quick pick dismissed with Escape; nothing to choose)
+      if (items.length) void vscode.window.showQuickPick(items, { title: `Image Trainer: predictions (top ${TOP_K})`, placeHolder: 'Most probable classes per image; the Output channel keeps them' });
       return preds;
     }),
   };

@@ -1,6 +1,7 @@
 // The trainer process and the run history: Show Backend Info, Restart Trainer, runs and their panels.
 import * as vscode from 'vscode';
 import { formatBackend } from '../../protocol/events';
+import { confirmDiscardUnsaved } from './unsaved';
 import { argsOf, type CommandKit, type Handler } from './shared';
 
 export function sessionCommands(kit: CommandKit): Record<string, Handler> {
@@ -14,9 +15,10 @@ export function sessionCommands(kit: CommandKit): Record<string, Handler> {
       return b;
     }, { trust: false }),
 
-    restartTrainer: guarded('Restart Trainer', async () => {
+    restartTrainer: guarded<{ discardUnsaved: boolean }>('Restart Trainer', async (a) => {
+      if (!a.discardUnsaved && !(await confirmDiscardUnsaved(service, 'Restarting the trainer'))) return undefined;
       const res = await quick('restarting the trainer', () => service.restart());
-      const what = res.restoredLearner ? ' The dataset was reopened and the learner recreated (unsaved weights are lost).' : res.restoredDataset ? ' The dataset was reopened.' : '';
+      const what = res.restoredLearner ? ' The dataset was reopened and the learner recreated from its settings (weights from the last Save Model: Load Model).' : res.restoredDataset ? ' The dataset was reopened.' : '';
       void vscode.window.showInformationMessage(`Image Trainer: trainer restarted (pid ${service.trainerPid}).${what}`);
       return res;
     }, { trust: false }),

@@ -1,10 +1,8 @@
 // What every command module shares: the context, argument handling (programmatic arguments or the
-// tree node an inline action passes), the error/trust/progress helpers and the one choice that
-// crosses commands (the max lr the LR finder picked).
+// tree node an inline action passes), the error/trust/progress helpers.
 import * as vscode from 'vscode';
 import type { TrainerService } from '../trainerService';
 import type { PanelHost } from '../panelHost';
-import type { LrSpec } from '../../protocol/lr';
 import { TrainerRequestError, TrainerExitedError } from '../trainerClient';
 import { explainFailure } from '../failure';
 
@@ -14,12 +12,6 @@ export interface CommandContext {
   output: vscode.LogOutputChannel;
   /** Errors shown to the user, newest last (tests read them). */
   errors: string[];
-  /** The max lr picked in the LR-finder panel, offered by the next Fit One Cycle prompt. */
-  nextFit: NextFitChoice;
-}
-
-export interface NextFitChoice {
-  maxLr?: LrSpec;
 }
 
 /** A result a command returns when it did not run, and why. */

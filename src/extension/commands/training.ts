@@ -1,13 +1,14 @@
 // The learner and its training: Create Learner, Find Learning Rate, Fit One Cycle, freezing, Stop.
 import * as vscode from 'vscode';
 import { ARCHS, DEFAULT_ARCH, type Arch } from '../../protocol/arch';
-import { DEFAULT_LR, formatLr, formatLrValue, parseLr } from '../../protocol/lr';
+import { formatLr, formatLrValue, parseLr } from '../../protocol/lr';
+import { NEXT_LR_SOURCE } from '../nextLr';
 import type { ParamsOf } from '../../protocol/requests';
 import { formatRunMetrics } from '../runs';
 import type { CommandKit, Handler } from './shared';
 
 export function trainingCommands(kit: CommandKit): Record<string, Handler> {
-  const { ctx, service, runJob, quick, guarded } = kit;
+  const { service, runJob, quick, guarded } = kit;
   return {
     createLearner: guarded<ParamsOf<'createLearner'>>('Create Learner', async (a) => {
       const cfg = vscode.workspace.getConfiguration('imageTrainer');
@@ -46,7 +47,6 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
       const s = result.suggestions;
       const best = s.valley ?? s.minGrad;
       if (best != null) {
-        ctx.nextFit.maxLr = undefined;
         void vscode.window
           .showInformationMessage(`Image Trainer: suggested learning rate ${formatLrValue(best)} (valley ${s.valley != null ? formatLrValue(s.valley) : '–'}, min gradient ${s.minGrad != null ? formatLrValue(s.minGrad) : '–'}).`, 'Fit One Cycle…')
           .then((x) => x && vscode.commands.executeCommand('imageTrainer.fitOneCycle'));
@@ -68,12 +68,11 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
       }
       let maxLr = a.maxLr;
       if (maxLr === undefined) {
-        const suggestion = service.runs.lastSuggestion();
-        const prefill = ctx.nextFit.maxLr ?? suggestion ?? DEFAULT_LR;
+        const next = service.nextLr.current();
         const v = await vscode.window.showInputBox({
           title: 'Image Trainer: Fit One Cycle — max learning rate',
-          value: formatLr(prefill),
-          prompt: `A number, or start:stop for discriminative rates across layer groups (fastai slice), e.g. 1e-6:1e-4.${suggestion ? ` Last LR-finder suggestion: ${formatLrValue(suggestion)}.` : ''}`,
+          value: formatLr(next.lr),
+          prompt: `Pre-filled with the next max lr, ${formatLr(next.lr)} (${NEXT_LR_SOURCE[next.source]}). A number, or slice(start, stop) / start:stop for discriminative rates across layer groups, e.g. slice(1e-6, 1e-4).`,
           validateInput: (t) => {
             const p = parseLr(t);
             return p.ok ? undefined : p.error;
@@ -86,11 +85,11 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
       }
       const params: ParamsOf<'fitOneCycle'> = { ...a, epochs, maxLr };
       const rows = await runJob(`fit_one_cycle(${epochs}, ${formatLr(maxLr)})`, () => service.request('fitOneCycle', params));
-      ctx.nextFit.maxLr = undefined;
       const run = service.runs.list()[0];
       if (run && run.kind !== 'lr_find') {
         const verb = run.status === 'stopped' ? 'stopped' : 'finished';
-        void vscode.window.setStatusBarMessage(`Image Trainer: fit ${verb}: ${formatRunMetrics(run)}`, 10000);
+        const what = run.epochRows.length ? `: ${formatRunMetrics(run)}` : ' before the first epoch ended';
+        void vscode.window.setStatusBarMessage(`Image Trainer: fit ${verb}${what}`, 10000);
       }
       return rows;
     }),

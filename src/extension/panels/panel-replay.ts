@@ -40,6 +40,8 @@ export class PanelReplay {
   comparison: RunSummary[] = [];
   cleanerChanges: CleanerChange[] = [];
   readonly gradCams = new Map<string, string>();
+  /** The next Fit One Cycle's max lr, as the LR-finder panel shows it. */
+  nextLr: Extract<HostMessage, { type: 'nextLr' }> | undefined;
 
   constructor(private readonly runs: RunSource) {}
 
@@ -104,6 +106,8 @@ export class PanelReplay {
         if (this.comparison.length) out.push({ type: 'runs', runs: this.comparison });
         break;
     }
-    return out.length ? [{ type: 'reset' }, ...out] : [];
+    const all: HostMessage[] = out.length ? [{ type: 'reset' }, ...out] : [];
+    if (kind === 'lrFinder' && this.nextLr) all.push(this.nextLr);
+    return all;
   }
 }

@@ -6,7 +6,8 @@ import type { TrainerEvent } from '../../protocol/events';
 import { DatasetBatch } from '../../protocol/dataset';
 import type { CleanerChange, HostMessage, InterpretationData, PanelKind, RenderedSummary, UserIntent } from '../../protocol/webview';
 import type { PanelHost } from '../panelHost';
-import type { RunRecord } from '../runs';
+import type { LrSpec } from '../../protocol/lr';
+import { runName, type RunRecord } from '../runs';
 import { PanelController, viewType } from './webview-panel';
 import { PanelReplay, RUN_PANEL, type DatasetSummaryLike, type RunSource } from './panel-replay';
 import { summarizeRunEvents, toRunSummary } from './run-summary';
@@ -122,7 +123,7 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
   }
 
   compareRuns(runs: readonly RunRecord[]): void {
-    this.state.comparison = runs.map((r) => summarizeRunEvents(this.o.runs.eventsOf(r.runId)) ?? toRunSummary(r));
+    this.state.comparison = runs.map((r) => summarizeRunEvents(this.o.runs.eventsOf(r.runId), runName(r)) ?? toRunSummary(r, runName(r)));
     const c = this.open('runComparison');
     this.sendAll(c, 'runComparison');
   }
@@ -150,6 +151,14 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
   setCleanerChanges(changes: CleanerChange[]): void {
     this.state.cleanerChanges = changes;
     this.forward('interpretation', { type: 'cleaner', changes });
+  }
+
+  /** The max lr the next Fit One Cycle uses (with where it comes from in words), for the LR-finder panel. */
+  setNextLr(lr: LrSpec, source: string): void {
+    const m = { type: 'nextLr', lr, source } as const;
+    if (JSON.stringify(m) === JSON.stringify(this.state.nextLr)) return;
+    this.state.nextLr = m;
+    this.forward('lrFinder', m);
   }
 
   notice(kind: PanelKind, level: 'info' | 'warn' | 'error', message: string): void {

@@ -26,7 +26,7 @@ export interface PanelControllerOptions {
   readyDeadlineMs?: number;
 }
 
-export const READY_DEADLINE_MS = 4000;
+export const READY_DEADLINE_MS = 10000;
 /** Re-renders in a row without a 'ready' before the controller gives up (and logs it). */
 const MAX_RELOADS = 3;
 

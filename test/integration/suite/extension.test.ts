@@ -124,7 +124,7 @@ suite('Image Trainer in VS Code', () => {
     assert.ok(uiBatches.length <= Math.ceil(seconds * 10) + 4, `${uiBatches.length} UI batch events in ${seconds.toFixed(1)} s`);
     assert.deepStrictEqual(uiBatches[uiBatches.length - 1].e, batches[batches.length - 1]);
     const run = api.views.runs()[0];
-    assert.match(run.label, /^fit_one_cycle · 2 epochs/);
+    assert.match(run.label, /^fit_one_cycle 2 ep · resnet18 · \d\d:\d\d/);
     assert.strictEqual(run.contextValue, 'run.completed');
     assert.match(run.description!, /train_loss \d+\.\d{4} · valid_loss \d+\.\d{4} · error_rate \d\.\d{4}/);
     assert.strictEqual(run.children?.length, 2, 'one row per epoch');

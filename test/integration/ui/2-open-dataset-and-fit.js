@@ -100,7 +100,7 @@ module.exports = async function openDatasetAndFit({ page, outDir, workspace }) {
   await page.screenshot({ path: path.join(outDir, 'fit-progress.png') });
   await toast.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
 
-  const stopped = page.locator('.sidebar .monaco-list-row', { hasText: 'fit_one_cycle · 20 epochs' }).first();
+  const stopped = page.locator('.sidebar .monaco-list-row', { hasText: 'fit_one_cycle 20 ep' }).first();
   await stopped.waitFor({ timeout: 60000 });
   await page.locator('.sidebar .monaco-list-row .codicon-debug-stop').first().waitFor({ timeout: 60000 });
   await page.screenshot({ path: path.join(outDir, 'fit-cancelled.png') });

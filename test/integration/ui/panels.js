@@ -27,13 +27,56 @@ async function setTheme(page, workspace, theme) {
   await page.waitForTimeout(800); // webviews restyle from the new --vscode-* variables and redraw their plots
 }
 
-/** Screenshots in dark then light; back to dark before the next step (a theme switch would close an open input box). */
-async function themed(page, workspace, outDir, name) {
+/** Where the panel's page is on screen (its iframe, relative to the window). */
+async function webviewBox(page, kind) {
+  const f = await panelFrame(page, kind);
+  return (await f.frameElement()).boundingBox();
+}
+
+/** What overflows inside the panel page: anything wider than the page (horizontal scrolling) or sticking out of its card. */
+const overflowProbe = () => {
+  const doc = document.documentElement;
+  const out = [];
+  if (doc.scrollWidth > doc.clientWidth + 1) out.push(`page scrolls sideways: ${doc.scrollWidth} > ${doc.clientWidth}`);
+  for (const card of document.querySelectorAll('.card')) {
+    const r = card.getBoundingClientRect();
+    for (const el of card.querySelectorAll('table, canvas, .uplot, .grid, .bars, .progress')) {
+      const e = el.getBoundingClientRect();
+      if (e.width > 0 && e.right > r.right + 1) out.push(`${el.tagName.toLowerCase()}.${el.className || ''} in "${card.querySelector('h2')?.textContent}" sticks out by ${Math.round(e.right - r.right)} px`);
+    }
+  }
+  return out;
+};
+
+/**
+ * Screenshots of the panel in dark and light, at 1400×900 and in a 700 px-wide column, kept in
+ * .test-output/screenshots; each asserts nothing overflows. Back to dark and 1400×900 afterwards.
+ */
+async function themed(page, workspace, outDir, name, kind) {
+  const shots = path.join(outDir, '..', 'screenshots');
+  fs.mkdirSync(shots, { recursive: true });
+  const problems = [];
+  for (const theme of ['Default Dark Modern', 'Default Light Modern']) {
+    await setTheme(page, workspace, theme);
+    const t = theme.includes('Light') ? 'light' : 'dark';
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.waitForTimeout(600);
+    await page.screenshot({ path: path.join(outDir, `panels-${name}-${t}.png`) });
+    await page.screenshot({ path: path.join(shots, `${name}-${t}-1400x900.png`) });
+    if (kind) problems.push(...(await (await panelFrame(page, kind)).evaluate(overflowProbe)).map((p) => `${t} 1400x900: ${p}`));
+    // a 700 px-wide column: shrink the window until the panel's column is 700 px wide
+    const box = kind ? await webviewBox(page, kind) : undefined;
+    if (box) {
+      await page.setViewportSize({ width: Math.max(760, Math.round(1400 - (box.width - 700))), height: 900 });
+      await page.waitForTimeout(800); // plots follow their container (ResizeObserver)
+      const narrow = await webviewBox(page, kind);
+      await page.screenshot({ path: path.join(shots, `${name}-${t}-700col.png`), clip: narrow ?? box });
+      if (kind) problems.push(...(await (await panelFrame(page, kind)).evaluate(overflowProbe)).map((p) => `${t} ${Math.round((narrow ?? box).width)} px column: ${p}`));
+    }
+  }
+  await page.setViewportSize({ width: 1400, height: 900 });
   await setTheme(page, workspace, 'Default Dark Modern');
-  await page.screenshot({ path: path.join(outDir, `panels-${name}-dark.png`) });
-  await setTheme(page, workspace, 'Default Light Modern');
-  await page.screenshot({ path: path.join(outDir, `panels-${name}-light.png`) });
-  await setTheme(page, workspace, 'Default Dark Modern');
+  assert.deepStrictEqual(problems, [], `${name}: nothing overflows`);
 }
 
 module.exports = async function panels({ page, outDir, workspace }) {
@@ -67,7 +110,7 @@ module.exports = async function panels({ page, outDir, workspace }) {
   );
   assert.match(done.status, /^completed/, done.status);
   console.log(`    LR finder: ${done.markers.map((m) => `${m.name} ${m.lr.toExponential(2)}`).join(', ')}`);
-  await themed(page, workspace, outDir, 'lr-finder');
+  await themed(page, workspace, outDir, 'lr-finder', 'lrFinder');
 
   // Fit One Cycle…: 1 epoch, max lr pre-filled from the finder; the training panel fills live.
   await palette(page, 'Image Trainer: Fit One Cycle');
@@ -100,7 +143,7 @@ module.exports = async function panels({ page, outDir, workspace }) {
   // the table shows exactly the epoch events the page received
   assert.deepStrictEqual(fitted.rows.map((r) => r[2]), fitted.epochs.map((e) => e.validLoss.toFixed(6)));
   console.log(`    training table: ${fitted.rows.map((r) => r.join(' ')).join(' | ')}`);
-  await themed(page, workspace, outDir, 'training');
+  await themed(page, workspace, outDir, 'training', 'training');
 
   // Show Dataset: the show_batch grid (data: thumbnails) and the class counts.
   await palette(page, 'Image Trainer: Show Dataset');
@@ -115,7 +158,7 @@ module.exports = async function panels({ page, outDir, workspace }) {
   );
   assert.strictEqual(ds.classes, '3 (data.c)');
   console.log(`    dataset: ${ds.images} images shown, ${ds.classes}`);
-  await themed(page, workspace, outDir, 'dataset');
+  await themed(page, workspace, outDir, 'dataset', 'dataset');
 
   // Interpret: images come from the dataset folder through asWebviewUri under the panel's CSP.
   await palette(page, 'Image Trainer: Interpret');
@@ -149,7 +192,7 @@ module.exports = async function panels({ page, outDir, workspace }) {
   await first.locator('select').selectOption(predicted);
   await first.locator('[data-testid=relabel]').click();
   await frame.locator('[data-testid=top-losses] figure').first().locator('.badge', { hasText: `→ ${predicted}` }).waitFor({ timeout: 30000 });
-  await themed(page, workspace, outDir, 'interpretation');
+  await themed(page, workspace, outDir, 'interpretation', 'interpretation');
 
   // Compare Runs: the fit's curves and metrics.
   await palette(page, 'Image Trainer: Compare Runs');
@@ -163,7 +206,7 @@ module.exports = async function panels({ page, outDir, workspace }) {
     'the comparison table and plot',
   );
   console.log(`    run comparison: ${cmp.cols - 1} run(s)`);
-  await themed(page, workspace, outDir, 'run-comparison');
+  await themed(page, workspace, outDir, 'run-comparison', 'runComparison');
 };
 
 // written by the harness before the window opens, so Open Dataset never sees the defaults

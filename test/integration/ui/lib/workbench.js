@@ -54,7 +54,7 @@ async function panelFrame(page, kind, timeout = 90000) {
 }
 
 /** Polls `probe` inside the panel's page until it returns {ok: true, …}. */
-async function waitInFrame(page, kind, probe, what, timeout = 180000, arg = undefined) {
+async function waitInFrame(page, kind, probe, what, timeout = 600000, arg = undefined) {
   const t0 = Date.now();
   let last;
   for (;;) {
