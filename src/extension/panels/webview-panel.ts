@@ -99,6 +99,7 @@ export class PanelController implements vscode.Disposable {
   /** After a (re)load or re-show: no 'ready' in time means a page that will never draw; load it again. */
   private armDeadline(): void {
     if (this.deadline) clearTimeout(this.deadline);
+    const waitMs = this.deadlineMs();
     this.deadline = setTimeout(() => {
       this.deadline = undefined;
       if (this.isReady || !this.panel.visible || !this.disposables.length) return;
@@ -106,9 +107,14 @@ export class PanelController implements vscode.Disposable {
         this.o.log?.(`${this.o.kind} panel: the page did not report ready after ${MAX_RELOADS} reloads; close and reopen it`);
         return;
       }
-      this.o.log?.(`${this.o.kind} panel: no 'ready' within ${this.o.readyDeadlineMs ?? READY_DEADLINE_MS} ms; loading the page again`);
+      this.o.log?.(`${this.o.kind} panel: no 'ready' within ${waitMs} ms; loading the page again`);
       this.render();
-    }, this.o.readyDeadlineMs ?? READY_DEADLINE_MS);
+    }, waitMs);
+  }
+
+  /** Doubles with each reload in a row: a page that is only slow to load (a busy machine) gets the time it needs. */
+  private deadlineMs(): number {
+    return (this.o.readyDeadlineMs ?? READY_DEADLINE_MS) * 2 ** this.reloads;
   }
 
   /** Call when the dataset folder may have changed: images load only from the current one. */

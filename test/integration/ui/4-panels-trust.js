@@ -99,17 +99,17 @@ module.exports = async function panelsTrust({ page, outDir, workspace }) {
   // Hidden, then shown: each tab's page is destroyed while hidden and must draw again when shown.
   for (let round = 0; round < 2; round++) {
     await w.showTab(page, 'Image Trainer: Training');
-    await w.waitInFrame(page, 'training', fitDone, `training panel content after being hidden (round ${round + 1})`, 30000);
+    await w.waitInFrame(page, 'training', fitDone, `training panel content after being hidden (round ${round + 1})`, 150000);
     await w.showTab(page, 'Image Trainer: Learning Rate Finder');
-    await w.waitInFrame(page, 'lrFinder', lrDone, `LR-finder content after being hidden (round ${round + 1})`, 30000);
+    await w.waitInFrame(page, 'lrFinder', lrDone, `LR-finder content after being hidden (round ${round + 1})`, 150000);
     await w.showTab(page, 'Image Trainer: Interpretation');
-    await w.waitInFrame(page, 'interpretation', topLossesLoaded, `interpretation content after being hidden (round ${round + 1})`, 30000);
+    await w.waitInFrame(page, 'interpretation', topLossesLoaded, `interpretation content after being hidden (round ${round + 1})`, 150000);
   }
   console.log('    hidden-then-shown: training, LR finder and interpretation tabs draw again');
 
   // Reload the window: the open panels come back (WebviewPanelSerializer) with their content.
   await w.showTab(page, 'Image Trainer: Training');
-  await w.waitInFrame(page, 'training', fitDone, 'training before reload', 30000);
+  await w.waitInFrame(page, 'training', fitDone, 'training before reload', 150000);
   await page.waitForTimeout(1000); // the page saves its state (debounced 400 ms)
   await page.reload();
   await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
