@@ -30,7 +30,7 @@ export interface JobProgress {
 
 const KEY_DATASET = 'imageTrainer.lastDataset';
 const KEY_LEARNER = 'imageTrainer.learnerConfig';
-const LONG_JOBS: ReadonlySet<Method> = new Set<Method>(['lrFind', 'fitOneCycle', 'fit', 'interpret']);
+const LONG_JOBS: ReadonlySet<Method> = new Set<Method>(['lrFind', 'fitOneCycle', 'fineTune', 'fit', 'interpret']);
 
 export interface CrashRecord {
   at: number;

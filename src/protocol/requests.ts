@@ -47,6 +47,8 @@ export const RequestParams = {
   lrFind: z.object({ startLr: z.number().positive().optional(), endLr: z.number().positive().optional(), numIt: z.number().int().min(2).optional(), stopDiv: z.boolean().optional() }),
   fitOneCycle: z.object({ epochs: z.number().int().min(1), maxLr: LrSpec.optional(), moms: z.tuple([z.number(), z.number()]).optional(), divFactor: z.number().positive().optional(), pctStart: z.number().min(0).max(1).optional(), wd: z.number().min(0).optional() }),
   fit: z.object({ epochs: z.number().int().min(1), lr: LrSpec.optional() }),
+  // fastai v2 fine_tune(epochs, base_lr=2e-3, freeze_epochs=1, lr_mult=100, pct_start=0.3, div=5)
+  fineTune: z.object({ epochs: z.number().int().min(1), baseLr: z.number().positive().optional(), freezeEpochs: z.number().int().min(0).optional(), lrMult: z.number().positive().optional(), pctStart: z.number().min(0).max(1).optional(), div: z.number().positive().optional(), wd: z.number().min(0).optional() }),
   freeze: z.object({}),
   unfreeze: z.object({}),
   freezeTo: z.object({ n: z.number().int() }),
@@ -98,6 +100,7 @@ export const RequestResults = {
   lrFind: LrFindResult,
   fitOneCycle: z.array(EpochRecord),
   fit: z.array(EpochRecord),
+  fineTune: z.array(EpochRecord),
   freeze: LearnerSummary,
   unfreeze: LearnerSummary,
   freezeTo: LearnerSummary,

@@ -2,7 +2,7 @@
 // and lr_find's answer. The events, the request results, the run history and metrics.json use these.
 import { z } from 'zod';
 
-export const RunKind = z.enum(['fit', 'fit_one_cycle', 'lr_find']);
+export const RunKind = z.enum(['fit', 'fit_one_cycle', 'fine_tune', 'lr_find']);
 export type RunKind = z.infer<typeof RunKind>;
 
 /** How a run ended (fit_end); a run record is 'running' until then. */
@@ -20,6 +20,8 @@ export const EpochRecord = z.object({
   accuracy: z.number().nullable(),
   seconds: z.number(),
   trainImagesPerSecond: z.number(),
+  /** fine_tune's phase of this epoch (body frozen, then unfrozen); absent in other runs. */
+  phase: z.enum(['frozen', 'unfrozen']).optional(),
 });
 export type EpochRecord = z.infer<typeof EpochRecord>;
 

@@ -213,6 +213,15 @@ export class TrainerSession {
     });
   }
 
+  async fineTune(p: ParamsOf<'fineTune'>): Promise<ResultOf<'fineTune'>> {
+    return this.exclusive('fineTune', async () => {
+      const { epochs, ...opts } = p;
+      const learner = this.requireLearner();
+      await this.fitBatchToMemory();
+      return learner.fineTune(epochs, opts);
+    });
+  }
+
   async fit(p: ParamsOf<'fit'>): Promise<ResultOf<'fit'>> {
     return this.exclusive('fit', async () => {
       const learner = this.requireLearner();

@@ -98,6 +98,18 @@ test('lr-find writes lr_find into metrics.json', { skip, timeout: 180_000 }, () 
   assert.deepEqual(m.epochs, []);
 });
 
+test('fine-tune: one run, one table and one metrics.json with the phase of each epoch', { skip, timeout: 240_000 }, () => {
+  const out = path.join(work, 'ft');
+  const r = cli(['fine-tune', ...common(out), '--epochs', '1', '--freeze-epochs', '1', '--base-lr', '1e-2']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^epoch\s+train_loss\s+valid_loss\s+error_rate\s+time\s+phase$/m);
+  assert.match(r.stdout, /^0\s.*\sfrozen$/m);
+  assert.match(r.stdout, /^1\s.*\sunfrozen$/m);
+  const m = readMetrics(out);
+  assert.deepEqual(m.epochs.map((e) => [e.epoch, e.phase]), [[0, 'frozen'], [1, 'unfrozen']]);
+  assert.ok(fs.existsSync(path.join(out, 'models', 'stage-1.safetensors')));
+});
+
 test('Ctrl-C stops at the next batch, writes metrics.json and exits 130', { skip, timeout: 180_000 }, async () => {
   const out = path.join(work, 'sigint');
   const child = spawn(process.execPath, [MAIN, 'train', ...common(out), '--epochs', '50', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });

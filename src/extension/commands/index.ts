@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { createKit, type CommandContext } from './shared';
 import { dataCommands } from './data';
 import { trainingCommands } from './training';
+import { fineTuneCommands } from './fine-tune';
 import { modelCommands } from './model';
 import { sessionCommands } from './session';
 
@@ -12,6 +13,6 @@ export type { CommandContext } from './shared';
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const kit = createKit(ctx);
-  const handlers = { ...dataCommands(kit), ...trainingCommands(kit), ...modelCommands(kit), ...sessionCommands(kit) };
+  const handlers = { ...dataCommands(kit), ...trainingCommands(kit), ...fineTuneCommands(kit), ...modelCommands(kit), ...sessionCommands(kit) };
   return [...Object.entries(handlers).map(([name, fn]) => vscode.commands.registerCommand(`imageTrainer.${name}`, fn))];
 }

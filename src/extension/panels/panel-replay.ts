@@ -20,7 +20,7 @@ export interface DatasetSummaryLike {
 }
 
 /** The panel that shows a run of this kind. */
-export const RUN_PANEL: Record<RunRecord['kind'], 'lrFinder' | 'training'> = { lr_find: 'lrFinder', fit: 'training', fit_one_cycle: 'training' };
+export const RUN_PANEL: Record<RunRecord['kind'], 'lrFinder' | 'training'> = { lr_find: 'lrFinder', fit: 'training', fit_one_cycle: 'training', fine_tune: 'training' };
 
 /** The runs and their events: the extension's RunStore, which holds its one event buffer. */
 export interface RunSource {
@@ -76,7 +76,7 @@ export class PanelReplay {
 
   /** The run a run panel shows: the one it was asked for, else the newest of its kinds. */
   runToShow(kind: 'training' | 'lrFinder'): string | undefined {
-    return this.shownRun.get(kind) ?? this.runs.latest(kind === 'lrFinder' ? ['lr_find'] : ['fit', 'fit_one_cycle'])?.runId;
+    return this.shownRun.get(kind) ?? this.runs.latest(kind === 'lrFinder' ? ['lr_find'] : ['fit', 'fit_one_cycle', 'fine_tune'])?.runId;
   }
 
   /**

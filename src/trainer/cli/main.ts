@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ARCHS, DEFAULT_ARCH } from '../../protocol/arch';
 import { intArg, lrArg, numberArg } from './options';
-import { runInterpret, runLrFind, runPredict, runTrain, type InterpretFlags, type LrFindFlags, type PredictFlags, type TrainFlags } from './run';
+import { runFineTune, runInterpret, runLrFind, runPredict, runTrain, type FineTuneFlags, type InterpretFlags, type LrFindFlags, type PredictFlags, type TrainFlags } from './run';
 
 const PACKAGE_ROOT = path.resolve(__dirname, '../../../..');
 
@@ -75,6 +75,16 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--lr <lr>', 'max learning rate: a number (3e-3) or a range START:STOP (1e-6:1e-4) across layer groups', lrArg)
     .option('--save <name>', 'checkpoint name under OUT/models', 'stage-1')
     .action(async (flags: TrainFlags) => onExit(await runTrain(flags)));
+
+  addDataModelOptions(
+    program.command('fine-tune').description("fastai v2's fine_tune: freeze_epochs one-cycle on the head, then unfreeze and one-cycle with discriminative lrs")
+      .requiredOption('--data <dir>', 'folder of images'),
+  )
+    .option('--epochs <n>', 'epochs after unfreezing', intArg('--epochs', 1, 10_000), 1)
+    .option('--base-lr <lr>', 'base learning rate (the frozen phase; halved for the unfrozen one)', numberArg('--base-lr', 1e-12, 1e3), 2e-3)
+    .option('--freeze-epochs <n>', 'epochs with the body frozen', intArg('--freeze-epochs', 0, 10_000), 1)
+    .option('--save <name>', 'checkpoint name under OUT/models', 'stage-1')
+    .action(async (flags: FineTuneFlags) => onExit(await runFineTune(flags)));
 
   addDataModelOptions(
     program.command('lr-find').description('run the learning-rate finder and print its suggestions')

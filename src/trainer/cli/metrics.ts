@@ -13,6 +13,7 @@ export const EpochMetrics = z.object({
   error_rate: z.number().nullable(),
   seconds: z.number(),
   train_images_per_second: z.number(),
+  phase: z.enum(['frozen', 'unfrozen']).optional(), // fine_tune's phase of the epoch
 });
 
 export const LrFindMetrics = LrFindResult;
@@ -65,6 +66,7 @@ export class MetricsCollector {
         error_rate: e.errorRate,
         seconds: e.seconds,
         train_images_per_second: e.trainImagesPerSecond,
+        ...(e.phase ? { phase: e.phase } : {}),
       })),
     );
   }

@@ -36,13 +36,13 @@ export function formatDuration(seconds: number): string {
 const COLUMNS = ['epoch', 'train_loss', 'valid_loss', 'error_rate', 'time'];
 const WIDTH = 12;
 
-export function tableHeader(): string {
-  return COLUMNS.map((c) => c.padEnd(WIDTH)).join('').trimEnd();
+export function tableHeader(withPhase = false): string {
+  return [...COLUMNS, ...(withPhase ? ['phase'] : [])].map((c) => c.padEnd(WIDTH)).join('').trimEnd();
 }
 
 export function tableRow(e: TrainerEventOf<'epoch'>): string {
   const num = (v: number | null): string => (v === null || !Number.isFinite(v) ? '#na#' : v.toFixed(6));
-  return [String(e.epoch), num(e.trainLoss), num(e.validLoss), num(e.errorRate), formatDuration(e.seconds)]
+  return [String(e.epoch), num(e.trainLoss), num(e.validLoss), num(e.errorRate), formatDuration(e.seconds), ...(e.phase ? [e.phase] : [])]
     .map((c) => c.padEnd(WIDTH)).join('').trimEnd();
 }
 
@@ -98,7 +98,7 @@ export class HumanRenderer implements Renderer {
       }
       case 'fit_begin':
         if (e.kind === 'lr_find') this.line('lr_find: sweeping the learning rate up exponentially…');
-        else this.line(tableHeader());
+        else this.line(tableHeader(e.kind === 'fine_tune'));
         this.startBars(e);
         break;
       case 'batch':

@@ -23,6 +23,13 @@ export interface TrainFlags extends DataModelFlags {
   save: string;
 }
 
+export interface FineTuneFlags extends DataModelFlags {
+  epochs: number;
+  baseLr?: number;
+  freezeEpochs?: number;
+  save: string;
+}
+
 export interface LrFindFlags extends DataModelFlags {
   startLr: number;
   endLr: number;
@@ -100,6 +107,20 @@ class CliRun {
 }
 
 export async function runTrain(flags: TrainFlags, command = 'train'): Promise<number> {
+  return runFit(command, flags, (session) => session.fitOneCycle({ epochs: flags.epochs, ...(flags.lr !== undefined ? { maxLr: flags.lr } : {}) }));
+}
+
+/** fine-tune: fastai v2's fine_tune (frozen epochs, then unfrozen with discriminative lrs) in one run. */
+export async function runFineTune(flags: FineTuneFlags, command = 'fine-tune'): Promise<number> {
+  return runFit(command, flags, (session) => session.fineTune({
+    epochs: flags.epochs,
+    ...(flags.baseLr !== undefined ? { baseLr: flags.baseLr } : {}),
+    ...(flags.freezeEpochs !== undefined ? { freezeEpochs: flags.freezeEpochs } : {}),
+  }));
+}
+
+/** Prepare, train, report the error rate, save and export: train, fine-tune and demo. */
+async function runFit(command: string, flags: DataModelFlags & { save: string }, train: (session: TrainerSession) => Promise<unknown>): Promise<number> {
   const run = new CliRun(command, flags);
   const exportDir = path.join(run.outDir, defaultExportDirName('native'));
   return run.execute(async () => {
@@ -107,7 +128,7 @@ export async function runTrain(flags: TrainFlags, command = 'train'): Promise<nu
     await checkExportTarget(exportDir);
     await run.prepare(flags);
     if (run.interrupted) return;
-    await run.session.fitOneCycle({ epochs: flags.epochs, ...(flags.lr !== undefined ? { maxLr: flags.lr } : {}) });
+    await train(run.session);
     const last = run.metrics.lastEpoch;
     if (last && last.error_rate !== null) run.renderer.result(`error_rate: ${last.error_rate.toFixed(4)} after ${last.epoch + 1} epoch${last.epoch ? 's' : ''}`);
     if (run.interrupted) return;

@@ -55,6 +55,8 @@ export interface RunContext {
   /** Mean validation loss of the last validation pass (null when none ran). */
   validLoss: number | null;
   metrics: Record<string, number>;
+  /** fine_tune's phase of the current epoch (set by FineTuneSchedule); undefined in other runs. */
+  phase?: 'frozen' | 'unfrozen';
   /** Set by the LrFinder when its sweep ends. */
   lrFindResult?: LrFindResult;
   /** Set by the Timer in afterEpoch. */

@@ -20,7 +20,7 @@ import {
   type RunKind,
   type ValidBatchOutput,
 } from './callback';
-import { AccuracyMetric, ConstantLr, LrFinder, MixedPrecision, OneCycleScheduler, ProgressEvents, Recorder, RequireBatches, TerminateOnNaN, Timer } from './callbacks';
+import { AccuracyMetric, ConstantLr, FineTuneSchedule, LrFinder, MixedPrecision, OneCycleScheduler, ProgressEvents, Recorder, RequireBatches, TerminateOnNaN, Timer } from './callbacks';
 import { AdamW } from './optimizer';
 import { DEFAULT_LR } from '../../protocol/lr';
 import { lrRange } from './lr';
@@ -28,7 +28,7 @@ import { loadImageTensorData, type Preprocessing } from './preprocess';
 import { saveCheckpoint, loadCheckpoint, assertFiniteWeights } from './checkpoint';
 import { exportModel } from './export';
 import { LearnerError } from './errors';
-import type { EpochRecord, LearnerOptions, LrFindOptions, LrFindResult, LrSpec, OneCycleOptions, Predictions, PredictResult } from './types';
+import type { EpochRecord, FineTuneOptions, LearnerOptions, LrFindOptions, LrFindResult, LrSpec, OneCycleOptions, Predictions, PredictResult } from './types';
 
 export interface RunOptions {
   /** Extra callbacks for this run only. */
@@ -108,8 +108,16 @@ export class Learner {
     if (!Number.isInteger(n) || first < 0 || first >= g) {
       throw new LearnerError(`freezeTo(${n}) is out of range for ${g} layer groups`, { fix: `Use a group index from ${-g} to ${g - 1}` });
     }
+    this.setTrainableFrom(first);
+  }
+
+  /**
+   * Train layer groups `first`.. from the next batch on, with a fresh optimiser state (fastai
+   * v1 builds a new optimiser, v2's freeze_to clears its state). Callbacks call this between
+   * epochs (fine_tune); outside a run use freezeTo.
+   */
+  setTrainableFrom(first: number): void {
     this.frozenTo = first;
-    // fastai v1 builds a fresh optimiser whenever the frozen layers change.
     this.opt.reset();
   }
 
@@ -149,6 +157,27 @@ export class Learner {
       finalDiv: opts.finalDiv ?? divFactor * 1e4,
     });
     return this.run('fit_one_cycle', epochs, maxLrs, [sched, ...(opts.callbacks ?? [])], opts.wd);
+  }
+
+  /**
+   * fastai v2 fine_tune(epochs, base_lr=2e-3, freeze_epochs=1, lr_mult=100, pct_start=0.3, div=5):
+   * both phases in one run (one fit_begin/fit_end, one epoch table, each row with its phase).
+   */
+  async fineTune(epochs: number, opts: FineTuneOptions & RunOptions = {}): Promise<EpochRecord[]> {
+    const baseLr = opts.baseLr ?? 2e-3;
+    const freezeEpochs = opts.freezeEpochs ?? 1;
+    const lrMult = opts.lrMult ?? 100;
+    if (!Number.isInteger(freezeEpochs) || freezeEpochs < 0) throw new LearnerError(`fine_tune: freezeEpochs must be a whole number ≥ 0, got ${freezeEpochs}`);
+    if (!Number.isInteger(epochs) || epochs < 1) throw new LearnerError(`epochs must be a whole number ≥ 1, got ${epochs}`);
+    const g = this.layerGroupCount;
+    const moms: [number, number, number] = [0.95, 0.85, 0.95];
+    const unfrozenLrs = lrRange({ start: baseLr / 2 / lrMult, stop: baseLr / 2 }, g);
+    const sched = new FineTuneSchedule({
+      freezeEpochs,
+      frozen: { maxLrs: lrRange({ stop: baseLr }, g), div: 25, divFinal: 1e5, pctStart: 0.99, moms },
+      unfrozen: { maxLrs: unfrozenLrs, div: opts.div ?? 5, divFinal: 1e5, pctStart: opts.pctStart ?? 0.3, moms },
+    });
+    return this.run('fine_tune', freezeEpochs + epochs, unfrozenLrs, [sched, ...(opts.callbacks ?? [])], opts.wd);
   }
 
   /** fastai lr_find: the LrFinder callback sweeps the lr and restores the learner afterwards. */

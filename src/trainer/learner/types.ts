@@ -14,6 +14,16 @@ export interface OneCycleOptions {
   wd?: number; // 1e-2
 }
 
+/** fastai v2 fine_tune's arguments (defaults as v2). */
+export interface FineTuneOptions {
+  baseLr?: number; // 2e-3
+  freezeEpochs?: number; // 1
+  lrMult?: number; // 100
+  pctStart?: number; // 0.3
+  div?: number; // 5
+  wd?: number;
+}
+
 export interface LrFindOptions {
   startLr?: number; // 1e-7
   endLr?: number; // 10

@@ -9,3 +9,4 @@ export { ProgressEvents } from './progress-events';
 export { MixedPrecision } from './mixed-precision';
 export { TerminateOnNaN } from './terminate-on-nan';
 export { RequireBatches } from './require-batches';
+export { FineTuneSchedule, type FineTunePlan, type FineTunePhase } from './fine-tune';

@@ -66,6 +66,7 @@ export class Recorder implements Callback {
       errorRate: ctx.metrics.error_rate ?? null,
       seconds: ctx.epochSeconds,
       trainImagesPerSecond: ctx.trainImagesPerSecond,
+      ...(ctx.phase ? { phase: ctx.phase } : {}),
     });
   }
 
