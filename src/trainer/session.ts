@@ -8,9 +8,10 @@ import { DEFAULT_ARCH, type Arch } from '../protocol/arch';
 import type { InterpretationSummary } from '../protocol/interpretation';
 import { DEFAULT_LR } from '../protocol/lr';
 import type { Method, ParamsOf, ResultOf } from '../protocol/requests';
-import { DATASET_PRIVATE_DIR, defaultExportDirName, type ExportFormat } from '../protocol/export';
+import { DATASET_PRIVATE_DIR, defaultExportDirName, topK, type ExportFormat } from '../protocol/export';
 import type { DataBunch, LabelledDataset, SplitDataset } from './data/types';
-import type { ExportedPredictor, Learner } from './learner';
+import type { Learner } from './learner';
+import type { AnyPredictor } from './export';
 import { parseRequest } from './service/dispatch';
 import { TrainerError } from './service/errors';
 import { JobLock } from './service/job-lock';
@@ -284,24 +285,27 @@ export class TrainerSession {
   async export(p: ParamsOf<'export'>): Promise<ResultOf<'export'>> {
     return this.exclusive('export', async () => {
       const dir = path.resolve(p.dir ?? this.defaultExportDir(p.format ?? 'native'));
-      const written = await this.requireLearner().export(dir);
-      return { dir: typeof written === 'string' ? written : dir, format: 'native' as const, files: ['model.json', 'weights.bin'] };
+      return parts.exporter().exportLearner(this.requireLearner(), { dir, format: p.format ?? 'native' });
     });
   }
 
   async predict(p: ParamsOf<'predict'>): Promise<ResultOf<'predict'>> {
     await this.backendInfo({});
     const files = p.files.map((f) => path.resolve(f));
-    let exported: ExportedPredictor | undefined;
+    let exported: AnyPredictor | undefined;
     if (p.modelDir !== undefined) {
-      exported = await parts.learner().loadExported(path.resolve(p.modelDir));
+      exported = await parts.exporter().loadAnyExport(path.resolve(p.modelDir));
     } else if (this.busyWith) {
       throw new TrainerError(`The trainer is busy with '${this.busyWith}'`, { fix: 'Wait for it to finish, or predict with an exported model (modelDir)' });
     }
     const predictor = exported ?? this.requireLearner();
     try {
       const out = [];
-      for (const file of files) out.push({ file, ...(await predictor.predict(file)) });
+      const classes = exported?.classes ?? this.requireLearner().data.classes;
+      for (const file of files) {
+        const r = await predictor.predict(file);
+        out.push({ file, ...r, ...(p.topk !== undefined ? { top: topK(r.probs, classes, p.topk) } : {}) });
+      }
       return out;
     } finally {
       exported?.dispose();

@@ -7,4 +7,5 @@ export const parts = {
   models: (): typeof import('../models') => require('../models'),
   learner: (): typeof import('../learner') => require('../learner'),
   interpret: (): typeof import('../interpret') => require('../interpret'),
+  exporter: (): typeof import('../export') => require('../export'),
 };
