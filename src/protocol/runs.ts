@@ -25,8 +25,18 @@ export const EpochRecord = z.object({
 });
 export type EpochRecord = z.infer<typeof EpochRecord>;
 
-/** lr_find's suggested rates (fastai v2's minimum-gradient and valley). */
-export const LrSuggestions = z.object({ minGrad: z.number().nullable(), valley: z.number().nullable() });
+/**
+ * lr_find's suggested rates: fastai v2's valley (its default), slide, minimum (a tenth of the
+ * lowest-loss lr) and steep, and v1's minimum numerical gradient. null when the sweep is too
+ * short for one; the v2 ones are absent in runs recorded before they existed.
+ */
+export const LrSuggestions = z.object({
+  minGrad: z.number().nullable(),
+  valley: z.number().nullable(),
+  slide: z.number().nullable().optional(),
+  minimum: z.number().nullable().optional(),
+  steep: z.number().nullable().optional(),
+});
 export type LrSuggestions = z.infer<typeof LrSuggestions>;
 
 export const LrFindResult = z.object({

@@ -116,7 +116,7 @@ export class HumanRenderer implements Renderer {
         const fmt = (v: number | null): string => (v === null ? 'none' : v.toExponential(2));
         const chart = lrFindChart(e.lrs, e.losses);
         if (chart) this.line(chart);
-        this.line(`lr_find suggestions: valley ${fmt(e.suggestions.valley)}, min numerical gradient ${fmt(e.suggestions.minGrad)}`);
+        this.line(`lr_find suggestions: valley ${fmt(e.suggestions.valley)} (default), slide ${fmt(e.suggestions.slide ?? null)}, minimum ${fmt(e.suggestions.minimum ?? null)}, steep ${fmt(e.suggestions.steep ?? null)}, min numerical gradient ${fmt(e.suggestions.minGrad)}`);
         break;
       }
       case 'fit_end':

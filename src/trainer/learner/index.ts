@@ -7,7 +7,7 @@ export { AdamW, type AdamWOptions, type AdamWState } from './optimizer';
 export { DynamicLossScaler, type LossScalerOptions } from './loss-scaler';
 export { lrRange, evenMults } from './lr';
 export { annealCos, annealExp, oneCycleAt, lrFindAt, type OneCycleParams } from './schedule';
-export { minGradLr, valleyLr, numericalGradient } from './suggestions';
+export { minGradLr, valleyLr, valley, slide, minimum, steep, suggestLrs, suggestionWindow, numericalGradient } from './suggestions';
 export { SmoothedValue } from './smooth';
 export { saveCheckpoint, loadCheckpoint, readCheckpointInfo, CHECKPOINT_FORMAT, type CheckpointInfo } from './checkpoint';
 export { exportModel, loadExported, EXPORT_FORMAT, type ExportedPredictor, type ModelFactory } from './export';

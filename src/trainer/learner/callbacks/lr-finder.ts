@@ -6,7 +6,7 @@ import { CancelFitException, CancelValidException, type Callback, type RunContex
 import type { AdamWState } from '../optimizer';
 import { lrFindAt } from '../schedule';
 import { disposeState, snapshotState } from '../state';
-import { minGradLr, valleyLr } from '../suggestions';
+import { suggestLrs } from '../suggestions';
 import type { LrFindResult } from '../types';
 
 export class LrFinder implements Callback {
@@ -72,15 +72,17 @@ export class LrFinder implements Callback {
 
   private curve(ctx: RunContext): LrFindResult {
     const rec = ctx.learner.recorder;
+    const all = rec.lastGroupLrs;
+    const suggestions = suggestLrs(all, rec.smoothLosses, this.numIt);
     const lrs: number[] = [];
     const losses: number[] = [];
-    rec.lastGroupLrs.forEach((lr, i) => {
+    all.forEach((lr, i) => {
       const l = rec.smoothLosses[i];
       if (Number.isFinite(l)) {
         lrs.push(lr);
         losses.push(l);
       }
     });
-    return { lrs, losses, suggestions: { minGrad: minGradLr(lrs, losses, 10, 5), valley: valleyLr(lrs, losses, this.numIt) } };
+    return { lrs, losses, suggestions };
   }
 }
