@@ -22,7 +22,7 @@ export function emptyTraining(): TrainingState {
   return { run: null };
 }
 
-const NO_CURVES: RunCurves = { step: [], loss: [], smoothLoss: [], lr: [], mom: [] };
+const NO_CURVES: RunCurves = { stride: 1, step: [], loss: [], smoothLoss: [], lr: [], mom: [] };
 const curvesOf = (s: TrainingState): RunCurves => s.run?.curves ?? NO_CURVES;
 const statusOf = (s: TrainingState): RunState['status'] | 'idle' => s.run?.status ?? 'idle';
 

@@ -23,7 +23,7 @@ let active: TrainerService | undefined;
 export function activate(context: vscode.ExtensionContext): ImageTrainerApi {
   const output = vscode.window.createOutputChannel('Image Trainer', { log: true });
   context.subscriptions.push(output);
-  const childModule = process.env.IMAGE_TRAINER_CHILD || context.asAbsolutePath('out/src/trainer/child.js');
+  const childModule = process.env.IMAGE_TRAINER_CHILD || context.asAbsolutePath('dist/trainer/child.js');
   if (!fs.existsSync(childModule)) output.error(`trainer entry not found: ${childModule} (run npm run build)`);
 
   const service = new TrainerService(context, output, childModule);

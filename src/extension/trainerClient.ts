@@ -7,7 +7,7 @@ import { RequestParams, RequestResults, TrainerToHost, type Method, type ParamsO
 import { TrainerEvent } from '../protocol/events';
 
 export interface TrainerClientOptions {
-  /** Absolute path of the child entry (out/src/trainer/child.js). */
+  /** Absolute path of the child entry (dist/trainer/child.js in the package, out/src/trainer/child.js in tests). */
   modulePath: string;
   cwd?: string;
   /** Extra environment for the child (merged over process.env). */

@@ -75,8 +75,16 @@ export interface TorchAddon {
   adamw(ps: Handle[], gs: Handle[], ms: Handle[], vs: Handle[], hyper: number[], sqrMom: number, eps: number): Handle[];
 }
 
+/** The package's folder: the nearest one above this file with a package.json (compiled under out/ or bundled under dist/). */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..', '..', '..', '..');
+  }
+}
+
 /** Where the build step leaves the addon and what it found (written by native/install.js). */
-export const NATIVE_DIR = path.resolve(__dirname, '..', '..', '..', '..', '..', 'native');
+export const NATIVE_DIR = path.join(packageRoot(__dirname), 'native');
 const BINARY = path.join(NATIVE_DIR, 'build', 'Release', 'torch_backend.node');
 export const BUILD_INFO = path.join(NATIVE_DIR, 'build', 'libtorch.json');
 
