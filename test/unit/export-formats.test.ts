@@ -105,3 +105,36 @@ for (const [arch, size] of [['resnet18', 32], ['resnet34', 32], ['resnet50', 32]
     }
   });
 }
+
+test('CLI: export --model RUN_DIR --format onnx|tfjs, then predict --topk on each format prints the learner\'s probabilities', { timeout: 300_000 }, async () => {
+  const bin = path.join(__dirname, '../../../bin/image-trainer.js');
+  const run = path.join(tmp, 'cli-run');
+  const learner = randomisedLearner('resnet18', { size: 32, c: 3, seed: 11, dir: run });
+  const expected = (await learner.predict(images[1]!)).probs;
+  await learner.export(path.join(run, 'export'));
+  learner.dispose();
+  await fs.writeFile(path.join(run, 'metrics.json'), JSON.stringify({ epochs: [{ epoch: 0, train_loss: 0.5, valid_loss: 0.4, error_rate: 0.125, accuracy: 0.875 }] }));
+  const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, IMAGE_TRAINER_WASM_THREADS: '1' } });
+  for (const format of ['onnx', 'tfjs'] as const) {
+    const ex = cli(['export', '--model', run, '--format', format, '--json', '--backend', 'cpu']);
+    assert.equal(ex.status, 0, ex.stderr);
+    const res = JSON.parse(ex.stdout.trim().split('\n').pop()!) as { dir: string; format: string };
+    assert.equal(res.dir, path.join(run, `export-${format}`));
+    assert.match(await fs.readFile(path.join(res.dir, 'README.md'), 'utf8'), /error rate 0\.1250/);
+    const pr = cli(['predict', '--model', res.dir, '--topk', '2', '--json', '--backend', 'cpu', images[1]!]);
+    assert.equal(pr.status, 0, pr.stderr);
+    const line = JSON.parse(pr.stdout.trim().split('\n').pop()!) as { probs: number[]; top: { className: string; probability: number }[] };
+    assert.ok(maxDiff(line.probs, expected) <= TOL);
+    assert.equal(line.top.length, 2);
+    assert.ok(line.top[0]!.probability >= line.top[1]!.probability);
+    assert.equal(line.top[0]!.probability, Math.max(...line.probs));
+  }
+  // an export over the user's files is refused before anything is written
+  const mine = path.join(tmp, 'mine');
+  await fs.mkdir(mine);
+  await fs.writeFile(path.join(mine, 'photo.jpg'), 'x');
+  const refused = cli(['export', '--model', run, '--format', 'onnx', '--out', mine]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /not an Image Trainer export/);
+  assert.deepEqual(await fs.readdir(mine), ['photo.jpg']);
+});

@@ -4,6 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ARCHS, DEFAULT_ARCH } from '../../protocol/arch';
 import { intArg, lrArg, numberArg } from './options';
+import { EXPORT_FORMATS } from '../../protocol/export';
+import { runExport, type ExportFlags } from './export';
 import { runFineTune, runInterpret, runLrFind, runPredict, runTrain, type FineTuneFlags, type InterpretFlags, type LrFindFlags, type PredictFlags, type TrainFlags } from './run';
 
 const PACKAGE_ROOT = path.resolve(__dirname, '../../../..');
@@ -95,13 +97,23 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--num-it <n>', 'iterations', intArg('--num-it', 2, 100_000), 100)
     .action(async (flags: LrFindFlags) => onExit(await runLrFind(flags)));
 
-  program.command('predict').description('classify images with an exported model')
-    .requiredOption('--model <dir>', 'an export folder (OUT/export of a train run)')
+  program.command('predict').description('classify images with an exported model (native, ONNX or TF.js graph model)')
+    .requiredOption('--model <dir>', 'an export folder (OUT/export of a train run, or one written by `export`) or a model.onnx')
     .argument('<images...>', 'image files')
+    .option('--topk <n>', 'print the n most probable classes with their probabilities', intArg('--topk', 1, 1000))
     .option('--backend <name>', 'force a backend: tensorflow, wasm or cpu')
     .option('--json', 'one JSON line per image')
     .option('--verbose', 'print stack traces with errors')
     .action(async (images: string[], flags: PredictFlags) => onExit(await runPredict(images, flags)));
+
+  program.command('export').description('export a trained run as ONNX, a TF.js graph model or the native format, with a model card')
+    .requiredOption('--model <dir>', 'the --out folder of a train run (its export/ is read) or a native export folder')
+    .addOption(new Option('--format <name>', 'onnx (onnxruntime), tfjs (tf.loadGraphModel) or native (Image Trainer only)').choices([...EXPORT_FORMATS]).makeOptionMandatory())
+    .option('--out <dir>', 'export folder (default: RUN_DIR/export-<format>); only a new, empty or previous export folder is accepted')
+    .option('--backend <name>', 'force a backend: tensorflow, wasm or cpu')
+    .option('--json', 'one JSON line with the result')
+    .option('--verbose', 'print stack traces with errors')
+    .action(async (flags: ExportFlags) => onExit(await runExport(flags)));
 
   addDataModelOptions(
     program.command('interpret').description('top losses, confusion matrix and most confused pairs of a trained run')

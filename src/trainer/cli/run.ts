@@ -150,6 +150,7 @@ export async function runLrFind(flags: LrFindFlags): Promise<number> {
 
 export interface PredictFlags {
   model: string;
+  topk?: number;
   backend?: string;
   json?: boolean;
   verbose?: boolean;
@@ -159,10 +160,13 @@ export async function runPredict(images: string[], flags: PredictFlags): Promise
   const run = new CliRun('predict', { ...flags, out: flags.model });
   return run.execute(async () => {
     if (flags.backend !== undefined) await run.session.backendInfo({ backend: flags.backend });
-    const results = await run.session.predict({ files: images, modelDir: path.resolve(flags.model) });
+    const results = await run.session.predict({ files: images, modelDir: path.resolve(flags.model), ...(flags.topk !== undefined ? { topk: flags.topk } : {}) });
     for (const r of results) {
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ type: 'prediction', file: r.file, className: r.className, index: r.index, probability: r.probs[r.index], probs: r.probs }) + '\n');
+        process.stdout.write(JSON.stringify({ type: 'prediction', file: r.file, className: r.className, index: r.index, probability: r.probs[r.index], probs: r.probs, ...(r.top ? { top: r.top } : {}) }) + '\n');
+      } else if (r.top) {
+        run.renderer.result(escapeTerminal(r.file));
+        for (const t of r.top) run.renderer.result(`  ${t.probability.toFixed(4)}\t${escapeTerminal(t.className)}`);
       } else {
         run.renderer.result(`${escapeTerminal(r.file)}\t${escapeTerminal(r.className)}\t${(r.probs[r.index] ?? 0).toFixed(4)}`);
       }

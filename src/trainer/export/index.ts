@@ -3,9 +3,14 @@
 import * as path from 'path';
 import type { ExportFormat, ExportResult } from '../../protocol/export';
 import type { Learner } from '../learner';
+import type { SplitDataset } from '../data/types';
+import type { EpochRecord } from '../../protocol/runs';
+import { defaultExportDirName } from '../../protocol/export';
+import { exportModel, loadExported } from '../learner/export';
+import { readOwnedFiles } from './folder';
+import { promises as fs } from 'fs';
 import { tf } from '../backend';
 import { LearnerError } from '../learner/errors';
-import { exportModel } from '../learner/export';
 import { writeModelCard, type CardSource } from './card';
 import { writeExportFolder } from './folder';
 
@@ -13,7 +18,12 @@ export { checkExportTarget, recoverExportFolder, readExportManifest } from './fo
 export { loadAnyExport, type AnyPredictor } from './load';
 
 /** What an export needs from a learner: the model, the classes, preprocessing and what the card tells. */
-export type ExportableLearner = Pick<Learner, 'model' | 'data' | 'preprocessing'> & { recorder?: Learner['recorder'] };
+export interface ExportableLearner {
+  model: Learner['model'];
+  data: { classes: string[]; dataset?: Pick<SplitDataset, 'train' | 'valid'> };
+  preprocessing: Learner['preprocessing'];
+  recorder?: { epochs: EpochRecord[] };
+}
 
 export async function exportLearner(learner: ExportableLearner, opts: { dir: string; format: ExportFormat }): Promise<ExportResult> {
   const dir = path.resolve(opts.dir);
@@ -36,7 +46,7 @@ export async function exportLearner(learner: ExportableLearner, opts: { dir: str
 }
 
 function cardSource(learner: ExportableLearner, format: ExportFormat): CardSource {
-  const ds = (learner.data as Partial<Learner['data']>).dataset;
+  const ds = learner.data.dataset;
   const counts = ds
     ? learner.data.classes.map((name, i) => ({
         name,
@@ -61,6 +71,47 @@ function countOf(labels: ArrayLike<number>, i: number): number {
   let n = 0;
   for (let k = 0; k < labels.length; k++) if (labels[k] === i) n++;
   return n;
+}
+
+/**
+ * `image-trainer export --model RUN_DIR`: re-export a run's native export (RUN_DIR/export, or
+ * RUN_DIR itself when it is one) in another format, with the run's metrics.json in the card.
+ */
+export async function exportRun(runDir: string, opts: { format: ExportFormat; out?: string }): Promise<ExportResult> {
+  const given = path.resolve(runDir);
+  const source = (await readOwnedFiles(given)) ? given : path.join(given, defaultExportDirName('native'));
+  const home = source === given ? path.dirname(given) : given;
+  const exported = await loadExported(source);
+  try {
+    const epochs = await readRunEpochs(path.join(home, 'metrics.json'));
+    return await exportLearner(
+      { model: exported.model, data: { classes: exported.classes }, preprocessing: exported.preprocessing, recorder: { epochs } },
+      { dir: opts.out ?? path.join(home, defaultExportDirName(opts.format)), format: opts.format },
+    );
+  } finally {
+    exported.dispose();
+  }
+}
+
+/** The epochs of a CLI run's metrics.json (snake_case), or none when it is missing or unreadable. */
+async function readRunEpochs(file: string): Promise<EpochRecord[]> {
+  try {
+    const st = await fs.lstat(file);
+    if (!st.isFile() || st.size > 16 << 20) return [];
+    const m = JSON.parse(await fs.readFile(file, 'utf8')) as { epochs?: Record<string, unknown>[] };
+    const n = (v: unknown) => (typeof v === 'number' ? v : null);
+    return (m.epochs ?? []).map((e, i) => ({
+      epoch: n(e.epoch) ?? i,
+      trainLoss: n(e.train_loss) ?? NaN,
+      validLoss: n(e.valid_loss),
+      errorRate: n(e.error_rate),
+      accuracy: n(e.accuracy),
+      seconds: n(e.seconds) ?? 0,
+      trainImagesPerSecond: 0,
+    }));
+  } catch {
+    return [];
+  }
 }
 
 export function assertFormat(format: string): asserts format is ExportFormat {
