@@ -148,8 +148,12 @@ describe('DataBunch on real Fashion-MNIST files', { skip: requires(fashionMnistA
       assert.deepEqual([meta.format, meta.width, meta.height], ['png', 128, 128]);
       assert.equal(s.label, path.basename(s.file).replace(/_\d+\.png$/, ''));
     }
-    const valid = await showBatch(split, { split: 'valid', n: 4, thumbSize: 64, size: SIZE });
-    assert.deepEqual(valid.map((s) => s.file), split.valid.items.slice(0, 4));
+    // the valid split is sampled with the seed (never shuffled for training): Re-shuffle shows other images
+    const valid = await showBatch(split, { split: 'valid', n: 4, thumbSize: 64, size: SIZE, seed: 1 });
+    const valid2 = await showBatch(split, { split: 'valid', n: 4, thumbSize: 64, size: SIZE, seed: 2 });
+    assert.ok(valid.every((s) => split.valid.items.includes(s.file)));
+    assert.notDeepEqual(valid2.map((s) => s.file), valid.map((s) => s.file));
+    assert.deepEqual((await showBatch(split, { split: 'valid', n: 4, thumbSize: 64, size: SIZE, seed: 1 })).map((s) => s.file), valid.map((s) => s.file));
     const other = await showBatch(bunch, { n: 6, seed: 10 });
     assert.notDeepEqual(other.map((s) => s.file), shown.map((s) => s.file));
   });

@@ -4,6 +4,7 @@ import { bunchSettings } from './databunch';
 import { IMAGENET_STATS, renderItem, toDisplayRgb, type ItemPlan } from './item';
 import { ImageDataLoader } from './loader';
 import { InProcessExecutor } from './pool';
+import { Rng, Stream } from './random';
 import type { DataBunch, SplitDataset, TransformOptions } from './types';
 
 export interface ShowBatchOptions {
@@ -51,7 +52,8 @@ export async function showBatch(source: DataBunch | SplitDataset, opts: ShowBatc
     executor: new InProcessExecutor(),
     onSkip: () => undefined,
   });
-  const order = loader.order(0).slice(0, n);
+  // the valid split is never shuffled for training, but a sample of it must follow the seed (Re-shuffle shows others)
+  const order = split === 'train' ? loader.order(0).slice(0, n) : new Rng(opts.seed ?? s?.seed ?? 42, Stream.show).permutation(ds.valid.items.length).slice(0, n);
   const out: ShownImage[] = [];
   for (const index of order) {
     const plan: ItemPlan = loader.plan(0, index);
