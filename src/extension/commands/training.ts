@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { ARCHS, DEFAULT_ARCH, type Arch } from '../../protocol/arch';
 import { formatLr, formatLrValue, parseLr } from '../../protocol/lr';
 import { NEXT_LR_SOURCE } from '../nextLr';
+import { TrainerRequestError } from '../trainerClient';
 import type { ParamsOf } from '../../protocol/requests';
 import { formatRunMetrics } from '../runs';
 import type { CommandKit, Handler } from './shared';
@@ -39,7 +40,20 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
       }
       const cacheDir = cfg.get<string>('weightsCacheDir', '') || undefined;
       const params: ParamsOf<'createLearner'> = { arch, pretrained, ...(a.weightsCacheDir ?? cacheDir ? { weightsCacheDir: a.weightsCacheDir ?? cacheDir } : {}) };
-      return await quick(`creating ${arch}`, () => service.request('createLearner', params));
+      try {
+        return await quick(`creating ${arch}`, () => service.request('createLearner', params));
+      } catch (err) {
+        if (pretrained !== 'auto' || !(err instanceof TrainerRequestError)) throw err;
+        // offline or no cached weights: say it in the UI's words, and offer the way on
+        const text = `Image Trainer: ImageNet weights for ${arch} are not available (${err.message}). Put them in the weights cache folder (setting imageTrainer.weightsCacheDir), pick "From a .safetensors file…", or train from scratch ("None" under pretrained weights).`;
+        void vscode.window.showErrorMessage(text, 'Train from scratch', 'Show Log').then((c) => {
+          if (c === 'Train from scratch') void vscode.commands.executeCommand('imageTrainer.createLearner', { ...params, pretrained: 'none' });
+          else if (c === 'Show Log') kit.ctx.output.show(true);
+        });
+        kit.ctx.output.error(text);
+        kit.ctx.errors.push(text);
+        return undefined;
+      }
     }),
 
     lrFind: guarded<ParamsOf<'lrFind'>>('Find Learning Rate', async (a) => {
