@@ -148,7 +148,7 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext): PanelV
         camSrc ? h('img', { className: 'overlay gradcam', src: camSrc, alt: 'Grad-CAM' }) : null,
       ),
       h('figcaption', { className: `title${wrong ? ' wrong' : marksRight ? ' right' : ''}` }, title),
-      h('div', { className: 'file' }, baseName(it.file), ' ', change ? h('span', { className: 'badge' }, change.action === 'delete' ? 'deleted' : `→ ${change.newLabel}`) : null),
+      h('div', { className: 'file' }, baseName(change?.newFile ?? it.file), ' ', change ? h('span', { className: 'badge' }, change.action === 'delete' ? 'deleted' : `→ ${change.newLabel}`) : null),
       h('div', { className: 'actions' }, select, relabel, del),
     );
   };

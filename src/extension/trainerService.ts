@@ -177,6 +177,18 @@ export class TrainerService implements vscode.Disposable {
     this.changeEmitter.fire();
   }
 
+  /** A relabel moved an image from one class to another: the Dataset view and panel show the new counts at once. */
+  noteRelabel(oldLabel: string, newLabel: string, split: 'train' | 'valid'): void {
+    const counts = this.dataset?.summary.counts;
+    if (!counts) return;
+    const from = counts.find((c) => c.name === oldLabel);
+    const to = counts.find((c) => c.name === newLabel);
+    if (!from || !to || from === to || from[split] <= 0) return;
+    from[split]--;
+    to[split]++;
+    this.changeEmitter.fire();
+  }
+
   /** Ends a running fit/lr_find at the next batch boundary. */
   async stop(): Promise<void> {
     if (!this.client.running) return;

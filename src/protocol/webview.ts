@@ -65,6 +65,8 @@ export const CleanerChange = z.object({
   file: z.string(),
   action: z.enum(['relabel', 'delete']),
   newLabel: z.string().optional(),
+  /** Where a relabel moved the file (name-regex and folder datasets rename it). */
+  newFile: z.string().optional(),
 });
 export type CleanerChange = z.infer<typeof CleanerChange>;
 

@@ -11,6 +11,8 @@ import type { DatasetSummaryLike } from './panel-replay';
 export interface TrainerRequester {
   request<M extends Method>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
   readonly dataset?: { summary: DatasetSummaryLike };
+  /** A relabel moved an image between classes: the open dataset's counts follow. */
+  noteRelabel?(oldLabel: string, newLabel: string, split: 'train' | 'valid'): void;
 }
 
 export function handlePanelIntents(panels: WebviewPanels, service: TrainerRequester, log: (m: string) => void = () => undefined): vscode.Disposable {
@@ -27,8 +29,12 @@ export function handlePanelIntents(panels: WebviewPanels, service: TrainerReques
         break;
       case 'relabel':
         try {
-          await service.request('relabel', { file: intent.file, newLabel: intent.newLabel });
-          changes.push({ file: intent.file, action: 'relabel', newLabel: intent.newLabel });
+          const done = await service.request('relabel', { file: intent.file, newLabel: intent.newLabel });
+          const moved = done.op === 'relabel' && done.kind === 'move' ? done.to : undefined;
+          changes.push({ file: intent.file, action: 'relabel', newLabel: intent.newLabel, ...(moved ? { newFile: moved } : {}) });
+          // the class counts change at once (interpretation shows validation images)
+          if (done.op === 'relabel') service.noteRelabel?.(done.oldLabel, done.newLabel, 'valid');
+          if (service.dataset) panels.refreshDataset(service.dataset.summary);
         } catch (err) {
           panels.notice(panel, 'error', fail(`Relabel ${intent.file}`)(err));
         }

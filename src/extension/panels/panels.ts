@@ -153,6 +153,13 @@ export class WebviewPanels implements PanelHost, vscode.Disposable {
     this.forward('interpretation', { type: 'cleaner', changes });
   }
 
+  /** The dataset summary changed (a relabel moved an image): an open dataset panel redraws its counts. */
+  refreshDataset(summary: DatasetSummaryLike): void {
+    this.state.setDataset(summary);
+    const c = this.controllers.get('dataset');
+    if (c) this.sendAll(c, 'dataset');
+  }
+
   /** The max lr the next Fit One Cycle uses (with where it comes from in words), for the LR-finder panel. */
   setNextLr(lr: LrSpec, source: string): void {
     const m = { type: 'nextLr', lr, source } as const;
