@@ -5,11 +5,15 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Readable, Transform } from 'stream';
+import * as http from 'http';
+import * as https from 'https';
+import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { ArchName, ClassifierModel } from './types';
 import { loadTorchWeights, type LoadWeightsReport } from './weights';
 import { ActionableError } from '../errors';
+import { assertRegularFileSync, MAX_WEIGHTS_BYTES, readTextBoundedSync, UnsafeFileError } from '../io/bounded-read';
+import { readSafetensorsSync } from '../io/safetensors';
 
 export interface PretrainedSource {
   url: string;
@@ -39,7 +43,30 @@ export interface PretrainedOptions {
   source?: PretrainedSource;
   onLog?: (message: string) => void;
   onProgress?: (received: number, total: number | null) => void;
+  /** Network and lock limits (tests shorten them). */
+  timeouts?: Partial<DownloadTimeouts>;
 }
+
+export interface DownloadTimeouts {
+  /** TCP (and TLS) connection established. */
+  connectMs: number;
+  /** No byte received for this long. */
+  idleMs: number;
+  /** The whole download. */
+  totalMs: number;
+  /** Another process's lock whose .part and lock file have not changed for this long is stale. */
+  staleLockMs: number;
+  /** Longest wait for another process's download before giving up. */
+  lockWaitMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: DownloadTimeouts = {
+  connectMs: 15_000,
+  idleMs: 60_000,
+  totalMs: 60 * 60_000,
+  staleLockMs: 2 * 60_000,
+  lockWaitMs: 60 * 60_000,
+};
 
 /** Unlike the other trainer errors, its message already ends with the fix. */
 export class PretrainedError extends ActionableError {
@@ -81,6 +108,12 @@ export async function loadPretrained(
     if (!fs.existsSync(file)) {
       throw new PretrainedError(`Pretrained weights file ${file} does not exist`, file, 'Give the path of a torchvision-format .safetensors file, --pretrained auto, or --pretrained none');
     }
+    try {
+      assertRegularFileSync(file, { maxBytes: MAX_WEIGHTS_BYTES, what: 'pretrained weights file' });
+    } catch (err) {
+      if (err instanceof UnsafeFileError) throw new PretrainedError(err.message, file, `Give the path of a torchvision-format .safetensors file, or --pretrained auto / none`);
+      throw err;
+    }
   }
   const report = loadTorchWeights(model, file, { scope: 'body' });
   opts.onLog?.(`Loaded ${report.loaded} pretrained ${arch} tensors from ${file}`);
@@ -101,7 +134,7 @@ export async function ensurePretrainedFile(arch: ArchName, opts: PretrainedOptio
     );
   }
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  const release = await lockDownload(`${target}.lock`, opts);
+  const release = await lockDownload(`${target}.lock`, `${target}.part`, opts);
   try {
     if (fs.existsSync(target)) return target; // another process finished it while we waited
     return await downloadVerified(arch, source, target, opts);
@@ -112,9 +145,12 @@ export async function ensurePretrainedFile(arch: ArchName, opts: PretrainedOptio
 
 async function downloadVerified(arch: ArchName, source: PretrainedSource, target: string, opts: PretrainedOptions): Promise<string> {
   const part = `${target}.part`;
+  const before = partSize(part);
   try {
     await download(source.url, part, opts);
   } catch (err) {
+    // A .part this attempt could not grow is useless for a resume: start afresh next time.
+    if (partSize(part) <= before) fs.rmSync(part, { force: true });
     throw new PretrainedError(
       `Pretrained ${arch} weights cannot be downloaded from ${source.url}: ${describe(err)}`,
       target,
@@ -130,16 +166,33 @@ async function downloadVerified(arch: ArchName, source: PretrainedSource, target
       `Try again, or put a verified file at ${target}, or use --pretrained none`,
     );
   }
-  if (!source.sha256) opts.onLog?.(`No pinned SHA-256 for ${arch} weights; downloaded file has ${actual}`);
+  if (!source.sha256) {
+    // Unpinned: only a file that parses as safetensors is ever cached (not an HTML error page, not a truncated file).
+    try {
+      readSafetensorsSync(part);
+    } catch (err) {
+      fs.rmSync(part, { force: true });
+      throw new PretrainedError(
+        `The download of ${source.url} is not a valid .safetensors file (${(err as Error).message}); it was not cached`,
+        target,
+        `Try again later, or put a verified file at ${target}, or use --pretrained none`,
+      );
+    }
+    opts.onLog?.(`No pinned SHA-256 for ${arch} weights; downloaded file has ${actual}`);
+  }
   fs.renameSync(part, target);
   return target;
 }
 
 /**
  * One download per file across processes (the extension and a CLI run may both ask): a lock file
- * holding the owner's pid; a lock whose process is gone is taken over.
+ * holding the owner's pid. A lock is taken over when its process is gone, or when neither it nor
+ * the .part file has changed for staleLockMs (a live but unrelated process that reused the pid, or
+ * a hung one); the wait as a whole ends after lockWaitMs with the lock file named.
  */
-async function lockDownload(lock: string, opts: PretrainedOptions): Promise<() => void> {
+async function lockDownload(lock: string, part: string, opts: PretrainedOptions): Promise<() => void> {
+  const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  const start = Date.now();
   let told = false;
   for (;;) {
     try {
@@ -148,14 +201,45 @@ async function lockDownload(lock: string, opts: PretrainedOptions): Promise<() =
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = Number(fs.readFileSync(lock, 'utf8')) || 0;
-    if (!owner || !processAlive(owner)) {
+    let owner = 0;
+    try {
+      owner = Number(readTextBoundedSync(lock, { maxBytes: 64, what: 'download lock' }).trim()) || 0;
+    } catch {
+      owner = 0; // unreadable, a link to a device, or huge: not a lock we wrote
+    }
+    const lastChange = Math.max(mtimeMs(lock), mtimeMs(part));
+    const stale = Date.now() - lastChange > t.staleLockMs;
+    if (!owner || !processAlive(owner) || stale) {
+      if (owner && stale) opts.onLog?.(`Taking over the download lock ${lock}: process ${owner} made no progress for ${Math.round(t.staleLockMs / 1000)} s`);
       fs.rmSync(lock, { force: true });
       continue;
     }
+    if (Date.now() - start > t.lockWaitMs) {
+      throw new PretrainedError(
+        `Gave up waiting for process ${owner}, which holds the download lock ${lock}`,
+        lock,
+        `If no Image Trainer download is running, delete ${lock} and try again, or use --pretrained none`,
+      );
+    }
     if (!told) opts.onLog?.(`Waiting for process ${owner}, which is downloading the same weights`);
     told = true;
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, Math.min(500, t.staleLockMs / 4)));
+  }
+}
+
+function mtimeMs(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function partSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 
@@ -168,14 +252,23 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** GET url into `part`, resuming from its current length with an HTTP Range request. */
+/** GET url into `part`, resuming from its current length with an HTTP Range request; connect, idle and total timeouts. */
 async function download(url: string, part: string, opts: PretrainedOptions): Promise<void> {
+  const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const have = fs.existsSync(part) ? fs.statSync(part).size : 0;
-  const res = await fetch(url, { headers: have ? { Range: `bytes=${have}-` } : {}, redirect: 'follow' });
-  if (res.status === 416 && have) return; // the .part file is already complete: the hash decides
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-  const resumed = res.status === 206;
-  const length = Number(res.headers.get('content-length')) || null;
+  const deadline = Date.now() + t.totalMs;
+  const res = await get(url, have ? { Range: `bytes=${have}-` } : {}, t, deadline);
+  if (res.statusCode === 416 && have) {
+    res.resume();
+    return; // the .part file is already complete: the hash decides
+  }
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    res.resume();
+    throw new Error(`HTTP ${status} ${res.statusMessage ?? ''}`.trim());
+  }
+  const resumed = status === 206;
+  const length = Number(res.headers['content-length']) || null;
   const total = length === null ? null : resumed ? have + length : length;
   let received = resumed ? have : 0;
   if (resumed) opts.onLog?.(`Resuming download of ${url} at ${have} bytes`);
@@ -183,12 +276,72 @@ async function download(url: string, part: string, opts: PretrainedOptions): Pro
   const count = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       received += chunk.length;
+      if (received > MAX_WEIGHTS_BYTES) {
+        cb(new Error(`the server sent more than ${MAX_WEIGHTS_BYTES} bytes; not a weights file`));
+        return;
+      }
       opts.onProgress?.(received, total);
       cb(null, chunk);
     },
   });
-  await pipeline(Readable.fromWeb(res.body as any), count, fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
+  const idle = (): void => {
+    res.destroy(new Error(`no data for ${t.idleMs / 1000} s (stalled connection)`));
+  };
+  res.setTimeout(t.idleMs, idle);
+  const totalTimer = setTimeout(() => res.destroy(new Error(`the download took longer than ${t.totalMs / 1000} s`)), Math.max(0, deadline - Date.now()));
+  try {
+    await pipeline(res, count, fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.message === 'aborted' || e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      throw new Error(`connection closed after ${received} of ${total ?? 'unknown'} bytes`);
+    }
+    throw err;
+  } finally {
+    clearTimeout(totalTimer);
+  }
   if (total !== null && received !== total) throw new Error(`connection closed after ${received} of ${total} bytes`);
+}
+
+/** One GET with redirects followed (at most 5), the connect timeout and the total deadline. */
+async function get(url: string, headers: Record<string, string>, t: DownloadTimeouts, deadline: number, redirects = 5): Promise<http.IncomingMessage> {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
+  if (!mod) throw new Error(`unsupported URL scheme ${u.protocol}`);
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = mod.get(u, { headers });
+    const fail = (err: Error): void => {
+      req.destroy(err);
+      reject(err);
+    };
+    const connectTimer = setTimeout(() => fail(new Error(`could not connect within ${t.connectMs / 1000} s`)), t.connectMs);
+    const totalTimer = setTimeout(() => fail(new Error(`no response within the ${t.totalMs / 1000} s limit`)), Math.max(0, deadline - Date.now()));
+    req.on('socket', (sock) => {
+      const connected = (): void => clearTimeout(connectTimer);
+      if (!sock.connecting) connected();
+      else sock.once(u.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
+      // headers must also arrive before the idle limit
+      sock.setTimeout(t.idleMs, () => fail(new Error(`no response for ${t.idleMs / 1000} s (stalled connection)`)));
+    });
+    req.on('response', (r) => {
+      clearTimeout(connectTimer);
+      clearTimeout(totalTimer);
+      r.socket?.setTimeout(0);
+      resolve(r);
+    });
+    req.on('error', (err) => {
+      clearTimeout(connectTimer);
+      clearTimeout(totalTimer);
+      reject(err);
+    });
+  });
+  const status = res.statusCode ?? 0;
+  if (status >= 300 && status < 400 && res.headers.location) {
+    res.resume();
+    if (redirects <= 0) throw new Error('too many redirects');
+    return get(new URL(res.headers.location, u).toString(), headers, t, deadline, redirects - 1);
+  }
+  return res;
 }
 
 async function sha256File(file: string): Promise<string> {
