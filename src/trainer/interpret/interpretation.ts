@@ -93,17 +93,12 @@ export class ClassificationInterpretation {
   topLosses(k = 9): TopLoss[] {
     const order = this.items.map((it) => it.index);
     order.sort((a, b) => this.items[b].loss - this.items[a].loss || a - b);
-    return order.slice(0, Math.max(0, k)).map((i) => {
-      const it = this.items[i];
-      return {
-        index: it.index,
-        file: it.file,
-        predicted: this.classes[it.predicted],
-        actual: this.classes[it.actual],
-        loss: it.loss,
-        probability: it.probs[it.actual],
-      };
-    });
+    return order.slice(0, Math.max(0, k)).map((i) => this.named(this.items[i]));
+  }
+
+  /** An item with class names and the probability of its actual class (top losses, interpretation.json). */
+  named(it: InterpItem): TopLoss {
+    return { index: it.index, file: it.file, predicted: this.classes[it.predicted], actual: this.classes[it.actual], loss: it.loss, probability: it.probs[it.actual] };
   }
 
   /** Rows = actual class, columns = predicted class, counts. */

@@ -18,14 +18,7 @@ export function summarizeInterpretation(interp: ClassificationInterpretation, op
     perClass: interp.perClass(),
     macro: interp.macroAverage(),
     topLosses: interp.topLosses(opts.k ?? 9),
-    items: interp.items.map((it) => ({
-      index: it.index,
-      file: it.file,
-      actual: interp.classes[it.actual],
-      predicted: interp.classes[it.predicted],
-      loss: it.loss,
-      probability: it.probs[it.actual],
-    })),
+    items: interp.items.map((it) => interp.named(it)),
   };
 }
 
