@@ -34,6 +34,11 @@ export const CreateLearnerOptions = z.object({
   pretrained: z.string().optional(), // 'auto' | 'none' | path to .safetensors
   weightsCacheDir: z.string().optional(),
   fp16: z.boolean().optional(), // learn.to_fp16(): mixed precision where the backend can, else a warning and fp32
+  // fastai v2 callbacks for every run of this learner (cbs=[...]); a CSVLogger always writes OUT/history.csv
+  saveBest: z.enum(['valid_loss', 'train_loss', 'error_rate', 'accuracy']).optional(), // SaveModelCallback(monitor)
+  earlyStop: z.number().int().min(1).optional(), // EarlyStoppingCallback(patience)
+  reduceLrOnPlateau: z.number().int().min(1).optional(), // ReduceLROnPlateau(patience), for plain fit
+  labelSmoothing: z.number().min(0).max(0.99).optional(), // loss_func=LabelSmoothingCrossEntropy(eps)
 });
 export type CreateLearnerOptions = z.infer<typeof CreateLearnerOptions>;
 

@@ -39,7 +39,7 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
         }
       }
       const cacheDir = cfg.get<string>('weightsCacheDir', '') || undefined;
-      const params: ParamsOf<'createLearner'> = { arch, pretrained, ...(a.weightsCacheDir ?? cacheDir ? { weightsCacheDir: a.weightsCacheDir ?? cacheDir } : {}) };
+      const params: ParamsOf<'createLearner'> = { arch, pretrained, ...(a.weightsCacheDir ?? cacheDir ? { weightsCacheDir: a.weightsCacheDir ?? cacheDir } : {}), ...callbackSettings(cfg) };
       try {
         return await quick(`creating ${arch}`, () => service.request('createLearner', params));
       } catch (err) {
@@ -129,5 +129,17 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
     }),
 
     stopTraining: guarded('Stop Training', () => (service.running ? service.request('stop', {}) : { stopping: null }), { trust: false }),
+  };
+}
+
+/** The fastai callbacks chosen in the settings (saveBest, earlyStop, labelSmoothing), as createLearner params. */
+function callbackSettings(cfg: vscode.WorkspaceConfiguration): Partial<ParamsOf<'createLearner'>> {
+  const saveBest = cfg.get<string>('saveBest', '');
+  const earlyStop = cfg.get<number | null>('earlyStop', null);
+  const labelSmoothing = cfg.get<number>('labelSmoothing', 0);
+  return {
+    ...(saveBest === 'valid_loss' || saveBest === 'train_loss' || saveBest === 'error_rate' || saveBest === 'accuracy' ? { saveBest } : {}),
+    ...(typeof earlyStop === 'number' && earlyStop >= 1 ? { earlyStop: Math.floor(earlyStop) } : {}),
+    ...(labelSmoothing > 0 && labelSmoothing < 1 ? { labelSmoothing } : {}),
   };
 }

@@ -56,6 +56,9 @@ function addDataModelOptions(cmd: Command, defaults: { arch?: string; pretrained
     .option('--backend <name>', 'force a backend: tensorflow, wasm or cpu (default: the best present)')
     .option('--workers <n>', 'data-loading worker threads (default: one per core)', intArg('--workers', 0, 64))
     .option('--fp16', 'mixed precision where the backend supports it')
+    .addOption(new Option('--save-best <monitor>', 'SaveModelCallback: keep the best epoch by this metric and load it at the end').choices(['valid_loss', 'train_loss', 'error_rate', 'accuracy']))
+    .option('--early-stop <patience>', 'EarlyStoppingCallback: stop after this many epochs without a better valid_loss', intArg('--early-stop', 1, 10_000))
+    .option('--label-smoothing <eps>', "LabelSmoothingCrossEntropy(eps) as the loss (fastai's 0.1)", numberArg('--label-smoothing', 0, 0.99))
     .option('--out <dir>', 'run folder for metrics.json, models/ and export/ (default: runs/<command>-<time>)')
     .option('--json', 'print one JSON event per line on stdout instead of the table')
     .option('--verbose', 'print stack traces with errors');

@@ -27,6 +27,9 @@ export interface DataModelFlags {
   backend?: string;
   workers?: number;
   fp16?: boolean;
+  saveBest?: 'valid_loss' | 'train_loss' | 'error_rate' | 'accuracy';
+  earlyStop?: number;
+  labelSmoothing?: number;
   out?: string;
   json?: boolean;
   verbose?: boolean;

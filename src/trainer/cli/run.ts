@@ -101,7 +101,14 @@ class CliRun {
     await this.session.backendInfo(flags.backend !== undefined ? { backend: flags.backend } : {});
     await this.session.openDataset(data);
     if (this.interrupted) return;
-    await this.session.createLearner({ arch: flags.arch, pretrained: flags.pretrained, ...(flags.fp16 ? { fp16: true } : {}) });
+    await this.session.createLearner({
+      arch: flags.arch,
+      pretrained: flags.pretrained,
+      ...(flags.fp16 ? { fp16: true } : {}),
+      ...(flags.saveBest !== undefined ? { saveBest: flags.saveBest } : {}),
+      ...(flags.earlyStop !== undefined ? { earlyStop: flags.earlyStop } : {}),
+      ...(flags.labelSmoothing !== undefined ? { labelSmoothing: flags.labelSmoothing } : {}),
+    });
     if (flags.unfreeze) await this.session.unfreeze({});
   }
 }

@@ -20,7 +20,7 @@ import {
   type RunKind,
   type ValidBatchOutput,
 } from './callback';
-import { AccuracyMetric, ConstantLr, FineTuneSchedule, LrFinder, MixedPrecision, OneCycleScheduler, ProgressEvents, Recorder, RequireBatches, TerminateOnNaN, Timer } from './callbacks';
+import { AccuracyMetric, CSVLogger, ConstantLr, EarlyStoppingCallback, FineTuneSchedule, ReduceLROnPlateau, SaveModelCallback, type Monitor, LrFinder, MixedPrecision, OneCycleScheduler, ProgressEvents, Recorder, RequireBatches, TerminateOnNaN, Timer } from './callbacks';
 import { AdamW } from './optimizer';
 import { DEFAULT_LR } from '../../protocol/lr';
 import { lrRange } from './lr';
@@ -50,6 +50,29 @@ export interface Fp16Status {
 /** Mean softmax cross-entropy per item (the loss fastai's CrossEntropyFlat gives, unreduced). */
 export function crossEntropyPerItem(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.oneHot(targets, logits.shape[1]), tf.logSoftmax(logits)), 1)) as tf.Tensor1D);
+}
+
+/**
+ * fastai LabelSmoothingCrossEntropy(eps) per item: eps/c · (−Σ log p) + (1 − eps) · (−log p_target).
+ */
+export function labelSmoothingCrossEntropy(eps: number): (logits: tf.Tensor2D, targets: tf.Tensor1D) => tf.Tensor1D {
+  return (logits, targets) =>
+    tf.tidy(() => {
+      const logp = tf.logSoftmax(logits);
+      const c = logits.shape[1];
+      const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(targets, c), logp), 1));
+      return tf.add(tf.mul(tf.neg(tf.sum(logp, 1)), eps / c), tf.mul(nll, 1 - eps)) as tf.Tensor1D;
+    });
+}
+
+/** The learner-wide callbacks people add (CLI flags, extension settings): fastai v2's cbs=[...]. */
+export interface TrainingCallbackOptions {
+  saveBest?: Monitor;
+  earlyStop?: number;
+  reduceLrOnPlateau?: number;
+  labelSmoothing?: number;
+  /** CSVLogger writing path/history.csv (default true). */
+  csvLog?: boolean;
 }
 
 export class Learner {
@@ -466,6 +489,15 @@ export class Learner {
     const message = `Mixed precision on ${name}: dynamic loss scaling (initial scale ${mp.scaler.scale}), fp32 master weights`;
     this.log('info', message);
     return { enabled: true, message };
+  }
+
+  /** Adds CSVLogger (unless csvLog is false), SaveModel, EarlyStopping, ReduceLROnPlateau and label smoothing as asked. */
+  addTrainingCallbacks(o: TrainingCallbackOptions): void {
+    if (o.csvLog !== false) this.callbacks.push(new CSVLogger());
+    if (o.saveBest) this.callbacks.push(new SaveModelCallback({ monitor: o.saveBest }));
+    if (o.earlyStop !== undefined) this.callbacks.push(new EarlyStoppingCallback({ patience: o.earlyStop }));
+    if (o.reduceLrOnPlateau !== undefined) this.callbacks.push(new ReduceLROnPlateau({ patience: o.reduceLrOnPlateau }));
+    if (o.labelSmoothing) this.lossFunc = labelSmoothingCrossEntropy(o.labelSmoothing);
   }
 
   /** The learner-wide callback of a class (fastai learn.<name>), if one was added. */

@@ -10,3 +10,4 @@ export { MixedPrecision } from './mixed-precision';
 export { TerminateOnNaN } from './terminate-on-nan';
 export { RequireBatches } from './require-batches';
 export { FineTuneSchedule, type FineTunePlan, type FineTunePhase } from './fine-tune';
+export { TrackerCallback, EarlyStoppingCallback, SaveModelCallback, ReduceLROnPlateau, CSVLogger, MONITORS, type Monitor, type TrackerOptions } from './tracker';

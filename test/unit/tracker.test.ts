@@ -1,0 +1,88 @@
+// fastai v2's trackers (callback/tracker.py), CSVLogger and LabelSmoothingCrossEntropy.
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { tf } from '../../src/trainer/backend';
+import { CancelFitException, EarlyStoppingCallback, Learner, ReduceLROnPlateau, labelSmoothingCrossEntropy, type RunContext } from '../../src/trainer/learner';
+import { createTinyModel } from '../helpers/tiny-model';
+import { makeFakeData } from '../helpers/fake-data';
+
+let dir = '';
+before(async () => {
+  await tf.setBackend('cpu');
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tracker-test-'));
+});
+after(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+function fakeRun(validLosses: number[]): { ctx: RunContext; lrs: number[] } {
+  const rows: { validLoss: number }[] = [];
+  const opt = { lrs: [1e-3, 1e-2] };
+  const learner = { recorder: { epochs: rows }, opt, log: () => undefined };
+  const ctx = { kind: 'fit', epoch: 0, learner, validLosses, rows } as unknown as RunContext;
+  return { ctx, lrs: opt.lrs };
+}
+
+test('EarlyStoppingCallback(patience 2) stops after two epochs without a lower valid_loss, as v2', () => {
+  const cb = new EarlyStoppingCallback({ patience: 2 });
+  const { ctx } = fakeRun([]);
+  cb.beforeFit(ctx);
+  const rows = (ctx.learner.recorder as unknown as { epochs: { validLoss: number }[] }).epochs;
+  const seen: number[] = [];
+  for (const [epoch, v] of [1.0, 0.8, 0.85, 0.79, 0.8, 0.81, 0.5].entries()) {
+    rows.push({ validLoss: v });
+    (ctx as { epoch: number }).epoch = epoch;
+    try {
+      cb.afterEpoch(ctx);
+      seen.push(epoch);
+    } catch (err) {
+      assert.ok(err instanceof CancelFitException);
+      break;
+    }
+  }
+  assert.deepEqual(seen, [0, 1, 2, 3, 4], 'epoch 5 is the second without improving on 0.79');
+});
+
+test('ReduceLROnPlateau divides every group by factor after patience epochs without improvement', () => {
+  const cb = new ReduceLROnPlateau({ patience: 1, factor: 10 });
+  const { ctx } = fakeRun([]);
+  cb.beforeFit(ctx);
+  const rows = (ctx.learner.recorder as unknown as { epochs: { validLoss: number }[] }).epochs;
+  for (const v of [1.0, 0.9, 0.95]) {
+    rows.push({ validLoss: v });
+    cb.afterEpoch(ctx);
+  }
+  const lrs = ctx.learner.opt.lrs;
+  assert.ok(Math.abs(lrs[0] - 1e-4) < 1e-18 && Math.abs(lrs[1] - 1e-3) < 1e-17, String(lrs));
+});
+
+test('save-best keeps the best epoch and loads it at the end; CSVLogger writes history.csv', async () => {
+  const d = makeFakeData({ nTrain: 48, nValid: 24 });
+  const l = new Learner({ data: d, model: createTinyModel({ numClasses: d.c, ps: [0, 0], seed: 5 }), path: dir });
+  l.addTrainingCallbacks({ saveBest: 'valid_loss' });
+  // a large constant lr makes the valid loss move both ways
+  const rows = await l.fit(4, 5e-2);
+  const best = Math.min(...rows.map((r) => r.validLoss!));
+  const now = await l.validate();
+  assert.ok(Math.abs(now.validLoss - best) < 1e-5, `reloaded ${now.validLoss}, best ${best}`);
+  await fs.access(path.join(dir, 'models', 'model.safetensors'));
+  const csv = (await fs.readFile(path.join(dir, 'history.csv'), 'utf8')).trim().split('\n');
+  assert.equal(csv[0], 'epoch,train_loss,valid_loss,error_rate,accuracy,time,phase');
+  assert.equal(csv.length, 5);
+  assert.equal(Number(csv[1].split(',')[2]).toFixed(6), rows[0].validLoss!.toFixed(6));
+  l.dispose();
+});
+
+test('LabelSmoothingCrossEntropy(0.1) equals fastai: eps/c·(−Σ log p) + (1−eps)·nll', () => {
+  // logits [2, 0, -1], target 0: log-softmax by hand
+  const z = [2, 0, -1];
+  const lse = Math.log(z.reduce((a, v) => a + Math.exp(v), 0));
+  const logp = z.map((v) => v - lse);
+  const expected = (0.1 / 3) * -(logp[0] + logp[1] + logp[2]) + 0.9 * -logp[0];
+  const out = labelSmoothingCrossEntropy(0.1)(tf.tensor2d([z]), tf.tensor1d([0], 'int32'));
+  assert.ok(Math.abs(out.dataSync()[0] - expected) < 1e-6);
+  out.dispose();
+});
