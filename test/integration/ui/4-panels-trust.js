@@ -18,8 +18,8 @@ const lrDone = () => {
 const fitDone = () => {
   const rows = document.querySelectorAll('[data-testid=epoch-rows] tr').length;
   const status = document.querySelector('[data-testid=status]')?.textContent;
-  const snap = window.imageTrainerPanel?.view.snapshot();
-  return { ok: rows === 1 && status === 'completed' && (snap?.steps.length ?? 0) > 0, rows, status, points: snap?.steps.length ?? 0, title: document.querySelector('h1')?.textContent };
+  const points = window.imageTrainerPanel?.view.summary?.().points ?? 0;
+  return { ok: rows === 1 && status === 'completed' && points > 0, rows, status, points, title: document.querySelector('h1')?.textContent };
 };
 const topLossesLoaded = () => {
   const imgs = [...document.querySelectorAll('[data-testid=top-losses] img:not(.gradcam)')];

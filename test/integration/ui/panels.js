@@ -135,7 +135,7 @@ module.exports = async function panels({ page, outDir, workspace }) {
       const rows = [...document.querySelectorAll('[data-testid=epoch-rows] tr')].map((tr) => [...tr.cells].map((c) => c.textContent));
       const snap = window.imageTrainerPanel?.view.snapshot();
       const status = document.querySelector('[data-testid=status]')?.textContent;
-      return { ok: rows.length === 2 && status === 'completed', rows, status, epochs: snap?.epochs };
+      return { ok: rows.length === 2 && status === 'completed', rows, status, epochs: snap?.run?.epochRows ?? [] };
     },
     'two epoch rows and completed',
   );
