@@ -212,3 +212,4 @@ function nativeGpuName(): string | undefined {
   }
 }
 export * from './memory';
+export { onTorch, torchBatchNormTrain, torchCrossEntropyPerItem, torchAdamW, type AdamWItem } from './torch/fused';

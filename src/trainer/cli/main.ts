@@ -1,4 +1,5 @@
 // `image-trainer`: fast.ai Lesson 1 from the command line — train, lr-find, predict, interpret, demo.
+import { backendReport, formatReport } from '../backend/doctor';
 import { Command, Option } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -138,6 +139,16 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .action(async (flags: TrainFlags) => {
       const useDefaultLabels = flags.labelRe === undefined && !flags.folders && flags.csv === undefined;
       onExit(await runTrain({ ...flags, ...(useDefaultLabels ? { labelRe: DEMO.labelRe } : {}) }, 'demo'));
+    });
+
+  program.command('doctor').description('which backend runs, the libtorch behind it, and how to get a faster one')
+    .option('--backend <name>', 'start this backend instead of the best present (torch, wasm, cpu, ...)')
+    .option('--threads <n>', 'intra-op threads for torch/wasm (default: the cores)', intArg('--threads', 1, 1024))
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { backend?: string; threads?: number; json?: boolean }) => {
+      const report = await backendReport({ prefer: flags.backend, threads: flags.threads });
+      console.log(flags.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      process.exit(0);
     });
 
   return program;

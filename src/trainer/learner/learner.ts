@@ -1,7 +1,7 @@
 // fastai v2's Learner: a small training loop (forward, loss, backward, step) over a DataBunch and
 // a ClassifierModel, each stage a few lines wrapped in its before/after events; schedules,
 // recording, timing, metrics, progress, loss scaling and lr_find are callbacks.
-import { tf } from '../backend';
+import { tf, torchCrossEntropyPerItem } from '../backend';
 import * as path from 'path';
 import { randomUUID } from 'crypto';
 import type { Batch, DataBunch, DataLoader } from '../data/types';
@@ -49,7 +49,7 @@ export interface Fp16Status {
 
 /** Mean softmax cross-entropy per item (the loss fastai's CrossEntropyFlat gives, unreduced). */
 export function crossEntropyPerItem(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.oneHot(targets, logits.shape[1]), tf.logSoftmax(logits)), 1)) as tf.Tensor1D);
+  return torchCrossEntropyPerItem(logits, targets) ?? tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.oneHot(targets, logits.shape[1]), tf.logSoftmax(logits)), 1)) as tf.Tensor1D);
 }
 
 /**

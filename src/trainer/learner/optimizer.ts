@@ -1,6 +1,6 @@
 // AdamW as fastai uses it: decoupled weight decay (true_wd: p ← p·(1 − lr·wd)), Adam moments with
 // the scheduled momentum as beta1, bias correction as torch's Adam, per-layer-group lr and mom.
-import { tf } from '../backend';
+import { tf, onTorch, torchAdamW, type AdamWItem } from '../backend';
 import type { ModelParam } from '../models/types';
 import { DEFAULT_LR } from '../../protocol/lr';
 
@@ -59,6 +59,7 @@ export class AdamW {
    * Params without a gradient (frozen) are left alone, their step count included.
    */
   step(grads: Record<string, tf.Tensor | null>): void {
+    if (onTorch()) return this.stepFused(grads);
     for (const p of this.params) {
       const g = grads[p.variable.name];
       if (!g) continue;
@@ -80,6 +81,34 @@ export class AdamW {
         p.variable.assign(next);
       });
     }
+  }
+
+  /** The same update for every param in one native call (the torch backend's fused AdamW). */
+  private stepFused(grads: Record<string, tf.Tensor | null>): void {
+    const items: AdamWItem[] = [];
+    const owners: { p: ModelParam; st: ParamState }[] = [];
+    for (const p of this.params) {
+      const g = grads[p.variable.name];
+      if (!g) continue;
+      const st = this.stateOf(p);
+      st.step += 1;
+      const mom = this.moms[p.group];
+      items.push({
+        param: p.variable, grad: g, expAvg: st.expAvg, expAvgSq: st.expAvgSq, lr: this.lrs[p.group], mom,
+        wd: p.isBn && !this.bnWd ? 0 : this.wd,
+        debias1: 1 - Math.pow(mom, st.step), debias2: 1 - Math.pow(this.sqrMom, st.step),
+      });
+      owners.push({ p, st });
+    }
+    if (!items.length) return;
+    tf.tidy(() => {
+      const out = torchAdamW(items, this.sqrMom, this.eps)!;
+      out.forEach(([next, m, v], i) => {
+        owners[i].st.expAvg.assign(m);
+        owners[i].st.expAvgSq.assign(v);
+        owners[i].p.variable.assign(next);
+      });
+    });
   }
 
   private stateOf(p: ModelParam): ParamState {

@@ -2,7 +2,7 @@
 // Training uses one custom-gradient op with the closed-form backward
 //   dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂))
 // instead of tfjs's moments + batchNorm graph (fewer, cheaper kernels on wasm).
-import { tf } from '../backend';
+import { tf, torchBatchNormTrain } from '../backend';
 import type { ParamStore } from './params';
 
 export const BN_EPS = 1e-5;
@@ -65,6 +65,12 @@ export class BatchNorm {
   apply<T extends tf.Tensor>(x: T, training: boolean): T {
     if (!training) {
       return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as T;
+    }
+    // On torch: ATen's native batch norm forward and backward, one kernel each way.
+    const fused = torchBatchNormTrain(x, this.gamma, this.beta, BN_EPS);
+    if (fused) {
+      this.set.record(this.name, { mean: fused.mean, variance: fused.variance, count: x.size / x.shape[x.rank - 1] });
+      return fused.y as T;
     }
     const y = batchNormTrainOp(x, this.gamma, this.beta) as T;
     const [mean, variance] = stash!;

@@ -36,18 +36,17 @@ export function torchBatchNormTrain(
 /** Softmax cross-entropy per item (−log softmax(logits)[target]) with its fused gradient. */
 export function torchCrossEntropyPerItem(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D | null {
   if (!onTorch()) return null;
-  const op = tf.customGrad(((l: tf.Tensor, t: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [loss, logSoftmax] = run(FUSED.softmaxXent, { logits: l, targets: t });
-    save([logSoftmax, t]);
+  // targets are integer class ids, not differentiable: the gradient closes over them
+  const op = tf.customGrad(((l: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [loss, logSoftmax] = run(FUSED.softmaxXent, { logits: l, targets });
+    save([logSoftmax]);
     return {
       value: loss,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [lsm, tt] = saved;
-        return [run(FUSED.softmaxXentGrad, { dy, logSoftmax: lsm, targets: tt }) as unknown as tf.Tensor, tf.zerosLike(tt)];
-      },
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        run(FUSED.softmaxXentGrad, { dy, logSoftmax: saved[0], targets }) as unknown as tf.Tensor,
     };
-  }) as never) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
-  return op(logits, targets) as tf.Tensor1D;
+  }) as never) as (a: tf.Tensor) => tf.Tensor;
+  return op(logits) as tf.Tensor1D;
 }
 
 export interface AdamWItem {

@@ -1,0 +1,100 @@
+// The torch backend (tfjs kernels on libtorch): present under CI, numerically the cpu backend's
+// twin on a real resnet18 training step (logits and every parameter gradient, which also covers
+// the fused batch norm and cross-entropy; 64 px so the last BN layers see enough values per channel
+// for their batch statistics to be well conditioned), no leaks across epochs, and the CLI on torch or wasm.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { tf } from '../../src/trainer/backend';
+import { registerTorchBackend, torchLoadError, TORCH_FIX, TORCH_BACKEND, type TorchBackend } from '../../src/trainer/backend/torch';
+import { createModel } from '../../src/trainer/models';
+import { Learner, crossEntropyPerItem } from '../../src/trainer/learner';
+import { makeFakeData } from '../helpers/fake-data';
+import { relativeL2 } from './models-helpers';
+
+const reg = registerTorchBackend({ threads: os.availableParallelism() });
+// CI installs libtorch-dev and builds the addon: there, a missing addon is a failure, not a skip.
+const skip = reg ? false : process.env.CI ? false : `torch addon not built (${torchLoadError()}); ${TORCH_FIX}`;
+const MAIN = path.join(__dirname, '../../src/trainer/cli/main.js');
+
+test('the torch addon is built and loads (required under CI)', () => {
+  if (!reg && !process.env.CI) return;
+  assert.ok(reg, `torch backend missing: ${torchLoadError()}; ${TORCH_FIX}`);
+  assert.equal(reg.device, reg.about.cuda ? 'cuda' : 'cpu');
+  assert.ok(reg.threads >= 1);
+});
+
+async function trainingStep(backend: string, model: ReturnType<typeof createModel>, x: Float32Array, y: Int32Array) {
+  await tf.setBackend(backend);
+  let result: { logits: Float32Array; grads: Map<string, Float32Array> } | null = null;
+  tf.tidy(() => {
+    const xt = tf.tensor4d(x, [2, 64, 64, 3]);
+    const yt = tf.tensor1d(y, 'int32');
+    let logits: Float32Array = new Float32Array();
+    const { grads } = tf.variableGrads(() => {
+      const out = model.forward(xt, true) as tf.Tensor2D;
+      logits = out.dataSync() as Float32Array;
+      return tf.mean(crossEntropyPerItem(out, yt)) as tf.Scalar;
+    }, model.params.map((p) => p.variable));
+    const g = new Map(Object.entries(grads).map(([k, t]) => [k, t.dataSync().slice() as Float32Array]));
+    result = { logits, grads: g };
+  });
+  return result!;
+}
+
+test('resnet18 training step: logits and every parameter gradient on torch match the cpu backend (rel. L2 <= 1e-4)', { skip, timeout: 300_000 }, async (t) => {
+  const model = createModel({ arch: 'resnet18', numClasses: 5, ps: [0, 0], seed: 3 });
+  const x = Float32Array.from({ length: 2 * 64 * 64 * 3 }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
+  const y = Int32Array.from([0, 3]);
+  const cpu = await trainingStep('cpu', model, x, y);
+  const torch = await trainingStep(TORCH_BACKEND, model, x, y);
+  const rel = (a: Float32Array, b: Float32Array) => tf.tidy(() => relativeL2(tf.tensor1d(a), tf.tensor1d(b)));
+  const logitErr = rel(torch.logits, cpu.logits);
+  assert.ok(logitErr <= 1e-4, `logits rel. L2 ${logitErr}`);
+  assert.equal(torch.grads.size, model.params.length);
+  let worst = 0;
+  for (const [name, g] of cpu.grads) {
+    const err = rel(torch.grads.get(name)!, g);
+    worst = Math.max(worst, err);
+    assert.ok(err <= 1e-4, `${name}: gradient rel. L2 ${err}`);
+  }
+  t.diagnostic(`logits ${logitErr.toExponential(2)}, worst gradient ${worst.toExponential(2)} over ${cpu.grads.size} params`);
+  model.dispose?.();
+});
+
+test('no leaks on torch: tfjs tensors, data ids and native tensors stay level across epochs', { skip, timeout: 300_000 }, async () => {
+  await tf.setBackend(TORCH_BACKEND);
+  const backend = tf.backend() as TorchBackend;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'torch-leak-'));
+  const data = makeFakeData({ size: 32, bs: 4, nTrain: 8, nValid: 4 });
+  const model = createModel({ arch: 'resnet18', numClasses: data.c, ps: [0, 0], seed: 1 });
+  const l = new Learner({ data, model, path: dir });
+  l.unfreeze();
+  await l.fit(1, 1e-3);
+  const first = [tf.memory().numTensors, backend.numDataIds(), backend.liveNativeTensors()];
+  for (let epoch = 0; epoch < 2; epoch++) {
+    await l.fit(1, 1e-3);
+    assert.deepEqual([tf.memory().numTensors, backend.numDataIds(), backend.liveNativeTensors()], first, `after epoch ${epoch + 2}`);
+  }
+  assert.ok(backend.liveNativeTensors() <= backend.numDataIds());
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('a kernel the torch backend lacks fails loudly instead of falling back', { skip }, async () => {
+  await tf.setBackend(TORCH_BACKEND);
+  assert.throws(() => tf.engine().runKernel('NoSuchKernel', {}, {}), /not registered|NoSuchKernel/);
+});
+
+test('the CLI runs on torch when it is built, and on wasm when asked (--backend wasm)', { timeout: 240_000 }, () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [MAIN, 'doctor', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const auto = run(['--json']);
+  assert.equal(auto.status, 0, auto.stderr);
+  const info = JSON.parse(auto.stdout) as { running: { name: string } };
+  assert.equal(info.running.name, reg ? 'torch' : 'wasm');
+  const wasm = run(['--json', '--backend', 'wasm']);
+  assert.equal(wasm.status, 0, wasm.stderr);
+  assert.equal((JSON.parse(wasm.stdout) as { running: { name: string } }).running.name, 'wasm');
+});
