@@ -1,7 +1,8 @@
 // The torch backend (tfjs kernels on libtorch): present under CI, numerically the cpu backend's
 // twin on a real resnet18 training step (logits and every parameter gradient, which also covers
-// the fused batch norm and cross-entropy; 64 px so the last BN layers see enough values per channel
-// for their batch statistics to be well conditioned), no leaks across epochs, and the CLI on torch or wasm.
+// the fused batch norm and cross-entropy; batch 8 so the head's BatchNorm1d and the 1x1 last stage
+// see enough values per channel for well-conditioned batch statistics: at batch 2-4 both fp32
+// backends differ by 1.5-3e-4 even without the fused kernels), no leaks across epochs, and the CLI on torch or wasm.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -31,7 +32,7 @@ async function trainingStep(backend: string, model: ReturnType<typeof createMode
   await tf.setBackend(backend);
   let result: { logits: Float32Array; grads: Map<string, Float32Array> } | null = null;
   tf.tidy(() => {
-    const xt = tf.tensor4d(x, [2, 64, 64, 3]);
+    const xt = tf.tensor4d(x, [8, 32, 32, 3]);
     const yt = tf.tensor1d(y, 'int32');
     let logits: Float32Array = new Float32Array();
     const { grads } = tf.variableGrads(() => {
@@ -47,8 +48,8 @@ async function trainingStep(backend: string, model: ReturnType<typeof createMode
 
 test('resnet18 training step: logits and every parameter gradient on torch match the cpu backend (rel. L2 <= 1e-4)', { skip, timeout: 300_000 }, async (t) => {
   const model = createModel({ arch: 'resnet18', numClasses: 5, ps: [0, 0], seed: 3 });
-  const x = Float32Array.from({ length: 2 * 64 * 64 * 3 }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
-  const y = Int32Array.from([0, 3]);
+  const x = Float32Array.from({ length: 8 * 32 * 32 * 3 }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
+  const y = Int32Array.from([0, 3, 1, 4, 2, 2, 0, 1]);
   const cpu = await trainingStep('cpu', model, x, y);
   const torch = await trainingStep(TORCH_BACKEND, model, x, y);
   const rel = (a: Float32Array, b: Float32Array) => tf.tidy(() => relativeL2(tf.tensor1d(a), tf.tensor1d(b)));

@@ -100,6 +100,9 @@ export function loadTorchAddon(): TorchAddon | null {
   if (!cached) {
     try {
       if (!fs.existsSync(BINARY)) throw new Error(`the torch addon is not built (${path.relative(process.cwd(), BINARY) || BINARY} is missing)`);
+      // libgomp reads this when libtorch loads. Spinning OpenMP workers starve the data-loading
+      // threads (and everything else) on a small machine: one epoch took 4.5x longer with spinning.
+      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
       cached = { addon: require(BINARY) as TorchAddon, error: null };
     } catch (err) {
       cached = { addon: null, error: err instanceof Error ? err.message : String(err) };
