@@ -1,7 +1,9 @@
 // Training bench: images/second of the Learner's training step (forward, cross-entropy, backward,
-// AdamW) on resnet34, batch 32, at 64 and 128 px, on the best backend present — beside Debian's
-// PyTorch training torchvision's resnet34 with AdamW on the same machine, in the same run.
-// Run: npm run bench:train   (options: --sizes 64,128 --bs 32 --warmup 2 --steps 3 --arch resnet34)
+// AdamW) on resnet34, batch 32, at 64, 128 and 224 px, on the torch backend and on wasm — beside
+// Debian's PyTorch training torchvision's resnet34 with AdamW on the same machine, same threads, in
+// the same run. Every row runs in its own process so its peak RSS is its own.
+// Run: npm run bench:train   (options: --sizes 64,128,224 --bs 32 --warmup 2 --steps 3 --arch resnet34
+//      --backends torch,wasm)
 import { spawnSync } from 'child_process';
 import { promises as fs } from 'fs';
 import * as os from 'os';
@@ -17,7 +19,9 @@ const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
 };
-const SIZES = arg('sizes', '64,128').split(',').map(Number);
+const SIZES = arg('sizes', '64,128,224').split(',').map(Number);
+const BACKENDS = arg('backends', 'torch,wasm').split(',');
+const THREADS = os.availableParallelism();
 const BS = Number(arg('bs', '32'));
 const WARMUP = Number(arg('warmup', '2'));
 const STEPS = Number(arg('steps', '3'));
@@ -105,6 +109,8 @@ function benchTorch(size: number): Row | { system: string; size: number; error: 
   const r = spawnSync(PYTHON, [script, ARCH, String(size), String(BS), String(STEPS), String(WARMUP), String(os.availableParallelism())], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
+    // the same OpenMP wait policy the torch backend uses (spinning is ruinous on a busy machine)
+    env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' },
   });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) return { system: 'PyTorch', size, error: `exit ${r.status}${r.error ? `: ${r.error.message}` : ''}` };
@@ -112,26 +118,46 @@ function benchTorch(size: number): Row | { system: string; size: number; error: 
   return { system: `PyTorch ${o.torch} (torchvision ${o.torchvision}), ${o.threads} threads, AdamW`, size, stepMs: o.trainStepMs, imgPerSec: o.trainImgPerSec, peakRssMB: o.peakRssMB };
 }
 
+/** One tfjs row in a child process (`--row BACKEND SIZE`), so peak RSS is that row's alone. */
+function tfjsRow(backend: string, size: number): Row | { system: string; size: number; error: string } {
+  const args = [__filename, '--row', backend, String(size), '--bs', String(BS), '--warmup', String(WARMUP), '--steps', String(STEPS), '--arch', ARCH];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) return { system: `tfjs ${backend}`, size, error: `exit ${r.status}` };
+  return JSON.parse(line.slice(7)) as Row;
+}
+
+async function row(backend: string, size: number): Promise<void> {
+  const info = await selectBackend({ prefer: backend, threads: THREADS });
+  const name = `${info.name}${info.threads ? ` ${info.threads} threads` : ''}${info.simd ? ' SIMD' : ''}${info.device ? ` (${info.device})` : ''}`;
+  console.log('RESULT ' + JSON.stringify(await benchTfjs(size, name)));
+}
+
+const fmt = (r: Row | { error: string }) => ('imgPerSec' in r ? `${r.imgPerSec.toFixed(2)} | ${r.peakRssMB ?? '?'} MB` : `n/a (${r.error}) | `);
+const ratio = (a: Row | { error: string }, b: Row | { error: string }) =>
+  'imgPerSec' in a && 'imgPerSec' in b ? `${(a.imgPerSec / b.imgPerSec).toFixed(2)}×` : 'n/a';
+
 async function main(): Promise<void> {
-  const info = await selectBackend({ prefer: process.env.IMAGE_TRAINER_BACKEND || undefined });
-  const backendName = `${info.name}${info.threads ? ` ${info.threads} threads` : ''}${info.simd ? ' SIMD' : ''}${info.device ? ` (${info.device})` : ''}`;
-  console.log(`${ARCH} training, batch ${BS}, ${WARMUP} warm-up + ${STEPS} timed steps, ${os.availableParallelism()} cores, backend: ${backendName}`);
-  const results: { size: number; tfjs: Row; torch: ReturnType<typeof benchTorch>; ratio: number | null }[] = [];
+  const rowAt = process.argv.indexOf('--row');
+  if (rowAt > 0) return row(process.argv[rowAt + 1], Number(process.argv[rowAt + 2]));
+  const load = os.loadavg()[0].toFixed(1);
+  console.log(`${ARCH} training, batch ${BS}, ${WARMUP} warm-up + ${STEPS} timed steps, ${THREADS} cores/threads, load average ${load} at start`);
+  const results: { size: number; torch: ReturnType<typeof benchTorch>; rows: Record<string, ReturnType<typeof tfjsRow>> }[] = [];
   for (const size of SIZES) {
-    const t = await benchTfjs(size, backendName);
-    const p = benchTorch(size);
-    const ratio = 'imgPerSec' in p ? +(p.imgPerSec / t.imgPerSec).toFixed(2) : null;
-    results.push({ size, tfjs: t, torch: p, ratio });
+    const rows: Record<string, ReturnType<typeof tfjsRow>> = {};
+    for (const b of BACKENDS) rows[b] = tfjsRow(b, size);
+    results.push({ size, torch: benchTorch(size), rows });
   }
-  console.log('\n| px | tfjs img/s | PyTorch img/s | PyTorch / tfjs |');
-  console.log('| --- | --- | --- | --- |');
+  const head = BACKENDS.map((b) => `tfjs ${b} img/s | peak RSS | ${b} / PyTorch`).join(' | ');
+  console.log(`\n| px | PyTorch img/s | peak RSS | ${head} |`);
+  console.log(`| --- | --- | --- | ${BACKENDS.map(() => '--- | --- | ---').join(' | ')} |`);
   for (const r of results) {
-    const torch = 'imgPerSec' in r.torch ? r.torch.imgPerSec.toFixed(2) : `n/a (${r.torch.error})`;
-    console.log(`| ${r.size} | ${r.tfjs.imgPerSec.toFixed(2)} | ${torch} | ${r.ratio === null ? 'n/a' : `${r.ratio}×`} |`);
+    console.log(`| ${r.size} | ${fmt(r.torch)} | ${BACKENDS.map((b) => `${fmt(r.rows[b])} | ${ratio(r.rows[b], r.torch)}`).join(' | ')} |`);
   }
+  console.log(`load average ${os.loadavg()[0].toFixed(1)} at the end`);
   const out = path.join(ROOT, 'bench', 'out', 'train.json');
   await fs.mkdir(path.dirname(out), { recursive: true });
-  await fs.writeFile(out, JSON.stringify({ arch: ARCH, bs: BS, warmup: WARMUP, steps: STEPS, backend: info, results, at: new Date().toISOString() }, null, 2) + '\n');
+  await fs.writeFile(out, JSON.stringify({ arch: ARCH, bs: BS, warmup: WARMUP, steps: STEPS, threads: THREADS, results, at: new Date().toISOString() }, null, 2) + '\n');
   console.log(`\nwritten ${path.relative(ROOT, out)}`);
 }
 
