@@ -38,6 +38,10 @@ export class TorchBackend extends tf.KernelBackend {
     this.data.set(dataId, { handle: 0, values, shape, dtype, refCount });
   }
 
+  holds(dataId: tf.DataId): boolean {
+    return this.data.has(dataId);
+  }
+
   /** The native tensor behind `t`, uploading host values on first use. */
   handle(t: tf.TensorInfo): Handle {
     const d = this.data.get(t.dataId);

@@ -22,7 +22,14 @@ export function registerAll(): void {
     tf.registerKernel({
       kernelName,
       backendName: BACKEND_NAME,
-      kernelFunc: ({ inputs, backend, attrs }) => fn(inputs, backend as TorchBackend, attrs ?? {}),
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        for (const [name, t] of Object.entries(inputs)) {
+          if (t && !tf.engine().state.tensorInfo.has(t.dataId) && !(backend as TorchBackend).holds(t.dataId)) {
+            throw new Error(`torch backend: ${kernelName} got a disposed tensor as input '${name}'`);
+          }
+        }
+        return fn(inputs, backend as TorchBackend, attrs ?? {});
+      },
     });
   }
 }
