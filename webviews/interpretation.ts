@@ -337,7 +337,7 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext): PanelV
       ctx.frames.schedule('all', drawAll);
     },
     snapshot: () => s,
-    summary: () => ({ classes: s.data?.classes.length ?? 0, items: s.data?.items?.length ?? 0, topLosses: Math.min(s.topK, s.data?.topLosses.length ?? 0), changes: s.changes.length }),
+    summary: () => ({ classes: s.data?.classes.length ?? 0, items: s.data?.items?.length ?? 0, topLosses: Math.min(s.topK, s.data?.topLosses.length ?? 0), topK: s.topK, changes: s.changes.length }),
   };
 }
 

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ImageTrainerApi } from '../../../src/extension/extension';
-import type { TrainerEvent } from '../../../src/protocol/events';
+import { BackendInfo, type TrainerEvent } from '../../../src/protocol/events';
 import { writePetsLikeDataset } from '../../helpers/images';
 import { isAlive } from '../../helpers/process';
 
@@ -157,7 +157,8 @@ suite('Image Trainer in VS Code', () => {
       const r = api.panels().rendered('interpretation');
       return r && r.classes === 2 && r.items === validCount ? r : undefined;
     }, 30_000);
-    assert.strictEqual(drawn.topLosses, 4);
+    // the page shows its own top-k choice (a select the user keeps across runs), capped by the images there are
+    assert.strictEqual(drawn.topLosses, Math.min(Number(drawn.topK), validCount));
     const compared = (await vscode.commands.executeCommand('imageTrainer.compareRuns')) as string[];
     assert.ok(compared.length >= 1);
     const open = api.panels().openPanels();
@@ -243,7 +244,8 @@ suite('Image Trainer in VS Code', () => {
 
   test('Show Backend Info answers with the backend', async () => {
     const b = (await vscode.commands.executeCommand('imageTrainer.showBackendInfo')) as { name: string; kind: string };
-    assert.ok(b && typeof b.name === 'string' && ['native-gpu', 'native-cpu', 'wasm', 'cpu'].includes(b.kind));
+    assert.ok(b && typeof b.name === 'string', `backend info: ${JSON.stringify(b)}`);
+    assert.ok((BackendInfo.shape.kind.options as readonly string[]).includes(b.kind), `a known backend kind: ${b.kind}`);
   });
 
   test('an unavailable backend setting gives an error with the fix; back on auto, Restart restores the session', async () => {
