@@ -39,6 +39,7 @@ export const CreateLearnerOptions = z.object({
   earlyStop: z.number().int().min(1).optional(), // EarlyStoppingCallback(patience)
   reduceLrOnPlateau: z.number().int().min(1).optional(), // ReduceLROnPlateau(patience), for plain fit
   labelSmoothing: z.number().min(0).max(0.99).optional(), // loss_func=LabelSmoothingCrossEntropy(eps)
+  mixup: z.number().positive().max(100).optional(), // MixUp(alpha) on training batches
 });
 export type CreateLearnerOptions = z.infer<typeof CreateLearnerOptions>;
 

@@ -181,7 +181,7 @@ export class TrainerSession {
       // fastai's cnn_learner freezes the body only when it starts from pretrained weights.
       if (loaded) this.learner.freeze();
       if (p.fp16) this.learner.toFp16(this.backend);
-      this.learner.addTrainingCallbacks(p);
+      this.learner.addTrainingCallbacks({ ...p, seed: this.seed });
       return this.learnerSummary();
     });
   }

@@ -132,14 +132,16 @@ export function trainingCommands(kit: CommandKit): Record<string, Handler> {
   };
 }
 
-/** The fastai callbacks chosen in the settings (saveBest, earlyStop, labelSmoothing), as createLearner params. */
+/** The fastai callbacks chosen in the settings (saveBest, earlyStop, labelSmoothing, mixup), as createLearner params. */
 function callbackSettings(cfg: vscode.WorkspaceConfiguration): Partial<ParamsOf<'createLearner'>> {
   const saveBest = cfg.get<string>('saveBest', '');
   const earlyStop = cfg.get<number | null>('earlyStop', null);
   const labelSmoothing = cfg.get<number>('labelSmoothing', 0);
+  const mixup = cfg.get<number>('mixup', 0);
   return {
     ...(saveBest === 'valid_loss' || saveBest === 'train_loss' || saveBest === 'error_rate' || saveBest === 'accuracy' ? { saveBest } : {}),
     ...(typeof earlyStop === 'number' && earlyStop >= 1 ? { earlyStop: Math.floor(earlyStop) } : {}),
     ...(labelSmoothing > 0 && labelSmoothing < 1 ? { labelSmoothing } : {}),
+    ...(typeof mixup === 'number' && mixup > 0 && mixup <= 100 ? { mixup } : {}),
   };
 }

@@ -60,6 +60,7 @@ function addDataModelOptions(cmd: Command, defaults: { arch?: string; pretrained
     .addOption(new Option('--save-best <monitor>', 'SaveModelCallback: keep the best epoch by this metric and load it at the end').choices(['valid_loss', 'train_loss', 'error_rate', 'accuracy']))
     .option('--early-stop <patience>', 'EarlyStoppingCallback: stop after this many epochs without a better valid_loss', intArg('--early-stop', 1, 10_000))
     .option('--label-smoothing <eps>', "LabelSmoothingCrossEntropy(eps) as the loss (fastai's 0.1)", numberArg('--label-smoothing', 0, 0.99))
+    .option('--mixup <alpha>', "MixUp(alpha) on the training batches (fastai's 0.4)", numberArg('--mixup', 0.001, 100))
     .option('--out <dir>', 'run folder for metrics.json, models/ and export/ (default: runs/<command>-<time>)')
     .option('--json', 'print one JSON event per line on stdout instead of the table')
     .option('--verbose', 'print stack traces with errors');

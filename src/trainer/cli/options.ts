@@ -30,6 +30,7 @@ export interface DataModelFlags {
   saveBest?: 'valid_loss' | 'train_loss' | 'error_rate' | 'accuracy';
   earlyStop?: number;
   labelSmoothing?: number;
+  mixup?: number;
   out?: string;
   json?: boolean;
   verbose?: boolean;

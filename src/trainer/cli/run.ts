@@ -108,6 +108,7 @@ class CliRun {
       ...(flags.saveBest !== undefined ? { saveBest: flags.saveBest } : {}),
       ...(flags.earlyStop !== undefined ? { earlyStop: flags.earlyStop } : {}),
       ...(flags.labelSmoothing !== undefined ? { labelSmoothing: flags.labelSmoothing } : {}),
+      ...(flags.mixup !== undefined ? { mixup: flags.mixup } : {}),
     });
     if (flags.unfreeze) await this.session.unfreeze({});
   }

@@ -20,7 +20,7 @@ import {
   type RunKind,
   type ValidBatchOutput,
 } from './callback';
-import { AccuracyMetric, CSVLogger, ConstantLr, EarlyStoppingCallback, FineTuneSchedule, ReduceLROnPlateau, SaveModelCallback, type Monitor, LrFinder, MixedPrecision, OneCycleScheduler, ProgressEvents, Recorder, RequireBatches, TerminateOnNaN, Timer } from './callbacks';
+import { AccuracyMetric, CSVLogger, ConstantLr, EarlyStoppingCallback, FineTuneSchedule, ReduceLROnPlateau, SaveModelCallback, type Monitor, LrFinder, MixedPrecision, MixUp, OneCycleScheduler, ProgressEvents, Recorder, RequireBatches, TerminateOnNaN, Timer } from './callbacks';
 import { AdamW } from './optimizer';
 import { DEFAULT_LR } from '../../protocol/lr';
 import { lrRange } from './lr';
@@ -71,6 +71,10 @@ export interface TrainingCallbackOptions {
   earlyStop?: number;
   reduceLrOnPlateau?: number;
   labelSmoothing?: number;
+  /** MixUp(alpha) on the training batches (fastai's 0.4). */
+  mixup?: number;
+  /** Seeds MixUp's draws (the dataset's seed). */
+  seed?: number;
   /** CSVLogger writing path/history.csv (default true). */
   csvLog?: boolean;
 }
@@ -286,7 +290,8 @@ export class Learner {
     ctx.iter = i;
     ctx.batch = batch;
     try {
-      await this.withEvents('Batch', () => (ctx.training ? this.trainBatch(batch) : this.validBatch(batch)), CancelBatchException);
+      // the batch as beforeBatch left it (MixUp replaces it, as v2 callbacks set learn.xb)
+      await this.withEvents('Batch', () => (ctx.training ? this.trainBatch(ctx.batch ?? batch) : this.validBatch(ctx.batch ?? batch)), CancelBatchException);
     } finally {
       ctx.batch = undefined;
       ctx.out = undefined;
@@ -491,13 +496,14 @@ export class Learner {
     return { enabled: true, message };
   }
 
-  /** Adds CSVLogger (unless csvLog is false), SaveModel, EarlyStopping, ReduceLROnPlateau and label smoothing as asked. */
+  /** Adds CSVLogger (unless csvLog is false), SaveModel, EarlyStopping, ReduceLROnPlateau, label smoothing and MixUp as asked. */
   addTrainingCallbacks(o: TrainingCallbackOptions): void {
     if (o.csvLog !== false) this.callbacks.push(new CSVLogger());
     if (o.saveBest) this.callbacks.push(new SaveModelCallback({ monitor: o.saveBest }));
     if (o.earlyStop !== undefined) this.callbacks.push(new EarlyStoppingCallback({ patience: o.earlyStop }));
     if (o.reduceLrOnPlateau !== undefined) this.callbacks.push(new ReduceLROnPlateau({ patience: o.reduceLrOnPlateau }));
     if (o.labelSmoothing) this.lossFunc = labelSmoothingCrossEntropy(o.labelSmoothing);
+    if (o.mixup) this.callbacks.push(new MixUp({ alpha: o.mixup, ...(o.seed !== undefined ? { seed: o.seed } : {}) }));
   }
 
   /** The learner-wide callback of a class (fastai learn.<name>), if one was added. */
