@@ -5,7 +5,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../../src/trainer/backend';
-import { CancelFitException, EarlyStoppingCallback, Learner, ReduceLROnPlateau, labelSmoothingCrossEntropy, type RunContext } from '../../src/trainer/learner';
+import { CancelFitException, EarlyStoppingCallback, Learner, PatienceTracker, ReduceLROnPlateau, TrackerCallback, labelSmoothingCrossEntropy, type RunContext } from '../../src/trainer/learner';
 import { createTinyModel } from '../helpers/tiny-model';
 import { makeFakeData } from '../helpers/fake-data';
 
@@ -85,4 +85,60 @@ test('LabelSmoothingCrossEntropy(0.1) equals fastai: eps/c·(−Σ log p) + (1�
   const out = labelSmoothingCrossEntropy(0.1)(tf.tensor2d([z]), tf.tensor1d([0], 'int32'));
   assert.ok(Math.abs(out.dataSync()[0] - expected) < 1e-6);
   out.dispose();
+});
+
+function epochsOf(ctx: RunContext): { validLoss?: number; accuracy?: number }[] {
+  return (ctx.learner.recorder as unknown as { epochs: { validLoss?: number; accuracy?: number }[] }).epochs;
+}
+
+test('TrackerCallback as v2: comp and min_delta decide newBest; reset_on_fit false keeps the best across fits', () => {
+  class Probe extends TrackerCallback {
+    protected onEpoch(): void {}
+  }
+  const acc = new Probe({ monitor: 'accuracy', minDelta: 0.05 });
+  assert.equal(acc.comp, 'greater');
+  const { ctx } = fakeRun([]);
+  acc.beforeFit(ctx);
+  const news: boolean[] = [];
+  for (const a of [0.5, 0.54, 0.56, 0.62]) {
+    epochsOf(ctx).push({ accuracy: a });
+    void acc.afterEpoch(ctx);
+    news.push(acc.newBest);
+  }
+  assert.deepEqual(news, [true, false, true, true], 'an improvement must exceed min_delta over the best');
+
+  const keep = new EarlyStoppingCallback({ patience: 1, resetOnFit: false });
+  const run1 = fakeRun([]).ctx;
+  keep.beforeFit(run1);
+  epochsOf(run1).push({ validLoss: 0.5 });
+  keep.afterEpoch(run1);
+  const run2 = fakeRun([]).ctx;
+  keep.beforeFit(run2);
+  assert.equal(keep.best, 0.5, 'the best of the first fit carries over');
+  epochsOf(run2).push({ validLoss: 0.6 });
+  assert.throws(() => keep.afterEpoch(run2), CancelFitException, 'worse than the earlier fit: patience 1 ends it');
+
+  const fresh = new EarlyStoppingCallback({ patience: 1 });
+  fresh.beforeFit(run1);
+  epochsOf(run1).push({ validLoss: 0.1 });
+  fresh.afterEpoch(run1);
+  fresh.beforeFit(run2);
+  assert.equal(fresh.best, Infinity, 'reset_on_fit (default) starts each fit afresh');
+  assert.throws(() => new EarlyStoppingCallback({ patience: 0 }), /patience/);
+});
+
+test('EarlyStopping and ReduceLROnPlateau share one PatienceTracker: wait resets on a new best and after a reduction', () => {
+  assert.ok(new EarlyStoppingCallback() instanceof PatienceTracker);
+  assert.ok(new ReduceLROnPlateau() instanceof PatienceTracker);
+  const cb = new ReduceLROnPlateau({ patience: 2, factor: 2 });
+  const { ctx } = fakeRun([]);
+  cb.beforeFit(ctx);
+  const top: number[] = [];
+  // best 1.0 · 1.1 (wait 1) · 0.9 best · 1.0 (1) · 1.0 (2 → lr/2, wait 0) · 1.0 (1) · 1.0 (2 → lr/2)
+  for (const v of [1.0, 1.1, 0.9, 1.0, 1.0, 1.0, 1.0]) {
+    epochsOf(ctx).push({ validLoss: v });
+    cb.afterEpoch(ctx);
+    top.push(ctx.learner.opt.lrs[1]);
+  }
+  assert.deepEqual(top, [1e-2, 1e-2, 1e-2, 1e-2, 5e-3, 5e-3, 2.5e-3]);
 });

@@ -10,5 +10,5 @@ export { MixedPrecision } from './mixed-precision';
 export { TerminateOnNaN } from './terminate-on-nan';
 export { RequireBatches } from './require-batches';
 export { FineTuneSchedule, type FineTunePlan, type FineTunePhase } from './fine-tune';
-export { TrackerCallback, EarlyStoppingCallback, SaveModelCallback, ReduceLROnPlateau, CSVLogger, MONITORS, type Monitor, type TrackerOptions } from './tracker';
+export { TrackerCallback, PatienceTracker, EarlyStoppingCallback, SaveModelCallback, ReduceLROnPlateau, CSVLogger, MONITORS, type Monitor, type TrackerOptions } from './tracker';
 export { MixUp, sampleBeta, sampleGamma, mixBatch, mixedLoss, type MixUpOptions } from './mixup';

@@ -16,73 +16,92 @@ const FIELD: Record<Monitor, keyof EpochRecord> = { valid_loss: 'validLoss', tra
 
 export interface TrackerOptions {
   monitor?: Monitor; // valid_loss
+  /** v2's comp: 'less' (np.less) for losses and errors, 'greater' (np.greater) otherwise. */
+  comp?: 'less' | 'greater';
   /** Smallest change that counts as an improvement. */
   minDelta?: number; // 0
+  /** Start from a fresh best at each fit (false: a later fit must beat the earlier fits' best). */
+  resetOnFit?: boolean; // true
 }
 
+/**
+ * v2's TrackerCallback: after each epoch, newBest says whether the monitored value beat best by
+ * more than minDelta. Subclasses act on it in onEpoch; nothing is tracked during lr_find.
+ */
 export abstract class TrackerCallback implements Callback {
   /** After the Recorder has the epoch's row and ProgressEvents has sent it (a cancel here keeps the row). */
   readonly order = 45;
   readonly monitor: Monitor;
+  readonly comp: 'less' | 'greater';
+  readonly resetOnFit: boolean;
   best = NaN;
   newBest = false;
-  /** v2: np.less for losses and errors, np.greater otherwise. */
-  private readonly lower: boolean;
   private readonly minDelta: number;
-  protected active = true;
+  private active = true;
 
   constructor(opts: TrackerOptions = {}) {
     this.monitor = opts.monitor ?? 'valid_loss';
     if (!MONITORS.includes(this.monitor)) throw new Error(`Unknown monitor '${this.monitor}': use one of ${MONITORS.join(', ')}`);
-    this.lower = /loss|error/.test(this.monitor);
-    this.minDelta = this.lower ? -(opts.minDelta ?? 0) : (opts.minDelta ?? 0);
+    this.comp = opts.comp ?? (/loss|error/.test(this.monitor) ? 'less' : 'greater');
+    this.minDelta = this.comp === 'less' ? -(opts.minDelta ?? 0) : (opts.minDelta ?? 0);
+    this.resetOnFit = opts.resetOnFit ?? true;
   }
 
   beforeFit(ctx: RunContext): void {
     this.active = ctx.kind !== 'lr_find';
-    this.best = this.lower ? Infinity : -Infinity;
+    if (this.resetOnFit || Number.isNaN(this.best)) this.best = this.comp === 'less' ? Infinity : -Infinity;
     this.newBest = false;
+    this.onFitStart(ctx);
   }
 
   afterEpoch(ctx: RunContext): void | Promise<void> {
     if (!this.active) return;
     const row = ctx.learner.recorder.epochs.at(-1);
     const v = row?.[FIELD[this.monitor]];
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      this.newBest = false;
-      return;
-    }
-    const better = this.lower ? v - this.minDelta < this.best : v - this.minDelta > this.best;
-    this.newBest = better;
-    if (better) this.best = v;
+    this.newBest = typeof v === 'number' && Number.isFinite(v) && (this.comp === 'less' ? v - this.minDelta < this.best : v - this.minDelta > this.best);
+    if (this.newBest) this.best = v as number;
+    return this.onEpoch(ctx);
   }
+
+  protected get tracking(): boolean {
+    return this.active;
+  }
+
+  protected onFitStart(_ctx: RunContext): void {}
+  protected abstract onEpoch(ctx: RunContext): void | Promise<void>;
 }
 
-export class EarlyStoppingCallback extends TrackerCallback {
-  private wait = 0;
+/** The wait/patience count EarlyStopping and ReduceLROnPlateau share: onPatienceLost after `patience` epochs without a new best. */
+export abstract class PatienceTracker extends TrackerCallback {
+  readonly patience: number;
+  protected wait = 0;
+
   constructor(opts: TrackerOptions & { patience?: number } = {}) {
     super(opts);
     this.patience = opts.patience ?? 1;
+    if (!Number.isInteger(this.patience) || this.patience < 1) throw new Error(`patience must be a whole number ≥ 1, got ${opts.patience}`);
   }
-  private readonly patience: number;
 
-  override beforeFit(ctx: RunContext): void {
+  protected override onFitStart(): void {
     this.wait = 0;
-    super.beforeFit(ctx);
   }
 
-  override afterEpoch(ctx: RunContext): void {
-    if (!this.active) return;
-    super.afterEpoch(ctx);
+  protected onEpoch(ctx: RunContext): void {
     if (this.newBest) {
       this.wait = 0;
       return;
     }
     this.wait += 1;
-    if (this.wait >= this.patience) {
-      ctx.learner.log('info', `No improvement since epoch ${ctx.epoch - this.wait}: early stopping`);
-      throw new CancelFitException();
-    }
+    if (this.wait >= this.patience) this.onPatienceLost(ctx);
+  }
+
+  protected abstract onPatienceLost(ctx: RunContext): void;
+}
+
+export class EarlyStoppingCallback extends PatienceTracker {
+  protected onPatienceLost(ctx: RunContext): void {
+    ctx.learner.log('info', `No improvement since epoch ${ctx.epoch - this.wait}: early stopping`);
+    throw new CancelFitException();
   }
 }
 
@@ -96,14 +115,11 @@ export class SaveModelCallback extends TrackerCallback {
     this.withOpt = opts.withOpt ?? false;
   }
 
-  override beforeFit(ctx: RunContext): void {
+  protected override onFitStart(): void {
     this.saved = false;
-    super.beforeFit(ctx);
   }
 
-  override async afterEpoch(ctx: RunContext): Promise<void> {
-    if (!this.active) return;
-    super.afterEpoch(ctx);
+  protected async onEpoch(ctx: RunContext): Promise<void> {
     if (!this.newBest) return;
     ctx.learner.log('info', `Better model found at epoch ${ctx.epoch} with ${this.monitor} value: ${this.best}.`);
     await saveCheckpoint(this.file(ctx), ctx.learner);
@@ -112,7 +128,7 @@ export class SaveModelCallback extends TrackerCallback {
 
   /** Loads the best model back (not after a failed run: its error is what the caller needs). */
   async afterFit(ctx: RunContext): Promise<void> {
-    if (!this.active || !this.saved || ctx.status === 'failed') return;
+    if (!this.tracking || !this.saved || ctx.status === 'failed') return;
     await loadCheckpoint(this.file(ctx), ctx.learner, { withOpt: this.withOpt });
   }
 
@@ -121,32 +137,16 @@ export class SaveModelCallback extends TrackerCallback {
   }
 }
 
-export class ReduceLROnPlateau extends TrackerCallback {
-  private wait = 0;
-  private readonly patience: number;
+export class ReduceLROnPlateau extends PatienceTracker {
   private readonly factor: number;
   private readonly minLr: number;
   constructor(opts: TrackerOptions & { patience?: number; factor?: number; minLr?: number } = {}) {
     super(opts);
-    this.patience = opts.patience ?? 1;
     this.factor = opts.factor ?? 10;
     this.minLr = opts.minLr ?? 0;
   }
 
-  override beforeFit(ctx: RunContext): void {
-    this.wait = 0;
-    super.beforeFit(ctx);
-  }
-
-  override afterEpoch(ctx: RunContext): void {
-    if (!this.active) return;
-    super.afterEpoch(ctx);
-    if (this.newBest) {
-      this.wait = 0;
-      return;
-    }
-    this.wait += 1;
-    if (this.wait < this.patience) return;
+  protected onPatienceLost(ctx: RunContext): void {
     const opt = ctx.learner.opt;
     const old = opt.lrs[opt.lrs.length - 1];
     opt.lrs = opt.lrs.map((lr) => Math.max(lr / this.factor, this.minLr));
