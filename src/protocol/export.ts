@@ -20,6 +20,25 @@ export function defaultExportDirName(format: ExportFormat): string {
   return format === 'native' ? 'export' : `export-${format}`;
 }
 export const DATASET_PRIVATE_DIR = '.image-trainer';
+/** The learner's checkpoint folder in its run folder (the dataset itself, as fastai). */
+export const CHECKPOINT_DIR = 'models';
+
+/**
+ * Why a folder directly in a dataset is one this project writes (or a hidden one), never a class:
+ * `.image-trainer/` and other hidden folders, the checkpoints (`models/`), exports (`export/`,
+ * `export-<format>/`). Undefined for any other name. Folders holding an export manifest are
+ * recognised by that file wherever they are (the data scanner checks it).
+ */
+export function projectFolderReason(name: string): string | undefined {
+  if (name === DATASET_PRIVATE_DIR) return "Image Trainer's own folder";
+  if (name.startsWith('.')) return 'hidden folder';
+  if (name === CHECKPOINT_DIR) return 'the learner\'s checkpoints (Save Model), not a class';
+  if (name === defaultExportDirName('native') || name.startsWith('export-')) return 'an exported model, not a class';
+  return undefined;
+}
+
+/** The model card written beside every export. */
+export const MODEL_CARD = 'README.md';
 
 export const ExportParams = z.object({ dir: z.string().optional(), format: ExportFormatSchema.optional() });
 export const ExportResult = z.object({ dir: z.string(), format: ExportFormatSchema, files: z.array(z.string()) });

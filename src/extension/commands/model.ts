@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ParamsOf } from '../../protocol/requests';
+import { EXPORT_FORMATS, MODEL_CARD, type ExportFormat } from '../../protocol/export';
 import type { CommandKit, Handler } from './shared';
 
 const TOP_K = 5;
@@ -13,6 +14,19 @@ export function topK(p: { className: string; index: number; probs: number[] }, c
     .map((prob, i) => ({ name: classes?.[i] ?? (i === p.index ? p.className : `class #${i}`), prob }))
     .sort((a, b) => b.prob - a.prob)
     .slice(0, Math.min(k, p.probs.length));
+}
+
+/** The Export Model quick pick: what each format is for, in the words of the runtime that loads it. */
+export const EXPORT_FORMAT_CHOICES: Record<ExportFormat, { name: string; label: string; description: string; detail: string }> = {
+  onnx: { name: 'ONNX', label: '$(package) ONNX', description: 'model.onnx · opset 13', detail: 'For onnxruntime (Python, C++, C#, JavaScript): float32 NCHW input in [0, 1], softmax output, classes in the metadata' },
+  tfjs: { name: 'TensorFlow.js graph model', label: '$(globe) TensorFlow.js graph model', description: 'model.json + weights · metadata.json', detail: 'tf.loadGraphModel in a web page or Node, in the layout Teachable Machine users know' },
+  native: { name: 'Image Trainer model', label: '$(symbol-class) Image Trainer (native)', description: 'model.json + weights.bin', detail: "This extension's own format: Predict Image and image-trainer predict --model" },
+};
+
+async function pickExportFormat(): Promise<ExportFormat | undefined> {
+  const items = EXPORT_FORMATS.map((format) => ({ format, ...EXPORT_FORMAT_CHOICES[format] }));
+  items.sort((x, y) => Number(x.format === 'native') - Number(y.format === 'native'));
+  return (await vscode.window.showQuickPick(items, { title: 'Image Trainer: Export Model — format', placeHolder: 'A model card (README.md) goes beside every export' }))?.format;
 }
 
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|bmp|tiff?|avif)$/i;
@@ -63,21 +77,17 @@ export function modelCommands(kit: CommandKit): Record<string, Handler> {
       return quick(`loading ${name}`, () => service.request('load', { name: name! }));
     }),
 
-    exportModel: guarded<{ dir: string }>('Export Model', async (a) => {
-      let dir = a.dir;
-      if (!dir) {
-        const base = service.learner?.path ?? service.dataset?.summary.root;
-        const picked = await vscode.window.showSaveDialog({
-          title: 'Image Trainer: export folder for inference (model.json + weights + preprocessing)',
-          defaultUri: base ? vscode.Uri.file(path.join(base, 'export')) : undefined,
-          saveLabel: 'Export',
-        });
-        if (!picked) return undefined;
-        dir = picked.fsPath;
-      }
-      const res = await quick('exporting', () => service.request('export', { dir: dir! }));
-      void vscode.window.showInformationMessage(`Image Trainer: exported to ${res.dir}`, 'Reveal').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(res.dir));
+    exportModel: guarded<ParamsOf<'export'>>('Export Model', async (a) => {
+      const format = a.format ?? (await pickExportFormat());
+      if (!format) return undefined;
+      // no dir: the trainer's default (the run folder, or <dataset>/.image-trainer/export-<format>), never a class folder
+      const res = await quick(`exporting ${EXPORT_FORMAT_CHOICES[format].name}`, () => service.request('export', { format, ...(a.dir ? { dir: a.dir } : {}) }));
+      ctx.output.info(`exported ${EXPORT_FORMAT_CHOICES[format].name} to ${res.dir} (${res.files.join(', ')})`);
+      const card = res.files.includes(MODEL_CARD) ? path.join(res.dir, MODEL_CARD) : undefined;
+      const actions = ['Reveal in Explorer', ...(card ? ['Open Model Card'] : [])];
+      void vscode.window.showInformationMessage(`Image Trainer: exported ${EXPORT_FORMAT_CHOICES[format].name} to ${res.dir}`, ...actions).then((choice) => {
+        if (choice === 'Reveal in Explorer') void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(res.dir)).then(undefined, () => vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(res.dir)));
+        else if (choice === 'Open Model Card' && card) void vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(card)).then(undefined, () => vscode.window.showTextDocument(vscode.Uri.file(card)));
       });
       return res;
     }),

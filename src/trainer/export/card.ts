@@ -2,11 +2,11 @@
 // metadata, the TF.js metadata.json and the card all state the same way.
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import type { ExportFormat } from '../../protocol/export';
+import { MODEL_CARD, type ExportFormat } from '../../protocol/export';
 import type { EpochRecord } from '../../protocol/runs';
 import type { Preprocessing } from '../learner/preprocess';
 
-export const MODEL_CARD = 'README.md';
+export { MODEL_CARD };
 
 export interface CardSource {
   format: ExportFormat;
