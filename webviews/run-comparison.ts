@@ -45,7 +45,7 @@ function createRunComparisonPanel(root: HTMLElement, ctx: PanelContext): PanelVi
     plotRuns = key;
     plot?.plot.destroy();
     clear(plotDiv);
-    if (!s.runs.length) return plotDiv.append(h('div', { className: 'empty' }, 'Select two or more runs in the Runs view to compare them.'));
+    if (!s.runs.length) return plotDiv.append(h('div', { className: 'empty' }, 'Compare Runs (the Runs view\'s title bar or the palette) lets you tick the runs to compare.'));
     plot = new ThemedPlot(
       plotDiv,
       (c) => {

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { formatBackend } from '../../protocol/events';
 import { confirmDiscardUnsaved } from './unsaved';
 import { argsOf, type CommandKit, type Handler } from './shared';
+import { formatRunMetrics, runName, type RunRecord } from '../runs';
 
 export function sessionCommands(kit: CommandKit): Record<string, Handler> {
   const { ctx, service, quick, guarded } = kit;
@@ -31,9 +32,20 @@ export function sessionCommands(kit: CommandKit): Record<string, Handler> {
       return run.runId;
     },
 
-    compareRuns(arg?: unknown) {
+    async compareRuns(arg?: unknown) {
       const ids = argsOf<{ runIds: string[] }>(arg).runIds;
-      const runs = service.runs.list().filter((r) => r.kind !== 'lr_find' && (!ids || ids.includes(r.runId)));
+      const fits = service.runs.list().filter((r) => r.kind !== 'lr_find');
+      let runs: RunRecord[];
+      if (Array.isArray(ids)) runs = fits.filter((r) => ids.includes(r.runId));
+      else {
+        if (!fits.length) {
+          void vscode.window.showInformationMessage('Image Trainer: no training runs to compare yet. Run Fit One Cycle first.');
+          return [];
+        }
+        const picked = await pickRuns(fits, service.dataset?.summary.root ?? service.lastDataset?.options.root);
+        if (!picked) return undefined;
+        runs = picked;
+      }
       ctx.panels().compareRuns(runs);
       return runs.map((r) => r.runId);
     },
@@ -48,4 +60,24 @@ export function sessionCommands(kit: CommandKit): Record<string, Handler> {
       return { cleared: true };
     },
   };
+}
+
+/** Which runs to compare: a multi-select of the runs as the Runs view names them, those of the dataset pre-selected (all when none is). */
+async function pickRuns(runs: readonly RunRecord[], datasetRoot: string | undefined): Promise<RunRecord[] | undefined> {
+  const ofDataset = runs.filter((r) => datasetRoot !== undefined && r.context?.dataset === datasetRoot);
+  const preselected = new Set(ofDataset.length ? ofDataset : runs);
+  const items = runs.map((run) => ({
+    run,
+    label: runName(run),
+    description: `${run.status} · ${formatRunMetrics(run)}`,
+    detail: run.context?.dataset,
+    picked: preselected.has(run),
+  }));
+  const chosen = await vscode.window.showQuickPick(items, {
+    title: 'Image Trainer: Compare Runs',
+    placeHolder: ofDataset.length ? 'Runs of the open dataset are selected; tick the ones to compare' : 'Tick the runs to compare',
+    canPickMany: true,
+  });
+  if (!chosen?.length) return undefined;
+  return chosen.map((c) => c.run);
 }
