@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { DataOptions, LabelPreview as Preview, LabellingSpec } from '../protocol/requests';
 import type { TrainerService } from './trainerService';
+import { projectFolderReason } from '../protocol/export';
 
 /** The lesson's pattern: label = the file name up to the last `_<digits>`. */
 export const DEFAULT_NAME_PATTERN = '/([^/]+)_\\d+\\.(jpe?g|png)$';
@@ -20,7 +21,15 @@ function describePreview(p: Preview, root: string): string {
   const sample = diverse(p.items, 4)
     .map((i) => `${path.relative(root, i.file)} → ${i.label}`)
     .join('; ');
-  return `${p.total} images, ${p.classes.length} classes${p.skipped ? `, ${p.skipped} skipped` : ''}. ${sample}`;
+  return `${p.total} images, ${p.classes.length} classes${p.skipped ? `, ${p.skipped} skipped` : ''}. ${sample}${skippedFoldersText(p, root)}`;
+}
+
+/** " Skipped folders: models/ (…), export-onnx/ (…)." for the preview, or "". */
+export function skippedFoldersText(p: Pick<Preview, 'skippedFolders'>, root: string): string {
+  const f = p.skippedFolders ?? [];
+  if (!f.length) return '';
+  const shown = f.slice(0, 4).map((x) => `${path.relative(root, x.folder)}/ (${x.reason})`);
+  return ` Skipped folders: ${shown.join(', ')}${f.length > 4 ? `, and ${f.length - 4} more` : ''}.`;
 }
 
 async function preview(service: TrainerService, root: string, labelling: LabellingSpec): Promise<Preview> {
@@ -254,7 +263,7 @@ function isDir(p: string): boolean {
 }
 
 function hasClassFolders(root: string): boolean {
-  return safeReaddir(root).filter((f) => !f.startsWith('.') && isDir(path.join(root, f))).length >= 2;
+  return safeReaddir(root).filter((f) => projectFolderReason(f) === undefined && isDir(path.join(root, f))).length >= 2;
 }
 
 function readFirstLine(file: string): string {

@@ -91,6 +91,8 @@ export const LabelPreview = z.object({
   classes: z.array(z.string()),
   total: z.number().int(),
   skipped: z.number().int(),
+  /** Folders left out of the scan (this project's checkpoints, exports, .image-trainer/), with why. */
+  skippedFolders: z.array(z.object({ folder: z.string(), reason: z.string() })).optional(),
 });
 export type LabelPreview = z.infer<typeof LabelPreview>;
 

@@ -105,6 +105,7 @@ export class TrainerSession {
       classes: ds.classes,
       total: ds.items.length,
       skipped: ds.skipped.length,
+      ...(ds.skippedFolders?.length ? { skippedFolders: ds.skippedFolders.map((f) => ({ folder: f.file, reason: f.reason })) } : {}),
     };
   }
 

@@ -6,6 +6,7 @@ import { fromNameRe, fromFolder, fromCsv, fromNameFunc, splitDataset, getImageFi
 import { makeTempDir, removeDir, writeJpeg, writePng, writeBmp, writePetsLikeDataset, writeGarbageImage, writeTruncatedJpeg } from '../helpers/images';
 import { exportFashionMnist, fashionMnistAvailable, FASHION_MNIST_CLASSES, FASHION_MNIST_PATTERN } from '../helpers/fashion-mnist';
 import { requires } from '../helpers/requires';
+import { projectFolderReason } from '../../src/protocol/export';
 
 async function rejectsWith(p: Promise<unknown>, message: RegExp, file?: string | RegExp): Promise<DataError> {
   try {
@@ -180,6 +181,40 @@ describe('fromFolder', () => {
     const ds = await fromFolder(path.join(dir, 'trainonly'));
     assert.equal(ds.fixedValid, undefined);
     assert.deepEqual(ds.rule, { kind: 'folder', train: 'train', valid: null });
+  });
+
+  test("one folder per class never counts the project's own folders (models/, export/, export-*/, .image-trainer/, exports anywhere) as classes, and says which it skipped", async () => {
+    const own = path.join(dir, 'own');
+    for (const cls of ['cat', 'dog']) for (let i = 0; i < 2; i++) await writeJpeg(path.join(own, cls, `${i}.jpg`));
+    // a nested folder named like ours inside a class stays in that class
+    await writeJpeg(path.join(own, 'cat', 'models', 'kept.jpg'));
+    await writeJpeg(path.join(own, 'models', 'stray.jpg'));
+    await fs.writeFile(path.join(own, 'models', 'stage-1.safetensors'), 'x');
+    await writeJpeg(path.join(own, 'export', 'preview.jpg'));
+    await writeJpeg(path.join(own, 'export-onnx', 'preview.jpg'));
+    await writeJpeg(path.join(own, '.image-trainer', 'export-tfjs', 'preview.jpg'));
+    await writeJpeg(path.join(own, 'shipped', 'preview.jpg'));
+    await fs.writeFile(path.join(own, 'shipped', 'image-trainer-export.json'), '{}');
+    await writeJpeg(path.join(own, 'dog', 'old-export', 'x.jpg'));
+    await fs.writeFile(path.join(own, 'dog', 'old-export', 'image-trainer-export.json'), '{}');
+
+    const ds = await fromFolder(own);
+    assert.deepEqual(ds.classes, ['cat', 'dog']);
+    assert.equal(ds.items.length, 5, ds.items.join(', '));
+    assert.ok(ds.items.some((f) => f.endsWith(path.join('cat', 'models', 'kept.jpg'))));
+    const skipped = (ds.skippedFolders ?? []).map((f) => [path.relative(own, f.file), f.reason]);
+    assert.deepEqual(skipped.map(([f]) => f), ['.image-trainer', path.join('dog', 'old-export'), 'export', 'export-onnx', 'models', 'shipped']);
+    assert.match(Object.fromEntries(skipped).models!, /checkpoints/);
+    assert.match(Object.fromEntries(skipped).shipped!, /image-trainer-export\.json/);
+    // the same rule for every labeller that scans the folder
+    const found = await getImageFiles(own);
+    assert.deepEqual(found.files, ds.items);
+    assert.deepEqual(found.skippedFolders, ds.skippedFolders);
+    const byName = await fromNameRe(own, /\/(cat|dog)\//);
+    assert.deepEqual(byName.items, ds.items);
+    assert.deepEqual(byName.skippedFolders, ds.skippedFolders);
+    assert.deepEqual(projectFolderReason('pets'), undefined);
+    for (const n of ['models', 'export', 'export-tfjs', '.image-trainer', '.git']) assert.ok(projectFolderReason(n), n);
   });
 
   test('missing folders are DataErrors naming the folder', async () => {

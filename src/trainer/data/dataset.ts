@@ -30,6 +30,7 @@ export async function makeDataset(
   labelled: LabelledFile[],
   skipped: SkippedFile[],
   opts: LabelOptions = {},
+  skippedFolders: SkippedFile[] = [],
 ): Promise<LabelledDataset> {
   let kept = labelled;
   const allSkipped = [...skipped];
@@ -79,5 +80,6 @@ export async function makeDataset(
     rule,
     ...(hasFixed ? { fixedValid: order.map((i) => kept[i].valid === true) } : {}),
     skipped: allSkipped,
+    ...(skippedFolders.length ? { skippedFolders } : {}),
   };
 }

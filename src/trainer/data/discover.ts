@@ -2,6 +2,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { DataError } from './errors';
 import type { SkippedFile } from './types';
+import { DATASET_PRIVATE_DIR, EXPORT_MANIFEST, projectFolderReason } from '../../protocol/export';
 
 /** Extensions the pipeline decodes (sharp, plus bmp-ts for BMP). Matched case-insensitively. */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp'];
@@ -15,6 +16,8 @@ export interface DiscoveredImages {
   /** Absolute paths, sorted by code point so every machine sees the same order. */
   files: string[];
   skipped: SkippedFile[];
+  /** Folders left out (this project's own, exports, hidden ones), with why; never searched for images. */
+  skippedFolders: SkippedFile[];
 }
 
 export function isImageFile(file: string): boolean {
@@ -22,20 +25,40 @@ export function isImageFile(file: string): boolean {
 }
 
 /**
- * Every image under `dir`, recursively (fastai's get_image_files). Hidden files and folders
- * (leading '.') are ignored; symlinked folders are not followed, so a link loop cannot hang it.
+ * Why a folder is left out of every scan of a dataset, or undefined: hidden folders anywhere, any
+ * folder holding an export manifest, and directly in the scanned folder the ones this project
+ * writes there (models/, export/, export-<format>/, .image-trainer/). One rule for every labeller.
+ */
+export async function skippedFolderReason(dir: string, top: boolean): Promise<string | undefined> {
+  const name = path.basename(dir);
+  if (name.startsWith('.') || top) {
+    const reason = projectFolderReason(name);
+    if (reason) return reason;
+  }
+  const manifest = await fs.lstat(path.join(dir, EXPORT_MANIFEST)).catch(() => null);
+  return manifest?.isFile() ? 'an exported model (it holds image-trainer-export.json), not a class' : undefined;
+}
+
+/**
+ * Every image under `dir`, recursively (fastai's get_image_files). Hidden files are ignored, and
+ * the folders skippedFolderReason names are not entered (reported in skippedFolders unless
+ * hidden); symlinked folders are not followed, so a link loop cannot hang it.
  */
 export async function getImageFiles(dir: string): Promise<DiscoveredImages> {
   const root = path.resolve(dir);
   await assertDirectory(root);
   const files: string[] = [];
   const skipped: SkippedFile[] = [];
+  const skippedFolders: SkippedFile[] = [];
   const walk = async (d: string): Promise<void> => {
     const entries = await fs.readdir(d, { withFileTypes: true });
     for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
+      if (e.isDirectory()) {
+        const reason = await skippedFolderReason(p, d === root);
+        if (reason === undefined) await walk(p);
+        else if (!e.name.startsWith('.') || e.name === DATASET_PRIVATE_DIR) skippedFolders.push({ file: p, reason });
+      } else if (e.name.startsWith('.')) continue;
       else if (e.isFile() || e.isSymbolicLink()) {
         const ext = path.extname(e.name).toLowerCase();
         if (IMAGE_EXTENSIONS.includes(ext)) files.push(p);
@@ -44,7 +67,8 @@ export async function getImageFiles(dir: string): Promise<DiscoveredImages> {
     }
   };
   await walk(root);
-  return { files: files.sort(compareCodePoints), skipped: skipped.sort((a, b) => compareCodePoints(a.file, b.file)) };
+  const byFile = (a: SkippedFile, b: SkippedFile) => compareCodePoints(a.file, b.file);
+  return { files: files.sort(compareCodePoints), skipped: skipped.sort(byFile), skippedFolders: skippedFolders.sort(byFile) };
 }
 
 export async function assertDirectory(dir: string): Promise<void> {

@@ -45,19 +45,22 @@ export async function fromFolder(dir: string, opts: FromFolderOptions = {}): Pro
 
   const labelled: LabelledFile[] = [];
   const skipped: SkippedFile[] = [];
+  const skippedFolders: SkippedFile[] = [];
   if (hasTrain) {
-    await collect(trainDir, hasValid ? false : undefined, labelled, skipped);
-    if (hasValid) await collect(validDir, true, labelled, skipped);
+    await collect(trainDir, hasValid ? false : undefined, labelled, skipped, skippedFolders);
+    if (hasValid) await collect(validDir, true, labelled, skipped, skippedFolders);
   } else {
-    await collect(root, undefined, labelled, skipped);
+    await collect(root, undefined, labelled, skipped, skippedFolders);
   }
   const rule = { kind: 'folder' as const, train: hasTrain ? trainName : '.', valid: hasTrain && hasValid ? validName : null };
-  return makeDataset(root, rule, labelled, skipped, opts);
+  return makeDataset(root, rule, labelled, skipped, opts, skippedFolders);
 }
 
-async function collect(base: string, valid: boolean | undefined, out: LabelledFile[], skipped: SkippedFile[]): Promise<void> {
+/** The class folders directly in `base` (the folders every scan skips are never classes: getImageFiles leaves them out). */
+async function collect(base: string, valid: boolean | undefined, out: LabelledFile[], skipped: SkippedFile[], skippedFolders: SkippedFile[]): Promise<void> {
   const found = await getImageFiles(base);
   skipped.push(...found.skipped);
+  skippedFolders.push(...found.skippedFolders);
   for (const file of found.files) {
     const rel = path.relative(base, file).split(path.sep);
     if (rel.length < 2) {

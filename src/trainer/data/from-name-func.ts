@@ -16,10 +16,12 @@ export async function fromNameFunc(
   let list: string[];
   let root: string;
   const skipped: SkippedFile[] = [];
+  const skippedFolders: SkippedFile[] = [];
   if (typeof files === 'string') {
     const found = await getImageFiles(files);
     list = found.files;
     skipped.push(...found.skipped);
+    skippedFolders.push(...found.skippedFolders);
     root = path.resolve(files);
   } else {
     list = files.map((f) => path.resolve(f));
@@ -35,7 +37,7 @@ export async function fromNameFunc(
       skipped.push({ file, reason: `label function failed: ${(e as Error).message}` });
     }
   }
-  return makeDataset(root, { kind: 'nameFunc' }, labelled, skipped, opts);
+  return makeDataset(root, { kind: 'nameFunc' }, labelled, skipped, opts, skippedFolders);
 }
 
 function commonDir(files: string[]): string {

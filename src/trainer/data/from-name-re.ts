@@ -29,7 +29,7 @@ export async function fromNameRe(dir: string, pattern: string | RegExp, opts: La
       fix: `write a pattern whose first (...) group captures the label from a path like '${posixPath(found.files[0])}', e.g. /([^/]+)_\\d+\\.(jpg|png)$/ for files named like 'class_name_12.jpg'`,
     });
   }
-  return makeDataset(dir, { kind: 'nameRe', pattern: re.source, ...(re.flags ? { flags: re.flags } : {}) }, labelled, skipped, opts);
+  return makeDataset(dir, { kind: 'nameRe', pattern: re.source, ...(re.flags ? { flags: re.flags } : {}) }, labelled, skipped, opts, found.skippedFolders);
 }
 
 /** A RegExp from a JS or Python-style pattern; rejects patterns without a capture group. */

@@ -29,6 +29,8 @@ export interface LabelledDataset {
   /** Set when the folder layout fixes the split (train/ and valid/): true = validation item. */
   fixedValid?: boolean[];
   skipped: SkippedFile[];
+  /** Folders the scan left out (this project's own, exports), with why: shown so nobody wonders where a class went. */
+  skippedFolders?: SkippedFile[];
 }
 
 export interface SplitOptions {
