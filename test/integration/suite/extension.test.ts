@@ -159,8 +159,9 @@ suite('Image Trainer in VS Code', () => {
     }, 30_000);
     // the page shows its own top-k choice (a select the user keeps across runs), capped by the images there are
     assert.strictEqual(drawn.topLosses, Math.min(Number(drawn.topK), validCount));
-    const compared = (await vscode.commands.executeCommand('imageTrainer.compareRuns')) as string[];
-    assert.ok(compared.length >= 1);
+    const fitIds = api.service.runs.list().filter((r) => r.kind !== 'lr_find').map((r) => r.runId);
+    const compared = (await vscode.commands.executeCommand('imageTrainer.compareRuns', { runIds: fitIds })) as string[];
+    assert.deepStrictEqual(compared, fitIds);
     const open = api.panels().openPanels();
     for (const t of ['Dataset', 'Interpretation', 'Run Comparison']) assert.ok(open.includes(`Image Trainer: ${t}`), `panels: ${open.join(', ')}`);
   });
@@ -195,6 +196,75 @@ suite('Image Trainer in VS Code', () => {
     assert.ok(preds && preds.length === 1, `predictions; errors: ${api.errors.join(' | ')}`);
     assert.ok(['blue_thing', 'red_thing'].includes(preds[0].className));
     assert.strictEqual(preds[0].probs.length, 2);
+  });
+
+  test('Export Model as ONNX and as a TF.js graph model: the files beside a model card, Predict Image with each, a second export replaces the first and nothing else', async () => {
+    const priv = path.join(root, '.image-trainer');
+    // a folder of the user's beside the exports: no export may touch it or be written into it
+    const mine = path.join(priv, 'my-notes');
+    fs.mkdirSync(mine, { recursive: true });
+    fs.writeFileSync(path.join(mine, 'keep.txt'), 'mine');
+    const classImages = () => fs.readdirSync(root).filter((f) => f.endsWith('.png')).sort();
+    const imagesBefore = classImages();
+
+    type Exported = { dir: string; format: string; files: string[] };
+    const onnx = (await vscode.commands.executeCommand('imageTrainer.exportModel', { format: 'onnx' })) as Exported;
+    assert.ok(onnx, `onnx export; errors: ${api.errors.join(' | ')}`);
+    assert.strictEqual(onnx.dir, path.join(priv, 'export-onnx'), 'by default under the dataset\'s .image-trainer/, never beside the class images');
+    const tfjs = (await vscode.commands.executeCommand('imageTrainer.exportModel', { format: 'tfjs' })) as Exported;
+    assert.ok(tfjs, `tfjs export; errors: ${api.errors.join(' | ')}`);
+    assert.strictEqual(tfjs.dir, path.join(priv, 'export-tfjs'));
+    for (const [dir, names] of [[onnx.dir, ['model.onnx', 'README.md', 'image-trainer-export.json']], [tfjs.dir, ['model.json', 'weights.bin', 'metadata.json', 'README.md', 'image-trainer-export.json']]] as const)
+      for (const n of names) assert.ok(fs.statSync(path.join(dir, n)).size > 0, `${path.join(dir, n)} written`);
+    assert.match(fs.readFileSync(path.join(onnx.dir, 'README.md'), 'utf8'), /onnxruntime/);
+
+    // each export predicts what the learner predicts, through Predict Image
+    const file = path.join(root, 'red_thing_1.png');
+    type Pred = { className: string; probs: number[] };
+    const learner = ((await vscode.commands.executeCommand('imageTrainer.predictImage', { files: [file] })) as Pred[])[0];
+    assert.ok(learner, `learner prediction; errors: ${api.errors.join(' | ')}`);
+    for (const dir of [onnx.dir, tfjs.dir]) {
+      const p = ((await vscode.commands.executeCommand('imageTrainer.predictImage', { files: [file], modelDir: dir })) as Pred[] | undefined)?.[0];
+      assert.ok(p, `prediction with ${dir}; errors: ${api.errors.join(' | ')}`);
+      assert.strictEqual(p.className, learner.className, dir);
+      const diff = Math.max(...p.probs.map((v, i) => Math.abs(v - learner.probs[i])));
+      assert.ok(diff <= 1e-3, `${path.basename(dir)} probabilities match the learner's (max abs diff ${diff})`);
+    }
+
+    // a second export replaces the first, and only it
+    const manifest = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'image-trainer-export.json'), 'utf8')) as { createdAt: string };
+    const first = manifest(onnx.dir).createdAt;
+    await new Promise((r) => setTimeout(r, 20));
+    const again = (await vscode.commands.executeCommand('imageTrainer.exportModel', { format: 'onnx' })) as Exported;
+    assert.ok(again, `second onnx export; errors: ${api.errors.join(' | ')}`);
+    assert.notStrictEqual(manifest(onnx.dir).createdAt, first, 'the export was rewritten');
+    assert.deepStrictEqual(fs.readdirSync(priv).sort(), ['export-onnx', 'export-tfjs', 'my-notes'], 'no staging or aside folders left behind');
+    assert.deepStrictEqual(fs.readdirSync(mine), ['keep.txt']);
+    assert.deepStrictEqual(classImages(), imagesBefore);
+
+    // a target that is not a previous export is refused with the folder and the fix, and left alone
+    const errorsBefore = api.errors.length;
+    assert.strictEqual(await vscode.commands.executeCommand('imageTrainer.exportModel', { format: 'onnx', dir: mine }), undefined);
+    assert.match(api.errors.slice(errorsBefore).join('\n'), new RegExp(`Export Model failed: Export folder .*my-notes is not empty and is not an Image Trainer export.*Fix: `));
+    assert.deepStrictEqual(fs.readdirSync(mine), ['keep.txt']);
+    assert.strictEqual(fs.readFileSync(path.join(mine, 'keep.txt'), 'utf8'), 'mine');
+  });
+
+  test('Compare Runs shows exactly the runs asked for, named as the Runs view names them', async () => {
+    const fits = api.service.runs.list().filter((r) => r.kind !== 'lr_find');
+    assert.ok(fits.length >= 2, `two fits so far: ${fits.map((r) => r.kind).join(', ')}`);
+    const shown = async (runIds: string[]) => {
+      const ids = (await vscode.commands.executeCommand('imageTrainer.compareRuns', { runIds })) as string[];
+      assert.deepStrictEqual([...ids].sort(), [...runIds].sort());
+      const names = api.views.runs().filter((n) => runIds.some((id) => n.tooltip?.includes(id))).map((n) => n.label);
+      return waitFor(`the comparison page to draw ${runIds.length} run(s)`, () => {
+        const r = api.panels().rendered('runComparison');
+        return r && r.runs === runIds.length && names.every((n) => String(r.labels).includes(n)) ? r : undefined;
+      }, 30_000);
+    };
+    await shown([fits[0].runId, fits[1].runId]);
+    const one = await shown([fits[1].runId]);
+    assert.strictEqual(one.labels, api.views.runs().find((n) => n.tooltip?.includes(fits[1].runId))?.label);
   });
 
   test('a bad dataset gives a clear error naming the file, and the trainer keeps running', async () => {
