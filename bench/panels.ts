@@ -101,7 +101,7 @@ async function main() {
     const fast = await openPanel(browser, server, 'training', 'vscode-dark');
     const fastPhase = await phase(fast.page, events, 1);
     const rows = await fast.page.locator('[data-testid=epoch-rows] tr').count();
-    const points = await fast.page.evaluate(() => (window as unknown as { imageTrainerPanel: { view: { snapshot(): { steps: number[] } } } }).imageTrainerPanel.view.snapshot().steps.length);
+    const points = await fast.page.evaluate(() => (window as unknown as { imageTrainerPanel: { view: { snapshot(): { run: { curves: { step: number[] } } | null } } } }).imageTrainerPanel.view.snapshot().run?.curves.step.length ?? 0);
     await fast.page.close();
 
     const report = {

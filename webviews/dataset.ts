@@ -33,8 +33,8 @@ function describeRule(rule: Record<string, unknown>): string {
   }
 }
 
-function createDatasetPanel(root: HTMLElement, ctx: PanelContext): PanelView<DatasetState> {
-  let s = empty();
+function createDatasetPanel(root: HTMLElement, ctx: PanelContext<DatasetState>): PanelView {
+  const s = ctx.state;
   const summary = h('div', { 'data-testid': 'summary' });
   const noticeBox = h('div');
   const gridBox = h('div', { className: 'grid', 'data-testid': 'batch-grid' });
@@ -125,21 +125,14 @@ function createDatasetPanel(root: HTMLElement, ctx: PanelContext): PanelView<Dat
       );
   };
 
-  const drawAll = () => {
-    drawSummary();
-    drawBatch();
-    drawCounts();
-  };
-  drawAll();
-
   return {
-    render(state) {
-      s = { ...empty(), ...state };
-      drawAll();
+    drawAll() {
+      drawSummary();
+      drawBatch();
+      drawCounts();
     },
     onMessage(m: HostMessage) {
-      if (m.type === 'reset') s = { ...empty(), split: s.split };
-      else if (m.type === 'events') {
+      if (m.type === 'events') {
         const d = [...m.events].reverse().find((e): e is DatasetEvent => e.type === 'dataset');
         if (d) {
           if (s.dataset && s.dataset.root !== d.root) s.batch = null;
@@ -151,12 +144,11 @@ function createDatasetPanel(root: HTMLElement, ctx: PanelContext): PanelView<Dat
         s.batch = m.batch;
         s.split = m.batch.split;
       } else if (m.type === 'notice') s.notice = { level: m.level, message: m.message };
-      else return;
-      ctx.frames.schedule('all', drawAll);
+      else return false;
+      return true;
     },
-    snapshot: () => s,
     summary: () => ({ root: s.dataset?.root.slice(-256) ?? null, classes: s.dataset?.classes.length ?? 0, images: s.batch?.items.length ?? 0, skipped: s.dataset?.skipped.length ?? 0 }),
   };
 }
 
-bootstrap('dataset', createDatasetPanel);
+bootstrap('dataset', { empty, keepOnReset: (s) => ({ split: s.split }), create: createDatasetPanel });

@@ -37,8 +37,8 @@ export function mostConfused(classes: readonly string[], confusion: readonly (re
   return out.sort((x, y) => y.count - x.count);
 }
 
-function createInterpretationPanel(root: HTMLElement, ctx: PanelContext): PanelView<InterpretationState> {
-  let s = empty();
+function createInterpretationPanel(root: HTMLElement, ctx: PanelContext<InterpretationState>): PanelView {
+  const s = ctx.state;
   const summary = h('div', { className: 'muted', 'data-testid': 'summary' });
   const undoButton = h('vscode-button', { icon: 'discard', secondary: true, disabled: true, 'data-testid': 'undo' }, 'Undo');
   const changesText = h('span', { className: 'muted', 'data-testid': 'changes' });
@@ -297,48 +297,41 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext): PanelV
     drawResults();
     ctx.stateChanged();
   };
-  const drawAll = () => {
-    drawSummary();
-    drawMatrix();
-    drawConfused();
-    drawCell();
-    drawTop();
-    drawMetrics();
-    drawResults();
-  };
-  drawAll();
-
   return {
-    render(state) {
-      s = { ...empty(), ...state };
-      drawAll();
+    drawAll() {
+      drawSummary();
+      drawMatrix();
+      drawConfused();
+      drawCell();
+      drawTop();
+      drawMetrics();
+      drawResults();
     },
     onMessage(m: HostMessage) {
       switch (m.type) {
-        case 'reset':
-          s = { ...empty(), normalized: s.normalized, minCount: s.minCount, topK: s.topK };
-          break;
         case 'interpretation':
-          s = { ...s, data: m.data, cells: {}, gradCams: {}, selected: s.data?.runId === m.data.runId ? s.selected : null };
+          Object.assign(s, { data: m.data, cells: {}, gradCams: {}, selected: s.data?.runId === m.data.runId ? s.selected : null });
           if (s.selected && (s.selected[0] >= m.data.classes.length || s.selected[1] >= m.data.classes.length)) s.selected = null;
-          break;
+          return true;
         case 'cellItems':
           s.cells[`${m.actual},${m.predicted}`] = m.items;
-          break;
+          return true;
         case 'gradCam':
           s.gradCams[m.file] = m.src;
-          break;
+          return true;
         case 'cleaner':
           s.changes = m.changes;
-          break;
+          return true;
         default:
-          return;
+          return false;
       }
-      ctx.frames.schedule('all', drawAll);
     },
-    snapshot: () => s,
     summary: () => ({ classes: s.data?.classes.length ?? 0, items: s.data?.items?.length ?? 0, topLosses: Math.min(s.topK, s.data?.topLosses.length ?? 0), topK: s.topK, changes: s.changes.length }),
   };
 }
 
-bootstrap('interpretation', createInterpretationPanel);
+bootstrap('interpretation', {
+  empty,
+  keepOnReset: (s) => ({ normalized: s.normalized, minCount: s.minCount, topK: s.topK }),
+  create: createInterpretationPanel,
+});

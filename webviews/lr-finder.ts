@@ -3,7 +3,8 @@
 // Click a point or a suggestion → setMaxLr(lr); drag a range → setMaxLr({start, stop}) (a slice).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type uPlot from 'uplot';
-import type { TrainerEvent, TrainerEventOf } from '../src/protocol/events';
+import type { TrainerEvent } from '../src/protocol/events';
+import { beginRun, reduceRun, type RunState } from '../src/protocol/run-reducer';
 import type { HostMessage } from '../src/protocol/webview';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
@@ -12,24 +13,24 @@ import { fmtNum } from './common/format';
 import { ThemedPlot, themedAxis } from './common/plot';
 import { plotColors } from './common/theme';
 
-type Suggestions = TrainerEventOf<'lr_find_result'>['suggestions'];
-
 export interface LrFinderState {
-  runId: string | null;
-  status: 'idle' | 'running' | 'completed' | 'stopped' | 'failed';
-  /** Live points [lr, smoothed loss] from batch events. */
-  lrs: number[];
-  losses: number[];
-  /** Set by lr_find_result: the plotted (skip_start/skip_end trimmed) curve replaces the live one. */
-  final: boolean;
-  suggestions: Suggestions | null;
+  /** The sweep shown, folded by the protocol's run reducer (with per-batch curves). */
+  run: RunState | null;
   chosen: LrSpec | null;
   /** What the host says the next Fit One Cycle uses (the same value as its prompt and the sidebar). */
   next?: { lr: LrSpec; source: string } | null;
-  error?: string;
 }
 
-const empty = (): LrFinderState => ({ runId: null, status: 'idle', lrs: [], losses: [], final: false, suggestions: null, chosen: null });
+const empty = (): LrFinderState => ({ run: null, chosen: null });
+
+/**
+ * The plotted curve [lrs, smoothed losses]: live from the batches (lr of the last group), replaced
+ * by the result's (skip_start/skip_end trimmed, as recorder.plot) when the sweep ends.
+ */
+export function lrCurve(run: RunState | null): { lrs: number[]; losses: number[]; final: boolean } {
+  if (run?.lrFind) return { lrs: run.lrFind.lrs, losses: run.lrFind.losses, final: true };
+  return { lrs: run?.curves?.lr ?? [], losses: run?.curves?.smoothLoss ?? [], final: false };
+}
 
 /** Loss at lr, interpolated on the log-lr axis (suggestion markers sit on the curve). */
 export function lossAt(lrs: number[], losses: number[], lr: number): number | null {
@@ -47,8 +48,10 @@ export function lossAt(lrs: number[], losses: number[], lr: number): number | nu
 const decades = (_u: uPlot, splits: number[]) => splits.map((v) => (v != null && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-6 ? v : null));
 
 
-function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<LrFinderState> {
-  let s = empty();
+function createLrFinderPanel(root: HTMLElement, ctx: PanelContext<LrFinderState>): PanelView {
+  const s = ctx.state;
+  const curve = () => lrCurve(s.run);
+  const status = () => s.run?.status ?? 'idle';
   const statusLine = h('div', { className: 'muted', 'data-testid': 'status' });
   const suggestionBox = h('div', { className: 'suggestions', 'data-testid': 'suggestions' });
   const chosenBox = h('div', { 'data-testid': 'chosen' });
@@ -76,19 +79,21 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
     hooks: {
       draw: (u) => {
         u.root.parentElement?.setAttribute('data-points', String(u.data[0].length));
-        if (!s.suggestions) return u.root.parentElement?.setAttribute('data-markers', '[]');
+        const suggestions = s.run?.lrFind?.suggestions;
+        if (!suggestions) return u.root.parentElement?.setAttribute('data-markers', '[]');
+        const { lrs, losses } = curve();
         const drawn: { name: string; lr: number; loss: number; x: number; y: number }[] = [];
         const c = plotColors();
         const g = u.ctx;
         const items: [string, number | null, string][] = [
-          ['min grad', s.suggestions.minGrad, c.red],
-          ['valley', s.suggestions.valley, c.green],
+          ['min grad', suggestions.minGrad, c.red],
+          ['valley', suggestions.valley, c.green],
         ];
         g.save();
         g.font = c.font;
         items.forEach(([name, lr, color], k) => {
           if (lr === null) return;
-          const y = lossAt(s.lrs, s.losses, lr);
+          const y = lossAt(lrs, losses, lr);
           if (y === null) return;
           const px = u.valToPos(lr, 'x', true);
           const py = u.valToPos(y, 'y', true);
@@ -190,18 +195,20 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
   };
 
   const drawHeader = () => {
+    const { lrs, final } = curve();
+    const st = status();
     statusLine.textContent =
-      s.status === 'idle'
+      st === 'idle'
         ? 'Run Find Learning Rate to sweep the learning rate from 1e-7 to 10.'
-        : s.status === 'running'
-          ? `Sweeping… ${s.lrs.length} batches, lr ${formatLrValue(s.lrs[s.lrs.length - 1])}`
-          : s.status === 'failed'
-            ? `failed: ${s.error ?? 'unknown error'}`
-            : `${s.status}: ${s.lrs.length} points${s.final ? '; the last 5 may run off the top, as in recorder.plot' : ''}`;
+        : st === 'running'
+          ? `Sweeping… ${lrs.length} batches, lr ${formatLrValue(lrs[lrs.length - 1])}`
+          : st === 'failed'
+            ? `failed: ${s.run?.error ?? 'unknown error'}`
+            : `${st}: ${lrs.length} points${final ? '; the last 5 may run off the top, as in recorder.plot' : ''}`;
     clear(suggestionBox);
-    const sug = s.suggestions;
+    const sug = s.run?.lrFind?.suggestions;
     if (!sug) {
-      suggestionBox.append(h('span', { className: 'muted' }, s.status === 'running' ? 'Suggestions appear when the sweep ends.' : 'No suggestions yet.'));
+      suggestionBox.append(h('span', { className: 'muted' }, st === 'running' ? 'Suggestions appear when the sweep ends.' : 'No suggestions yet.'));
       return;
     }
     for (const [key, name] of [['minGrad', 'Min gradient'], ['valley', 'Valley']] as const) {
@@ -212,57 +219,43 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext): PanelView<Lr
     }
   };
 
-  const drawPlot = () => plot.setData([s.lrs, s.losses]);
-  const drawAll = () => {
-    drawHeader();
-    drawChosen();
-    drawPlot();
-  };
-  drawAll();
-
-  const apply = (e: TrainerEvent) => {
-    if (e.type === 'fit_begin' && e.kind === 'lr_find') {
-      const chosen = s.chosen;
-      s = { ...empty(), runId: e.runId, status: 'running', chosen, next: s.next };
-    } else if (e.type === 'batch' && e.runId === s.runId && !s.final) {
-      const n = s.lrs.length;
-      const lr = e.lrs[e.lrs.length - 1];
-      if (n && lr <= s.lrs[n - 1]) return; // replayed duplicate
-      s.lrs.push(lr);
-      s.losses.push(e.smoothLoss);
-    } else if (e.type === 'lr_find_result' && (s.runId === null || e.runId === s.runId)) {
-      s.runId = e.runId;
-      s.lrs = [...e.lrs];
-      s.losses = [...e.losses];
-      s.final = true;
-      s.suggestions = e.suggestions;
-    } else if (e.type === 'fit_end' && e.runId === s.runId) {
-      s.status = e.status;
-      s.error = e.error;
-    } else return;
-    ctx.frames.schedule('plot', drawPlot);
-    ctx.frames.schedule('header', drawHeader);
+  const drawPlot = () => {
+    const { lrs, losses } = curve();
+    plot.setData([lrs, losses]);
   };
 
   return {
-    render(state) {
-      s = { ...empty(), ...state };
-      drawAll();
+    onEvent(e: TrainerEvent) {
+      if (e.type === 'fit_begin') {
+        if (e.kind !== 'lr_find' || s.run?.runId === e.runId) return; // a replayed fit_begin keeps what was drawn
+        s.run = beginRun(e, { curves: true });
+      } else if (!s.run || !reduceRun(s.run, e).header) return;
+      ctx.frames.schedule('plot', drawPlot);
+      ctx.frames.schedule('header', drawHeader);
+    },
+    drawAll() {
+      drawHeader();
+      drawChosen();
+      drawPlot();
     },
     onMessage(m: HostMessage) {
-      if (m.type === 'reset') {
-        s = { ...empty(), chosen: s.chosen, next: s.next };
-        ctx.frames.schedule('all', drawAll);
-      } else if (m.type === 'events') m.events.forEach(apply);
-      else if (m.type === 'nextLr') {
-        s.next = { lr: m.lr, source: m.source };
-        s.chosen = m.source.startsWith('picked') ? m.lr : null;
-        ctx.frames.schedule('chosen', drawChosen);
-      }
+      if (m.type !== 'nextLr') return;
+      s.next = { lr: m.lr, source: m.source };
+      s.chosen = m.source.startsWith('picked') ? m.lr : null;
+      ctx.frames.schedule('chosen', drawChosen);
     },
-    snapshot: () => s,
-    summary: () => ({ runId: s.runId, status: s.status, points: s.lrs.length, final: s.final, minGrad: s.suggestions?.minGrad ?? null, valley: s.suggestions?.valley ?? null }),
+    summary: () => {
+      const { lrs, final } = curve();
+      const sug = s.run?.lrFind?.suggestions;
+      return { runId: s.run?.runId ?? null, status: status(), points: lrs.length, final, minGrad: sug?.minGrad ?? null, valley: sug?.valley ?? null };
+    },
   };
 }
 
-bootstrap('lrFinder', createLrFinderPanel);
+bootstrap('lrFinder', {
+  empty,
+  keepOnReset: (s) => ({ chosen: s.chosen, next: s.next }),
+  // A state saved by an older build (no reduced run with curves) keeps only the chosen lr.
+  restore: (saved) => ({ run: saved.run?.curves ? saved.run : null, chosen: saved.chosen ?? null, next: saved.next }),
+  create: createLrFinderPanel,
+});

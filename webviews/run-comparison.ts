@@ -31,8 +31,8 @@ export function comparisonData(runs: RunSummary[]): uPlot.AlignedData {
   return [xs, ...series];
 }
 
-function createRunComparisonPanel(root: HTMLElement, ctx: PanelContext): PanelView<RunComparisonState> {
-  let s: RunComparisonState = { runs: [] };
+function createRunComparisonPanel(root: HTMLElement, ctx: PanelContext<RunComparisonState>): PanelView {
+  const s = ctx.state;
   const plotDiv = h('div', { className: 'plot', 'data-testid': 'comparison-plot' });
   const tableBox = h('div', { 'data-testid': 'comparison-table' });
   root.append(h('h1', {}, 'Run comparison'), section('Loss (train smoothed, valid per epoch) by epoch', plotDiv), section('Final metrics', tableBox));
@@ -91,26 +91,18 @@ function createRunComparisonPanel(root: HTMLElement, ctx: PanelContext): PanelVi
     tableBox.append(h('table', { className: 'data', 'data-testid': 'metrics' }, h('thead', {}, h('tr', {}, h('th', {}, 'metric'), ...s.runs.map((r) => h('th', {}, r.label)))), tbody));
   };
 
-  const drawAll = () => {
-    drawPlot();
-    drawTable();
-  };
-  drawAll();
-
   return {
-    render(state) {
-      s = { runs: state.runs ?? [] };
-      drawAll();
+    drawAll() {
+      drawPlot();
+      drawTable();
     },
     onMessage(m: HostMessage) {
-      if (m.type === 'reset') s = { runs: [] };
-      else if (m.type === 'runs') s = { runs: m.runs };
-      else return;
-      ctx.frames.schedule('all', drawAll);
+      if (m.type !== 'runs') return false;
+      s.runs = m.runs;
+      return true;
     },
-    snapshot: () => s,
     summary: () => ({ runs: s.runs.length, labels: s.runs.map((r) => r.label).join(', ').slice(0, 256) }),
   };
 }
 
-bootstrap('runComparison', createRunComparisonPanel);
+bootstrap('runComparison', { empty: (): RunComparisonState => ({ runs: [] }), create: createRunComparisonPanel });

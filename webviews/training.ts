@@ -66,8 +66,8 @@ export function lossSeries(s: TrainingState): uPlot.AlignedData {
   return [xs, raw, smooth, val];
 }
 
-function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<TrainingState> {
-  let s = emptyTraining();
+function createTrainingPanel(root: HTMLElement, ctx: PanelContext<TrainingState>): PanelView {
+  const s = ctx.state;
 
   const title = h('h1', {}, 'Training');
   const statusLine = h('div', { className: 'muted', 'data-testid': 'status' });
@@ -248,13 +248,6 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
     });
   };
 
-  const drawAll = () => {
-    drawHeader();
-    drawTable();
-    drawCurves();
-  };
-  drawAll();
-
   const apply = (e: TrainerEvent) => {
     const changed = applyTrainingEvent(s, e);
     if (changed.curves) ctx.frames.schedule('curves', drawCurves);
@@ -263,24 +256,24 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext): PanelView<Tr
   };
 
   return {
-    render(state) {
-      // A state saved by an older build (no reduced run with curves) starts empty.
-      s = state?.run?.curves ? { ...emptyTraining(), ...state } : emptyTraining();
-      drawAll();
+    drawAll() {
+      drawHeader();
+      drawTable();
+      drawCurves();
     },
+    onEvent: apply,
     onMessage(m: HostMessage) {
-      if (m.type === 'reset') {
-        s = emptyTraining();
-        ctx.frames.schedule('all', drawAll);
-      } else if (m.type === 'events') m.events.forEach(apply);
-      else if (m.type === 'notice') {
-        s.notice = { level: m.level, message: m.message };
-        ctx.frames.schedule('header', drawHeader);
-      }
+      if (m.type !== 'notice') return;
+      s.notice = { level: m.level, message: m.message };
+      ctx.frames.schedule('header', drawHeader);
     },
-    snapshot: () => s,
     summary: () => ({ runId: s.run?.runId ?? null, status: statusOf(s), points: curvesOf(s).step.length, rows: s.run?.epochRows.length ?? 0, lastStep: curvesOf(s).step.at(-1) ?? null }),
   };
 }
 
-bootstrap('training', createTrainingPanel);
+bootstrap('training', {
+  empty: emptyTraining,
+  // A state saved by an older build (no reduced run with curves) starts empty.
+  restore: (saved) => (saved.run?.curves ? { ...emptyTraining(), ...saved } : emptyTraining()),
+  create: createTrainingPanel,
+});

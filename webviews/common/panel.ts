@@ -1,31 +1,60 @@
-// Shared start-up of every panel page: connect to the host, restore saved state, apply host
-// messages, save state (debounced) so a hidden and re-shown panel looks the same, say 'ready'.
+// The one start-up of every panel page. A page declares its state (empty, what a reset keeps, how a
+// saved state is read back) and draws it; this owns the rest, the same for every page: the state
+// object itself, restoring it from getState (or from the data a report page embeds), saving it
+// (debounced, and when the page is hidden) so a re-shown panel looks the same, validating host
+// messages, 'reset', the 'ready' handshake and the 'rendered' summaries tests read.
+import type { TrainerEvent } from '../../src/protocol/events';
 import type { HostMessage, RenderedSummary } from '../../src/protocol/webview';
 import { connectHost, isHostMessage, type Host } from './host';
 import { FrameScheduler } from './frame';
 import './panels.css';
 
-export interface PanelView<S> {
-  /** Replace what is shown with this state (restored from getState, or data embedded in a report page). */
-  render(state: S): void;
-  /** Apply one host message incrementally. */
-  onMessage(message: HostMessage): void;
-  /** Plain-JSON state for setState / reports. */
-  snapshot(): S;
+export interface PanelContext<S> {
+  host: Host;
+  frames: FrameScheduler;
+  /**
+   * The page's state: one object for the page's whole life (a reset or a restore refills it in
+   * place), so a page may keep it in a const and mutate it.
+   */
+  readonly state: S;
+  /** Call after any change worth keeping across hide/show. */
+  stateChanged(): void;
+  /** Redraw everything at the next frame. */
+  redrawAll(): void;
+}
+
+export interface PanelView {
+  /** Draw everything from the state (at start, after a restore and after a reset). */
+  drawAll(): void;
+  /**
+   * Apply one host message ('reset' never comes here, nor 'events' when the page has onEvent).
+   * Return true to have everything redrawn at the next frame; a page that schedules its own
+   * redraws returns nothing.
+   */
+  onMessage?(message: HostMessage): boolean | void;
+  /** Apply one trainer event of an 'events' message, in order (the page schedules its redraws). */
+  onEvent?(event: TrainerEvent): void;
   /** A few numbers about what is drawn, reported to the host (tests in a real VS Code read them). */
   summary?(): RenderedSummary;
 }
 
-export interface PanelContext {
-  host: Host;
-  frames: FrameScheduler;
-  /** Call after any change worth keeping across hide/show. */
-  stateChanged(): void;
+export interface PanelSpec<S extends object> {
+  /** The state of a page with nothing to show. */
+  empty(): S;
+  /** What a 'reset' keeps (the person's view choices, not the data). */
+  keepOnReset?(state: S): Partial<S>;
+  /**
+   * A saved (getState) or embedded state as this build's state; by default the saved fields over
+   * an empty state. A state saved by an older build may lack fields or have other shapes.
+   */
+  restore?(saved: Partial<S>): S;
+  /** Builds the page's DOM in root; called once, before anything is drawn. */
+  create(root: HTMLElement, ctx: PanelContext<S>): PanelView;
 }
 
 export interface PanelHandle<S> {
   kind: string;
-  view: PanelView<S>;
+  view: { snapshot(): S; summary?(): RenderedSummary };
   /** Deliver a host message as VS Code would (tests and reports). */
   dispatch(message: HostMessage): void;
   /** Flush pending redraws now. */
@@ -43,34 +72,50 @@ interface Saved<S> {
   state: S;
 }
 
-export function bootstrap<S>(kind: string, create: (root: HTMLElement, ctx: PanelContext) => PanelView<S>): PanelHandle<S> {
+/** Replaces what `target` holds with `next`'s fields, keeping the object. */
+function refill<S extends object>(target: S, next: S): void {
+  for (const key of Object.keys(target)) delete (target as Record<string, unknown>)[key];
+  Object.assign(target, next);
+}
+
+export function bootstrap<S extends object>(kind: string, spec: PanelSpec<S>): PanelHandle<S> {
   const host = connectHost();
   const frames = new FrameScheduler();
   const root = document.getElementById('root') ?? document.body.appendChild(document.createElement('main'));
+  const state = spec.empty();
+  const restore = spec.restore ?? ((saved: Partial<S>) => ({ ...spec.empty(), ...saved }));
   let saveTimer: ReturnType<typeof setTimeout> | undefined;
   const save = () => {
+    if (saveTimer) clearTimeout(saveTimer);
     saveTimer = undefined;
-    host.setState<Saved<S>>({ kind, state: view.snapshot() });
+    host.setState<Saved<S>>({ kind, state });
   };
-  const ctx: PanelContext = {
-    host,
-    frames,
-    stateChanged: () => {
-      saveTimer ??= setTimeout(save, 400);
-    },
+  const stateChanged = () => {
+    saveTimer ??= setTimeout(save, 400);
   };
-  const view = create(root, ctx);
+  const ctx: PanelContext<S> = { host, frames, state, stateChanged, redrawAll: () => frames.schedule('all', view.drawAll) };
+  const view = spec.create(root, ctx);
 
-  const dispatch = (message: HostMessage) => {
-    view.onMessage(message);
-    ctx.stateChanged();
+  const render = (saved: Partial<S>) => {
+    refill(state, restore(saved ?? {}));
+    view.drawAll();
   };
+  const dispatch = (message: HostMessage) => {
+    if (message.type === 'reset') {
+      refill(state, { ...spec.empty(), ...spec.keepOnReset?.(state) });
+      ctx.redrawAll();
+    } else if (message.type === 'events' && view.onEvent) message.events.forEach(view.onEvent);
+    else if (view.onMessage?.(message) === true) ctx.redrawAll();
+    stateChanged();
+  };
+
+  view.drawAll();
   // A plain page (HTML report) carries its data: a panel state, or host messages to apply in order.
   const saved = host.getState<Saved<S>>();
   const embedded = document.getElementById('initial-state')?.textContent;
   const embeddedMessages = document.getElementById('initial-messages')?.textContent;
-  if (saved && saved.kind === kind) view.render(saved.state);
-  else if (embedded) view.render(JSON.parse(embedded) as S);
+  if (saved && saved.kind === kind) render(saved.state);
+  else if (embedded) render(JSON.parse(embedded) as Partial<S>);
   if (!saved && embeddedMessages) for (const m of JSON.parse(embeddedMessages) as unknown[]) if (isHostMessage(m)) dispatch(m);
   window.addEventListener('message', (e: MessageEvent) => {
     if (isHostMessage(e.data)) dispatch(e.data);
@@ -94,7 +139,7 @@ export function bootstrap<S>(kind: string, create: (root: HTMLElement, ctx: Pane
   frames.onFlushed = () => {
     summaryTimer ??= setTimeout(reportSummary, 250);
   };
-  const handle: PanelHandle<S> = { kind, view, dispatch, flush: () => frames.flush() };
+  const handle: PanelHandle<S> = { kind, view: { snapshot: () => state, summary: view.summary }, dispatch, flush: () => frames.flush() };
   window.imageTrainerPanel = handle as PanelHandle<unknown>;
   host.post({ type: 'ready' });
   reportSummary();
