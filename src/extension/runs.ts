@@ -27,14 +27,15 @@ const MAX_RUNS = 50;
 const MAX_EVENTS_PER_RUN = 20000;
 /** Kept points per run curve (thinned by the run reducer): enough to draw it, small enough for workspaceState. */
 export const MAX_CURVE_POINTS = 512;
-/** Recent events of every kind (the integration tests read them); halved when full. */
+/** Recent events of every kind kept (eventsSince); the oldest half goes when full. */
 const RECENT_EVENTS = 5000;
 
 export class RunStore {
   private runs: RunRecord[];
   private readonly events = new Map<string, TrainerEvent[]>();
-  /** Every event received, bounded (oldest half dropped when full). */
-  readonly recent: TrainerEvent[] = [];
+  /** Every event received, bounded (oldest half dropped when full); `dropped` counts those gone. */
+  private readonly recent: TrainerEvent[] = [];
+  private dropped = 0;
   private readonly listeners = new Set<(run: RunRecord | undefined) => void>();
 
   constructor(
@@ -72,12 +73,20 @@ export class RunStore {
     return this.events.get(runId) ?? [];
   }
 
+  /** How many events were received so far: a mark to read what came after it with eventsSince. */
+  get received(): number {
+    return this.dropped + this.recent.length;
+  }
+
+  /** Every event received since `mark` (a `received` count), oldest first, as far as the buffer still holds them. */
+  eventsSince(mark: number): TrainerEvent[] {
+    return this.recent.slice(Math.max(0, mark - this.dropped));
+  }
+
   /** The newest run of these kinds. */
   latest(kinds: readonly RunKind[]): RunRecord | undefined {
     return this.list().find((r) => kinds.includes(r.kind));
   }
-
-
 
   onDidChange(listener: (run: RunRecord | undefined) => void): () => void {
     this.listeners.add(listener);
@@ -86,7 +95,7 @@ export class RunStore {
 
   /** Feeds one trainer event (unthrottled). Returns the run it touched, if any. */
   apply(event: TrainerEvent, context?: Record<string, string>): RunRecord | undefined {
-    if (this.recent.length >= RECENT_EVENTS) this.recent.splice(0, RECENT_EVENTS / 2);
+    if (this.recent.length >= RECENT_EVENTS) this.dropped += this.recent.splice(0, RECENT_EVENTS / 2).length;
     this.recent.push(event);
     if (!isRunEvent(event)) return undefined;
     const run = event.type === 'fit_begin' ? this.begin(event, context) : this.get(event.runId);

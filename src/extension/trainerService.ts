@@ -106,11 +106,6 @@ export class TrainerService implements vscode.Disposable {
     void this.updateContext();
   }
 
-  /** Every event received, unthrottled (bounded; the run store's buffer); the integration tests read it. */
-  get eventLog(): readonly TrainerEvent[] {
-    return this.runs.recent;
-  }
-
   get trainerPid(): number | undefined {
     return this.client.pid;
   }

@@ -106,3 +106,23 @@ test('an lr_find record stands for its result: the curve and the suggestions', (
   assert.deepEqual(result.suggestions, { minGrad: 1e-4, valley: 5e-5 });
   assert.equal(events.at(-1)?.type, 'fit_end');
 });
+
+test('the one event buffer: eventsSince(mark) is every event after the mark, also after the oldest half is dropped', () => {
+  const store = new RunStore(memento());
+  const log = (n: number): TrainerEvent => ({ type: 'log', level: 'info', message: `e${n}` });
+  store.apply(begin('r1'));
+  const mark = store.received;
+  assert.equal(mark, 1);
+  for (let i = 0; i < 6000; i++) store.apply(log(i));
+  assert.equal(store.received, 6001);
+  const since = store.eventsSince(mark);
+  // the buffer keeps 5000 and halves when full: what is still held after the mark, in order, ending with the newest
+  assert.ok(since.length > 0 && since.length <= 5000, String(since.length));
+  assert.deepEqual(since.at(-1), log(5999));
+  const first = Number((since[0] as { message: string }).message.slice(1));
+  assert.deepEqual(since, Array.from({ length: 6000 - first }, (_, i) => log(first + i)));
+  const late = store.received;
+  store.apply(log(6000));
+  assert.deepEqual(store.eventsSince(late), [log(6000)]);
+  assert.equal(store.eventsOf('r1').length, 1, 'events without a run stay out of the run log');
+});

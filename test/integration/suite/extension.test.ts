@@ -103,7 +103,7 @@ suite('Image Trainer in VS Code', () => {
   });
 
   test('a short Fit One Cycle runs end to end through the child: progress events, throttled UI updates, a finished run in the Runs view', async () => {
-    const before = api.service.eventLog.length;
+    const before = api.service.runs.received;
     const ui: { e: TrainerEvent; at: number }[] = [];
     const sub = api.service.onUiEvent((e) => ui.push({ e, at: Date.now() }));
     const t0 = Date.now();
@@ -111,7 +111,7 @@ suite('Image Trainer in VS Code', () => {
     const seconds = (Date.now() - t0) / 1000;
     sub.dispose();
     assert.ok(Array.isArray(rows) && rows.length === 2, `two epoch rows; errors: ${api.errors.join(' | ')}`);
-    const events = api.service.eventLog.slice(before);
+    const events = api.service.runs.eventsSince(before);
     const begin = events.find((e) => e.type === 'fit_begin');
     assert.ok(begin && begin.type === 'fit_begin');
     const batches = events.filter((e) => e.type === 'batch' && e.runId === begin.runId);
@@ -167,17 +167,17 @@ suite('Image Trainer in VS Code', () => {
   });
 
   test('Stop Training ends a fit within one batch', async () => {
-    const before = api.service.eventLog.length;
+    const before = api.service.runs.received;
     const fit = vscode.commands.executeCommand('imageTrainer.fitOneCycle', { epochs: 50, maxLr: 1e-3 });
-    const begin = await waitFor('fit_begin', () => api.service.eventLog.slice(before).find((e) => e.type === 'fit_begin'));
+    const begin = await waitFor('fit_begin', () => api.service.runs.eventsSince(before).find((e) => e.type === 'fit_begin'));
     const runId = (begin as { runId: string }).runId;
-    await waitFor('a batch', () => api.service.eventLog.slice(before).some((e) => e.type === 'batch'));
+    await waitFor('a batch', () => api.service.runs.eventsSince(before).some((e) => e.type === 'batch'));
     assert.strictEqual(api.service.training, true);
     const stopped = (await vscode.commands.executeCommand('imageTrainer.stopTraining')) as { stopping: string | null };
     assert.strictEqual(stopped.stopping, 'fitOneCycle');
-    const batchesAtStop = api.service.eventLog.slice(before).filter((e) => e.type === 'batch').length;
+    const batchesAtStop = api.service.runs.eventsSince(before).filter((e) => e.type === 'batch').length;
     await fit;
-    const after = api.service.eventLog.slice(before);
+    const after = api.service.runs.eventsSince(before);
     const batchesAfterStop = after.filter((e) => e.type === 'batch').length - batchesAtStop;
     assert.ok(batchesAfterStop <= 1, `${batchesAfterStop} batches ran after Stop answered`);
     console.log(`    stop: ${batchesAfterStop} batch(es) after Stop answered`);
@@ -298,16 +298,16 @@ suite('Image Trainer in VS Code', () => {
   });
 
   test('a crash during a fit marks the run failed with the reason (not silently lost)', async () => {
-    const before = api.service.eventLog.length;
+    const before = api.service.runs.received;
     const fit = vscode.commands.executeCommand('imageTrainer.fitOneCycle', { epochs: 50, maxLr: 1e-3 });
-    const begin = (await waitFor('fit_begin', () => api.service.eventLog.slice(before).find((e) => e.type === 'fit_begin'))) as { runId: string };
+    const begin = (await waitFor('fit_begin', () => api.service.runs.eventsSince(before).find((e) => e.type === 'fit_begin'))) as { runId: string };
     process.kill(api.service.trainerPid!, 'SIGKILL');
     assert.strictEqual(await fit, undefined);
     const run = api.service.runs.get(begin.runId)!;
     assert.strictEqual(run.status, 'failed');
     assert.match(run.error ?? '', /SIGKILL/);
     assert.strictEqual(api.views.runs()[0].contextValue, 'run.failed');
-    const end = api.service.eventLog.slice(before).find((e) => e.type === 'fit_end');
+    const end = api.service.runs.eventsSince(before).find((e) => e.type === 'fit_end');
     assert.ok(end && end.type === 'fit_end' && end.status === 'failed' && end.runId === begin.runId, 'a failed fit_end reaches the panels');
     await vscode.commands.executeCommand('imageTrainer.restartTrainer');
   });
