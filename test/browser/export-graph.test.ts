@@ -3,20 +3,19 @@
 // tf.loadGraphModel on it, and gets the learner's probabilities within 1e-4 for resnet18/34/50.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { tf } from '../../src/trainer/backend';
 import { exportLearner } from '../../src/trainer/export';
 import { loadImageTensorData } from '../../src/trainer/learner/preprocess';
 import type { ArchName } from '../../src/trainer/models/types';
 import { randomisedLearner, serveStatic, writeTestImages } from '../helpers/export-models';
+import { launchChromium, needsChromium } from '../helpers/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TFJS_DIST = path.resolve(__dirname, '../../../node_modules/@tensorflow/tfjs/dist');
-const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed (apt-get install chromium)`;
-const skip = missing && process.env.CI !== 'true' ? missing : false;
+const skip = needsChromium;
 const PAGE = `<!doctype html><meta charset="utf-8"><title>graph model</title>
 <script src="/tfjs/tf.min.js"></script>
 <script>
@@ -37,16 +36,11 @@ let images: string[];
 
 before(async () => {
   if (skip) return;
-  assert.ok(!missing, String(missing)); // under CI=true a missing chromium fails
   await tf.setBackend('cpu');
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'export-browser-'));
   images = await writeTestImages(tmp, 2, 5);
   await fs.writeFile(path.join(tmp, 'index.html'), PAGE);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -3,10 +3,10 @@
 // Debian's chromium with a fake acquireVsCodeApi that records posted messages and keeps
 // setState() across reloads (as VS Code keeps it across hide/show).
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
+import { listenLocal } from '../helpers/local-server';
 import { panelHtml } from '../../src/extension/panels/html';
 import type { PanelKind, HostMessage } from '../../src/protocol/webview';
 import type { TrainerEvent } from '../../src/protocol/events';
@@ -32,7 +32,7 @@ export const reports = new Map<string, { kind: PanelKind; messages: HostMessage[
 
 export async function startServer(): Promise<PanelServer> {
   let origin = '';
-  const server = http.createServer((req, res) => {
+  const local = await listenLocal((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const page = /^\/panel\/(\w+)$/.exec(url.pathname);
     if (page) {
@@ -66,22 +66,15 @@ export async function startServer(): Promise<PanelServer> {
     res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
     fs.createReadStream(file).pipe(res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = local.origin;
   return {
     origin,
     src: (p) => `${origin}/${p.split(path.sep).map(encodeURIComponent).join('/')}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: local.close,
   };
 }
 
-export function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
+export const launch = launchChromium;
 
 export interface PanelPage {
   page: Page;

@@ -32,6 +32,19 @@ async function assertClean(p: PanelPage): Promise<void> {
   assert.deepEqual(p.problems, [], 'no console errors');
 }
 
+/** Screenshots in the page's theme, then in the other (.test-output/panels/<name>-<theme>.png). */
+async function screenshotBothThemes(p: PanelPage, name: string, themes: readonly ['dark', 'light'] | readonly ['light', 'dark']): Promise<void> {
+  await p.screenshot(`${name}-${themes[0]}`);
+  await p.setTheme(`vscode-${themes[1]}`);
+  await p.screenshot(`${name}-${themes[1]}`);
+}
+
+/** The page stayed clean (no CSP violations, no console errors); then it closes. */
+async function closeClean(p: PanelPage): Promise<void> {
+  await assertClean(p);
+  await p.page.close();
+}
+
 test('LR finder: the curve grows live, suggestions are marked, clicks and drags post setMaxLr', async () => {
   const events = readJsonl('lr-find.jsonl');
   const result = events.find((e) => e.type === 'lr_find_result');
@@ -84,11 +97,8 @@ test('LR finder: the curve grows live, suggestions are marked, clicks and drags 
   assert.ok(range.start > 0 && range.stop > range.start * 10, JSON.stringify(range));
   for (const m of posted) assert.ok(validateWebviewMessage(m).ok, JSON.stringify(m));
   assert.match((await p.page.textContent('[data-testid=chosen-value]')) ?? '', /^slice\(/);
-  await p.screenshot('lr-finder-dark');
-  await p.setTheme('vscode-light');
-  await p.screenshot('lr-finder-light');
-  await assertClean(p);
-  await p.page.close();
+  await screenshotBothThemes(p, 'lr-finder', ['dark', 'light']);
+  await closeClean(p);
 });
 
 test('Training: progress, curves and the epoch table grow as events arrive; Stop posts stop', async () => {
@@ -131,17 +141,14 @@ test('Training: progress, curves and the epoch table grow as events arrive; Stop
   const rendered = (await p.posted()).filter((m) => m.type === 'rendered').pop();
   assert.deepEqual(rendered, { type: 'rendered', summary: { runId: 'fit_one_cycle-002', status: 'completed', points: 368, rows: 4, lastStep: 367 } });
   assert.ok(validateWebviewMessage(rendered).ok);
-  await p.screenshot('training-light');
-  await p.setTheme('vscode-dark');
-  await p.screenshot('training-dark');
+  await screenshotBothThemes(p, 'training', ['light', 'dark']);
 
   // Hidden and re-shown (the webview is re-created): the state comes back from setState.
   await p.page.waitForTimeout(500);
   await p.page.reload();
   await p.page.waitForFunction(() => !!(window as unknown as { imageTrainerPanel?: unknown }).imageTrainerPanel);
   assert.equal(await p.page.locator('[data-testid=epoch-rows] tr').count(), 4, 'state survives re-creation');
-  await assertClean(p);
-  await p.page.close();
+  await closeClean(p);
 });
 
 test('Training: a panel opened mid-run catches up from the replayed history, then continues live', async () => {
@@ -158,8 +165,7 @@ test('Training: a panel opened mid-run catches up from the replayed history, the
   assert.match((await p.page.textContent('[data-testid=freeze-state]')) ?? '', /Unfrozen: all 3 layer groups train/);
   const lrCells = await p.page.locator('[data-testid=freeze] tbody tr td:nth-child(3)').allTextContents();
   assert.deepEqual(lrCells, ['1e-6', '1e-5', '1e-4'], 'the one lr formatter');
-  await assertClean(p);
-  await p.page.close();
+  await closeClean(p);
 });
 
 function interpretationFixture(): { data: InterpretationData; interp: ClassificationInterpretation; root: string } {
@@ -242,11 +248,8 @@ test('Interpretation: a confusion cell lists exactly its files; Relabel/Delete/U
   const rowSum = data.confusion[actual].reduce((a, b) => a + b, 0);
   assert.equal(diag, (data.confusion[actual][predicted] / rowSum).toFixed(2));
   await p.page.evaluate(() => Promise.all(Array.from(document.images).map((i) => i.decode().catch(() => undefined))));
-  await p.screenshot('interpretation-dark');
-  await p.setTheme('vscode-light');
-  await p.screenshot('interpretation-light');
-  await assertClean(p);
-  await p.page.close();
+  await screenshotBothThemes(p, 'interpretation', ['dark', 'light']);
+  await closeClean(p);
 });
 
 /** A Grad-CAM overlay PNG rendered by the trainer's own renderer, served like asWebviewUri would. */
@@ -291,11 +294,8 @@ test('Dataset: show_batch grid, class counts, skipped files, re-shuffle', async 
   assert.deepEqual(re, [{ type: 'reshuffle', split: 'train' }]);
   assert.ok(validateWebviewMessage(re[0]).ok);
   await p.page.evaluate(() => Promise.all(Array.from(document.images).map((i) => i.decode().catch(() => undefined))));
-  await p.screenshot('dataset-light');
-  await p.setTheme('vscode-dark');
-  await p.screenshot('dataset-dark');
-  await assertClean(p);
-  await p.page.close();
+  await screenshotBothThemes(p, 'dataset', ['light', 'dark']);
+  await closeClean(p);
 });
 
 test('Run comparison: two runs side by side', async () => {
@@ -310,11 +310,8 @@ test('Run comparison: two runs side by side', async () => {
   const err = await p.page.locator('[data-testid=metrics] tbody tr', { hasText: 'error_rate' }).locator('td').allTextContents();
   assert.deepEqual(err, ['error_rate', '0.062000', '0.055000 ★']);
   assert.equal(await p.page.locator('[data-testid=comparison-plot] canvas').count(), 1);
-  await p.screenshot('run-comparison-dark');
-  await p.setTheme('vscode-light');
-  await p.screenshot('run-comparison-light');
-  await assertClean(p);
-  await p.page.close();
+  await screenshotBothThemes(p, 'run-comparison', ['dark', 'light']);
+  await closeClean(p);
 });
 
 test('The same bundle renders a plain report page from embedded data, without VS Code', async () => {

@@ -8,19 +8,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { runInterpret, topLossTitle, type RunInterpretResult } from '../../src/trainer/interpret';
 import { TinyCamModel, drawSquares, randomSquare, seededRandom, trainOnSquares, writeRgbPng } from '../helpers/interp-model';
 import { FileLearner } from '../helpers/interp-learner';
-import { requires } from '../helpers/requires';
+import { launchChromium, needsChromium } from '../helpers/chromium';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const OUT = path.join(ROOT, '.test-output', 'interpretation');
 const SIZE = 16;
 const SIDE = 5;
 const CLASSES = ['red', 'blue', 'green'];
-const CHROMIUM = '/usr/bin/chromium';
-const skip = requires(fs.existsSync(CHROMIUM), CHROMIUM, 'apt-get install chromium');
+const skip = needsChromium;
 
 let tmp: string;
 let browser: Browser | undefined;
@@ -47,11 +46,7 @@ before(async () => {
   const learner = new FileLearner(model, CLASSES, SIZE, valid);
   fs.rmSync(OUT, { recursive: true, force: true });
   result = await runInterpret({ learner, outDir: OUT, k: 9, out: { write: (s: string) => (stdout += s) }, title: 'Squares: interpretation' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

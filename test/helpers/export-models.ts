@@ -2,7 +2,6 @@
 // BatchNorm statistics (so folding them is really exercised), real PNG files, and a static file
 // server on 127.0.0.1 for loading graph models over http as a web page would.
 import { promises as fs } from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { tf } from '../../src/trainer/backend';
 import { createModel } from '../../src/trainer/models';
@@ -10,6 +9,7 @@ import type { ArchName } from '../../src/trainer/models/types';
 import { Learner } from '../../src/trainer/learner';
 import { makeFakeData } from './fake-data';
 import { seededRandom } from './seeded-random';
+import { listenLocal } from './local-server';
 
 export function randomisedLearner(arch: ArchName, opts: { size: number; c: number; seed: number; dir: string }): Learner {
   const model = createModel({ arch, numClasses: opts.c, ps: [0, 0], seed: opts.seed });
@@ -53,7 +53,7 @@ const TYPES: Record<string, string> = { '.html': 'text/html', '.json': 'applicat
 
 /** Serves files under the given roots (url /<mount>/<file>) on 127.0.0.1; resolves to its base URL. */
 export async function serveStatic(mounts: Record<string, string>): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+  const { origin, close } = await listenLocal((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const [, mount, ...rest] = url.pathname.split('/');
     const root = mounts[mount ?? ''];
@@ -67,7 +67,5 @@ export async function serveStatic(mounts: Record<string, string>): Promise<{ url
       () => res.writeHead(404).end(),
     );
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: origin, close };
 }
