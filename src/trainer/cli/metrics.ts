@@ -18,7 +18,17 @@ export const EpochMetrics = z.object({
 
 export const LrFindMetrics = LrFindResult;
 
+/** How the run ended: completed, stopped (Ctrl-C / SIGTERM) or failed (an error, in `error`). */
+export const RunOutcome = z.enum(['running', 'completed', 'stopped', 'failed']);
+export type RunOutcome = z.infer<typeof RunOutcome>;
+
 export const Metrics = z.object({
+  status: RunOutcome,
+  /** The epochs that finished (each one is a row of `epochs`). */
+  epochs_completed: z.number().int(),
+  /** The checkpoint this run wrote, relative to the run folder (models/<name>.safetensors), or null when it wrote none. */
+  checkpoint: z.string().nullable(),
+  error: z.string().optional(),
   backend: BackendInfo,
   classes: z.array(z.string()),
   train_count: z.number().int(),
@@ -36,6 +46,12 @@ export class MetricsCollector {
   private haveDataset = false;
   /** This invocation's runs (train may fit twice: frozen, then unfrozen), folded by the run reducer. */
   private readonly runs: RunState[] = [];
+  private outcome: { status: RunOutcome; checkpoint: string | null; error?: string } = { status: 'running', checkpoint: null };
+
+  /** Set by the CLI when the run ends, before the last write: metrics.json then agrees with what is on disk. */
+  setOutcome(o: { status: RunOutcome; checkpoint: string | null; error?: string }): void {
+    this.outcome = o;
+  }
 
   readonly onEvent = (e: TrainerEvent): void => {
     switch (e.type) {
@@ -78,12 +94,17 @@ export class MetricsCollector {
   /** Null until the backend and the dataset are known: nothing worth writing before that. */
   snapshot(): Metrics | null {
     if (!this.backend || !this.haveDataset) return null;
+    const epochs = this.epochs;
     const m: Metrics = {
+      status: this.outcome.status,
+      epochs_completed: epochs.length,
+      checkpoint: this.outcome.checkpoint,
+      ...(this.outcome.error !== undefined ? { error: this.outcome.error } : {}),
       backend: this.backend,
       classes: this.classes,
       train_count: this.trainCount,
       valid_count: this.validCount,
-      epochs: this.epochs,
+      epochs,
     };
     if (this.lrFind) m.lr_find = this.lrFind;
     return m;

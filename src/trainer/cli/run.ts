@@ -1,5 +1,6 @@
 // The CLI's commands as sequences of TrainerSession calls (the same calls the extension's child
 // process makes), with a renderer for people or JSON lines, metrics.json, and Ctrl-C handling.
+import * as fs from 'fs';
 import * as path from 'path';
 import type { TrainerEvent } from '../../protocol/events';
 import type { LrSpec } from '../../protocol/lr';
@@ -12,10 +13,17 @@ import { checkExportTarget } from '../export/folder';
 import { defaultExportDirName } from '../../protocol/export';
 import { escapeTerminal, escapingWriter } from './escape';
 import { HumanRenderer, JsonRenderer, type Renderer } from './render';
+import { acquireRunLock, type RunLock } from '../io/run-lock';
+import { checkCheckpointPlace, prepareRunFolder } from '../io/run-folder';
+import { assertCheckpointName } from '../learner/checkpoint';
+import { assertDirectory } from '../data/discover';
+import { SaveModelCallback } from '../learner/callbacks';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_INTERRUPTED = 130;
+/** 128 + SIGTERM, as a shell reports a process the signal ended. */
+export const EXIT_TERMINATED = 143;
 
 export interface TrainFlags extends DataModelFlags {
   epochs: number;
@@ -43,13 +51,21 @@ class CliRun {
   readonly session: TrainerSession;
   readonly outDir: string;
   interrupted = false;
-  private readonly onSigint = (): void => {
+  private signal: NodeJS.Signals | null = null;
+  /** The run folder's lock, once taken: only a run that holds it writes metrics.json there. */
+  private lock?: RunLock;
+  /** The checkpoint this run wrote, relative to the run folder. */
+  checkpoint: string | null = null;
+  private readonly startedAt = Date.now();
+  /** SIGINT (Ctrl-C) and SIGTERM: stop at the next batch, write what finished; a second one quits at once. */
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
     if (this.interrupted) {
       this.renderer.close();
-      process.exit(EXIT_INTERRUPTED);
+      process.exit(signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED); // the lock goes with the process's exit hook
     }
     this.interrupted = true;
-    this.renderer.note('interrupted: stopping at the next batch (Ctrl-C again to quit now)');
+    this.signal = signal;
+    this.renderer.note(`interrupted (${signal}): stopping at the next batch (Ctrl-C again to quit now)`);
     void this.session.stop({});
   };
 
@@ -57,7 +73,31 @@ class CliRun {
     this.renderer = flags.json ? new JsonRenderer() : new HumanRenderer(process.stdout, process.stderr, command === 'predict');
     this.outDir = path.resolve(flags.out ?? defaultOutDir(command));
     this.session = new TrainerSession({ onEvent: (e) => this.onEvent(e), outDir: this.outDir });
-    process.on('SIGINT', this.onSigint);
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  /**
+   * Everything that would otherwise fail after the training, checked before the backend starts:
+   * the dataset folder, the --save name, the run folder (created, writable, not in use by another
+   * run: its lock is taken here), the checkpoint's place and the export target.
+   */
+  async preflight(opts: { data?: string; save?: string; exportDir?: string; folder?: string }): Promise<void> {
+    if (opts.save !== undefined) assertCheckpointName(opts.save, '--save name');
+    if (opts.data !== undefined) await assertDirectory(path.resolve(opts.data));
+    const folder = opts.folder ?? this.outDir;
+    prepareRunFolder(folder);
+    this.lock = acquireRunLock(folder, { command: this.command });
+    if (opts.save !== undefined) checkCheckpointPlace(this.outDir, path.join(this.outDir, 'models', `${opts.save}.safetensors`));
+    if (opts.exportDir !== undefined) await checkExportTarget(opts.exportDir);
+  }
+
+  /** A checkpoint SaveModelCallback (--save-best) wrote during this run, if any. */
+  noteCallbackCheckpoint(name: string): void {
+    if (this.checkpoint !== null) return;
+    const rel = path.join('models', `${name}.safetensors`);
+    const st = fs.statSync(path.join(this.outDir, rel), { throwIfNoEntry: false });
+    if (st && st.mtimeMs >= this.startedAt - 1000) this.checkpoint = rel;
   }
 
   onEvent(e: TrainerEvent): void {
@@ -72,26 +112,36 @@ class CliRun {
   /** Runs the steps; returns the exit code. Errors become one line on stderr (and an event in JSON mode). */
   async execute(steps: () => Promise<void>, writeMetrics: boolean): Promise<number> {
     let code = EXIT_OK;
+    let error: string | undefined;
     try {
       await steps();
     } catch (err) {
       code = EXIT_ERROR;
       const info = toErrorInfo(err);
+      error = formatErrorLine(info);
       if (this.flags.json) this.renderer.onEvent({ type: 'error', ...info });
       this.renderer.close();
       process.stderr.write(`image-trainer: error: ${escapeTerminal(formatErrorLine(info))}\n`);
       if (this.flags.verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     }
-    if (this.interrupted && code === EXIT_OK) code = EXIT_INTERRUPTED;
+    if (this.interrupted && code === EXIT_OK) code = this.signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
+    this.metrics.setOutcome({
+      status: code === EXIT_OK ? 'completed' : this.interrupted && code !== EXIT_ERROR ? 'stopped' : 'failed',
+      checkpoint: this.checkpoint,
+      ...(error !== undefined ? { error } : {}),
+    });
     try {
-      if (writeMetrics && (await this.metrics.write(this.metricsFile))) this.renderer.note(`metrics: ${this.metricsFile}`);
+      // Never into a folder another run holds: without the lock there is no metrics.json to write.
+      if (writeMetrics && this.lock && (await this.metrics.write(this.metricsFile))) this.renderer.note(`metrics: ${this.metricsFile}`);
     } catch (err) {
       process.stderr.write(`image-trainer: error: could not write ${escapeTerminal(this.metricsFile)}: ${escapeTerminal(toErrorInfo(err).message)}\n`);
       code = code || EXIT_ERROR;
     }
     this.renderer.close();
-    process.off('SIGINT', this.onSigint);
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
     await this.session.shutdown({});
+    this.lock?.release();
     return code;
   }
 
@@ -114,6 +164,9 @@ class CliRun {
   }
 }
 
+/** The checkpoint SaveModelCallback writes (its default name, which --save-best uses). */
+const SAVE_BEST_NAME = new SaveModelCallback().fname;
+
 export async function runTrain(flags: TrainFlags, command = 'train'): Promise<number> {
   return runFit(command, flags, (session) => session.fitOneCycle({ epochs: flags.epochs, ...(flags.lr !== undefined ? { maxLr: flags.lr } : {}) }));
 }
@@ -132,15 +185,24 @@ async function runFit(command: string, flags: DataModelFlags & { save: string },
   const run = new CliRun(command, flags);
   const exportDir = path.join(run.outDir, defaultExportDirName('native'));
   return run.execute(async () => {
-    // A target the export would refuse is found now, not after the training.
-    await checkExportTarget(exportDir);
+    // What would be refused after the training (a bad --save, an --out that cannot be written or
+    // is in use, an export target) is found now, before the first batch.
+    await run.preflight({ data: flags.data, save: flags.save, exportDir });
     await run.prepare(flags);
     if (run.interrupted) return;
-    await train(run.session);
+    try {
+      await train(run.session);
+    } finally {
+      if (flags.saveBest !== undefined) run.noteCallbackCheckpoint(SAVE_BEST_NAME);
+    }
     const last = run.metrics.lastEpoch;
     if (last && last.error_rate !== null) run.renderer.result(`error_rate: ${last.error_rate.toFixed(4)} after ${last.epoch + 1} epoch${last.epoch ? 's' : ''}`);
-    if (run.interrupted) return;
+    if (run.interrupted) {
+      run.renderer.note(`stopped: nothing saved as '${flags.save}' (the last epoch did not finish)`);
+      return;
+    }
     const saved = await run.session.save({ name: flags.save });
+    run.checkpoint = path.relative(run.outDir, saved.path);
     run.renderer.note(`saved: ${saved.path}`);
     const exported = await run.session.export({ dir: exportDir });
     run.renderer.note(`exported: ${exported.dir}`);
@@ -150,6 +212,7 @@ async function runFit(command: string, flags: DataModelFlags & { save: string },
 export async function runLrFind(flags: LrFindFlags): Promise<number> {
   const run = new CliRun('lr-find', flags);
   return run.execute(async () => {
+    await run.preflight({ data: flags.data });
     await run.prepare(flags);
     if (run.interrupted) return;
     await run.session.lrFind({ startLr: flags.startLr, endLr: flags.endLr, numIt: flags.numIt });
@@ -199,16 +262,16 @@ export async function runInterpret(flags: InterpretFlags): Promise<number> {
   const run = new CliRun('interpret', { ...flags, out: modelDir });
   const reportDir = path.resolve(flags.out ?? modelDir);
   return run.execute(async () => {
+    assertCheckpointName(flags.name, '--name');
     const checkpoint = path.join(modelDir, 'models', `${flags.name}.safetensors`);
-    const info = await parts.learner().readCheckpointInfo(checkpoint).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') {
-        throw new TrainerError(`No checkpoint '${flags.name}' in ${path.join(modelDir, 'models')}`, {
-          file: checkpoint,
-          fix: 'pass the --out folder of a train run as --model (and --name if it was saved under another name)',
-        });
-      }
-      throw err;
-    });
+    if (!fs.existsSync(checkpoint)) {
+      throw new TrainerError(`No checkpoint '${flags.name}' in ${path.join(modelDir, 'models')}`, {
+        file: checkpoint,
+        fix: 'pass the --out folder of a train run as --model (and --name if it was saved under another name)',
+      });
+    }
+    await run.preflight({ data: flags.data, folder: reportDir });
+    const info = await parts.learner().readCheckpointInfo(checkpoint);
     await run.prepare({ ...flags, arch: flags.arch ?? info.model.arch, size: flags.size ?? info.size, pretrained: 'none', unfreeze: false });
     await run.session.load({ name: flags.name });
     // Text for people on stdout; in JSON mode stdout carries events only, so one summary line.

@@ -13,6 +13,7 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { LearnerError } from '../learner/errors';
 import { syncFolder } from '../io/atomic-write';
+import { makeFolders } from '../io/make-folders';
 import { EXPORT_MANIFEST, EXPORT_MANIFEST_FORMAT, type ExportFormat } from '../../protocol/export';
 
 export interface ExportManifest {
@@ -90,7 +91,7 @@ export async function writeExportFolder(
   await recoverExportFolder(target);
   const check = await checkExportTarget(target);
   const parent = path.dirname(target);
-  await fs.mkdir(parent, { recursive: true });
+  await makeFolders(parent);
   const id = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const staging = sidePath(target, id, 'tmp');
   const aside = sidePath(target, id, 'old');

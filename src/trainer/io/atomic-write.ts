@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
+import { makeFolders, makeFoldersSync } from './make-folders';
 
 export interface AtomicWriteOptions {
   /** Permission bits for the new file; 'keep' copies the replaced file's mode (0o644 for a new file). */
@@ -52,7 +53,7 @@ function syncFolderSync(dir: string): void {
 /** Throws the original error (after removing the temp file) so callers can explain it in their own terms. */
 export async function writeFileAtomic(file: string, content: AtomicContent, opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
+  await makeFolders(dir);
   const tmp = tempPathFor(file);
   let handle: fs.promises.FileHandle | undefined;
   try {
@@ -74,7 +75,7 @@ export async function writeFileAtomic(file: string, content: AtomicContent, opts
 /** The same for synchronous callers. */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  makeFoldersSync(dir);
   const tmp = tempPathFor(file);
   try {
     const fd = fs.openSync(tmp, 'wx', modeFor(file, opts.mode));

@@ -35,6 +35,23 @@ export interface CheckpointInfo {
   hasOptimizer: boolean;
 }
 
+/** What is wrong with a checkpoint name (it becomes models/<name>.safetensors), or null when it is fine. */
+export function checkpointNameProblem(name: string): string | null {
+  if (name.length === 0) return 'it is empty';
+  if (name.length > 200) return `it is ${name.length} characters long (at most 200)`;
+  if (!/^[\w.-]+$/.test(name)) return 'only letters, digits, dot, dash and underscore may be used (no slashes or spaces)';
+  if (name.startsWith('.')) return 'it starts with a dot (a hidden file)';
+  return null;
+}
+
+/** Throws a LearnerError naming the value and the fix; `flag` is how the user gave it ('--save', 'name'). */
+export function assertCheckpointName(name: string, flag = 'name'): void {
+  const problem = checkpointNameProblem(name);
+  if (problem) {
+    throw new LearnerError(`Invalid checkpoint ${flag} '${name}': ${problem}`, { fix: 'Use a name of letters, digits, dot, dash and underscore, e.g. stage-1' });
+  }
+}
+
 /** A diverged model (NaN/Inf weights) is never saved or exported as if it were good. */
 export function assertFiniteWeights(model: ClassifierModel, target: string): void {
   for (const p of model.params) {

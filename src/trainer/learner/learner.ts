@@ -25,7 +25,7 @@ import { AdamW } from './optimizer';
 import { DEFAULT_LR } from '../../protocol/lr';
 import { lrRange } from './lr';
 import { loadImageTensorData, type Preprocessing } from './preprocess';
-import { saveCheckpoint, loadCheckpoint, assertFiniteWeights } from './checkpoint';
+import { saveCheckpoint, loadCheckpoint, assertFiniteWeights, assertCheckpointName } from './checkpoint';
 import { exportModel } from './export';
 import { LearnerError } from './errors';
 import type { EpochRecord, FineTuneOptions, LearnerOptions, LrFindOptions, LrFindResult, LrSpec, OneCycleOptions, Predictions, PredictResult } from './types';
@@ -447,7 +447,7 @@ export class Learner {
 
   /** Checkpoint file of `name` under this run's models/ folder. */
   checkpointFile(name: string): string {
-    if (!/^[\w.-]+$/.test(name)) throw new LearnerError(`Invalid checkpoint name '${name}'`, { fix: 'Use letters, digits, dot, dash and underscore only' });
+    assertCheckpointName(name);
     return path.join(this.path, 'models', `${name}.safetensors`);
   }
 

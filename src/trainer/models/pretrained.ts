@@ -14,6 +14,7 @@ import { loadTorchWeights, type LoadWeightsReport } from './weights';
 import { ActionableError } from '../errors';
 import { assertRegularFileSync, MAX_WEIGHTS_BYTES, readTextBoundedSync, UnsafeFileError } from '../io/bounded-read';
 import { readSafetensorsSync } from '../io/safetensors';
+import { makeFoldersSync } from '../io/make-folders';
 
 export interface PretrainedSource {
   url: string;
@@ -133,7 +134,7 @@ export async function ensurePretrainedFile(arch: ArchName, opts: PretrainedOptio
       `Delete the file to download it again, or use --pretrained PATH for a file of your own`,
     );
   }
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  makeFoldersSync(path.dirname(target));
   const release = await lockDownload(`${target}.lock`, `${target}.part`, opts);
   try {
     if (fs.existsSync(target)) return target; // another process finished it while we waited
