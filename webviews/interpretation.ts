@@ -1,10 +1,11 @@
 // Interpretation panel (ClassificationInterpretation + ImageClassifierCleaner): confusion matrix
 // heatmap (counts or row-normalised), click a cell → its images; most_confused(min_val);
-// plot_top_losses with "predicted/actual/loss/probability" titles and a Grad-CAM toggle; per-class
-// precision/recall/F1; show_results; Relabel/Delete on each image, with Undo.
+// plot_top_losses with "predicted/actual/loss/probability" titles and a Grad-CAM toggle; the
+// classification report (sklearn's, as print_classification_report); show_results; Relabel/Delete on each image, with Undo.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import type { ConfusedPair } from '../src/protocol/interpretation';
+import type { ConfusedPair, ReportRow } from '../src/protocol/interpretation';
+import { classificationReport } from '../src/protocol/classification-report';
 import type { CleanerChange, HostMessage, InterpItem, InterpretationData } from '../src/protocol/webview';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
@@ -102,7 +103,7 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext<Interpre
     h(
       'div',
       { className: 'columns' },
-      section('Per-class precision / recall', metricsBox),
+      section('Classification report', metricsBox),
       section(
         'show_results',
         h('p', { className: 'legend muted', 'data-testid': 'show-results-legend' }, 'Each title: actual / predicted; ', h('span', { className: 'right' }, 'green'), ' when right, ', h('span', { className: 'wrong' }, 'red'), ' when wrong.'),
@@ -270,15 +271,22 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext<Interpre
     clear(metricsBox);
     const d = s.data;
     if (!d) return;
+    // sklearn's classification_report from the matrix the panel already has (zero divisions 0)
+    const r = classificationReport(d.classes, d.confusion);
+    const row = (name: string, m: ReportRow, testid?: string) =>
+      h('tr', testid ? { 'data-testid': testid } : {}, h('td', {}, name), h('td', {}, fmtNum(m.precision, 3)), h('td', {}, fmtNum(m.recall, 3)), h('td', {}, fmtNum(m.f1, 3)), h('td', {}, String(m.support)));
     metricsBox.append(
       h(
         'table',
         { className: 'data' },
-        h('thead', {}, h('tr', {}, ...['class', 'precision', 'recall', 'f1', 'support'].map((c) => h('th', {}, c)))),
+        h('thead', {}, h('tr', {}, ...['class', 'precision', 'recall', 'f1-score', 'support'].map((c) => h('th', {}, c)))),
+        h('tbody', {}, ...r.classes.map((m) => row(m.name, m))),
         h(
-          'tbody',
+          'tfoot',
           {},
-          ...d.perClass.map((m) => h('tr', {}, h('td', {}, m.name), h('td', {}, fmtNum(m.precision, 3)), h('td', {}, fmtNum(m.recall, 3)), h('td', {}, fmtNum(m.f1, 3)), h('td', {}, String(m.support)))),
+          h('tr', { 'data-testid': 'report-accuracy' }, h('th', {}, 'accuracy'), h('td', {}), h('td', {}), h('td', {}, fmtNum(r.accuracy, 3)), h('td', {}, String(r.support))),
+          row('macro avg', r.macroAvg, 'report-macro'),
+          row('weighted avg', r.weightedAvg, 'report-weighted'),
         ),
       ),
     );

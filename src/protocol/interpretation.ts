@@ -2,6 +2,8 @@
 // them, the `interpret` request's answer (the same plus every item's probabilities) and Grad-CAM.
 import { z } from 'zod';
 
+export { classificationReport } from './classification-report';
+
 export const ConfusedPair = z.object({ actual: z.string(), predicted: z.string(), count: z.number().int() });
 export type ConfusedPair = z.infer<typeof ConfusedPair>;
 
@@ -19,6 +21,28 @@ export const ClassMetrics = z.object({
   f1: z.number().nullable(),
 });
 export type ClassMetrics = z.infer<typeof ClassMetrics>;
+
+/** One line of sklearn's classification_report; zero divisions count as 0 (its zero_division default). */
+export const ReportRow = z.object({
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  support: z.number().int(),
+});
+export type ReportRow = z.infer<typeof ReportRow>;
+
+/** sklearn's classification_report(y, pred, labels=every class) as fastai's print_classification_report shows it. */
+export const ClassificationReport = z.object({
+  classes: z.array(ReportRow.extend({ name: z.string() })),
+  accuracy: z.number(),
+  /** Validation items (the support of accuracy and of both averages). */
+  support: z.number().int(),
+  /** Unweighted mean over every class. */
+  macroAvg: ReportRow,
+  /** Mean over classes weighted by support. */
+  weightedAvg: ReportRow,
+});
+export type ClassificationReport = z.infer<typeof ClassificationReport>;
 
 export const TopLoss = z.object({
   index: z.number().int(),
@@ -46,7 +70,8 @@ export const InterpretationSummary = z.object({
   confusionMatrixNormalized: z.array(z.array(z.number().nullable())),
   mostConfused: z.array(ConfusedPair),
   perClass: z.array(ClassMetrics),
-  macro: z.object({ precision: z.number().nullable(), recall: z.number().nullable(), f1: z.number().nullable() }),
+  /** sklearn's classification_report (zero divisions 0): per class, accuracy, macro and weighted averages. */
+  report: ClassificationReport,
   topLosses: z.array(TopLoss),
   /** Every validation item (no probability vectors), so a viewer can list a cell's items. */
   items: z.array(z.object({ index: z.number().int(), file: z.string(), actual: z.string(), predicted: z.string(), loss: z.number(), probability: z.number() })),

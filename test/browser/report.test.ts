@@ -87,7 +87,18 @@ test('report.html shows the matrix, the titles and the heatmaps in chromium', { 
   const notes = await page.locator('#top-losses figcaption .note').count();
   assert.equal(heat + notes, 9);
   assert.ok(heat >= 2, `${heat} heatmaps`);
-  assert.equal(await page.locator('#per-class tbody tr').count(), CLASSES.length);
+  assert.equal(await page.locator('#classification-report tbody tr').count(), CLASSES.length);
+  assert.equal((await page.locator('#classification-report tr.accuracy td').nth(2).textContent())?.trim(), s.report.accuracy.toFixed(2));
+  // show_results: the first 9 validation images, "actual/predicted", green when right, red when wrong
+  const shown = s.items.slice(0, 9);
+  assert.deepEqual(await page.locator('#show-results figcaption .title').allTextContents(), shown.map((t) => `${t.actual}/${t.predicted}`));
+  const colours = await page.locator('#show-results figcaption .title').evaluateAll((els) => els.map((e) => getComputedStyle(e).color));
+  assert.deepEqual(colours, shown.map((t) => (t.actual === t.predicted ? 'rgb(26, 127, 55)' : 'rgb(207, 34, 46)')));
+  assert.ok(shown.some((t) => t.actual !== t.predicted) && shown.some((t) => t.actual === t.predicted), 'both colours are on the page');
+  assert.match((await page.locator('#show-results .legend').textContent()) ?? '', /^Each title: actual \/ predicted; green when right, red when wrong\.$/);
+  const shownImgs = await page.locator('#show-results img').evaluateAll((els) => els.map((e) => (e as HTMLImageElement).naturalWidth));
+  assert.equal(shownImgs.length, 9);
+  assert.ok(shownImgs.every((w) => w >= 192), `show_results images decoded: ${shownImgs.join(',')}`);
   assert.equal((await page.locator('#error-rate').textContent())?.trim(), `${((s.errorRate ?? 0) * 100).toFixed(2)}%`);
   assert.deepEqual(errors, []);
 

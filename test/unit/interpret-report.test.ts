@@ -64,10 +64,21 @@ test('writeReport: interpretation.json holds the numbers; report.html is self-co
     assert.equal(json.topLosses[0].file, files[1]);
     assert.equal(json.items.length, 5);
     assert.equal(json.perClass[2].recall, null);
+    // sklearn's report: owl has no images and none predicted → zeros; cat 1/2 · 1/2, dog 2/3 · 2/3
+    assert.deepEqual(json.report.classes[2], { name: '<b>owl</b>', precision: 0, recall: 0, f1: 0, support: 0 });
+    assert.equal(json.report.accuracy, 3 / 5);
+    assert.ok(Math.abs(json.report.macroAvg.f1 - (0.5 + 2 / 3 + 0) / 3) < 1e-12);
+    assert.ok(Math.abs(json.report.weightedAvg.precision - (2 * 0.5 + 3 * (2 / 3)) / 5) < 1e-12);
 
     const html = fs.readFileSync(htmlPath, 'utf8');
     assert.ok(!/<script|<link|src="http|url\(http/i.test(html), 'no external resources or scripts');
-    assert.equal((html.match(/src="data:image\/jpeg;base64,/g) ?? []).length, 3);
+    // 3 top losses + show_results of all 5 validation images
+    assert.equal((html.match(/src="data:image\/jpeg;base64,/g) ?? []).length, 3 + 5);
+    const results = [...html.matchAll(/<figure class="result (right|wrong)"[^>]*>[\s\S]*?<span class="title">([^<]*)<\/span>/g)].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(results, ['right cat/cat', 'wrong cat/dog', 'right dog/dog', 'wrong dog/cat', 'right dog/dog'], 'show_results: actual/predicted, green right, red wrong');
+    assert.match(html, /Each title: actual \/ predicted; <span class="right">green<\/span> when right, <span class="wrong">red<\/span> when wrong\./);
+    assert.match(html, /<tr class="accuracy"><th scope="row">accuracy<\/th><td><\/td><td><\/td><td>0\.60<\/td><td>5<\/td><\/tr>/);
+    assert.match(html, /<th scope="row">weighted avg<\/th><td>0\.60<\/td><td>0\.60<\/td><td>0\.60<\/td><td>5<\/td>/);
     assert.ok(html.includes('&lt;b&gt;owl&lt;/b&gt;') && !html.includes('<b>owl</b>'), 'class names are escaped');
     assert.ok(html.includes('dog/cat / 1.61 / 0.20'), 'lesson-style title for the worst loss');
     assert.ok(html.includes('prefers-color-scheme: dark'));
@@ -76,7 +87,7 @@ test('writeReport: interpretation.json holds the numbers; report.html is self-co
     // The CLI's form: writeReport returns the report's path and makes the thumbnails itself.
     const html2 = await writeReport(path.join(dir, 'out2'), interp, { k: 3 });
     assert.equal(html2, path.join(dir, 'out2', 'report.html'));
-    assert.equal((fs.readFileSync(html2, 'utf8').match(/src="data:image\/jpeg;base64,/g) ?? []).length, 3);
+    assert.equal((fs.readFileSync(html2, 'utf8').match(/src="data:image\/jpeg;base64,/g) ?? []).length, 3 + 5);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -95,6 +106,7 @@ test('runInterpret prints most confused and top losses and writes the report', a
     assert.match(text, /Most confused \(actual -> predicted: count\):\n {2}cat -> dog: 1\n {2}dog -> cat: 1\n/);
     assert.match(text, /Top losses[^\n]*\n {2}dog\/cat \/ 1\.61 \/ 0\.20 +img_1\.png\n {2}cat\/dog \/ 1\.20 \/ 0\.30 +img_3\.png\n/);
     assert.match(text, /accuracy: 60\.00% {3}error_rate: 40\.00%/);
+    assert.match(text, /Classification report:\n {14}precision {4}recall {2}f1-score {3}support\n\n {9}cat {7}0\.50 {6}0\.50 {6}0\.50 {9}2\n/);
     assert.ok(fs.existsSync(res.htmlPath) && fs.existsSync(res.jsonPath));
     assert.equal(res.warnings.length, 1);
     assert.match(res.warnings[0], /missing\.png: no preview/);

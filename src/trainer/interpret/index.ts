@@ -22,7 +22,7 @@ export { DatasetCleaner, CLEANER_LOG, DATASET_TRASH } from './cleaner';
 export type { CleanerOptions } from './cleaner';
 export { writeReport, writeReportFiles, renderReportHtml, makeThumbnail } from './report';
 export type { ReportOptions, ReportPaths, ReportImages } from './report';
-export { summarizeInterpretation, formatInterpretationText, topLossTitle } from './summary';
+export { summarizeInterpretation, formatInterpretationText, formatClassificationReport, topLossTitle } from './summary';
 export { runInterpret } from './run-interpret';
 export type { RunInterpretOptions, RunInterpretResult, InterpretLearner } from './run-interpret';
 export { InterpretError } from './errors';

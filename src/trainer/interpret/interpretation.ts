@@ -1,7 +1,7 @@
 // fastai's ClassificationInterpretation: the validation set's predictions, kept per item, and the
 // views the lesson uses (top losses, confusion matrix, most confused, show_results) plus per-class
 // precision / recall / F1.
-import type { ClassMetrics, ConfusedPair, TopLoss } from '../../protocol/interpretation';
+import { classificationReport, type ClassificationReport, type ClassMetrics, type ConfusedPair, type TopLoss } from '../../protocol/interpretation';
 import type { Predictions } from '../learner/types';
 import { InterpretError } from './errors';
 
@@ -163,6 +163,11 @@ export class ClassificationInterpretation {
       return ok.length === 0 ? null : ok.reduce((s, v) => s + v, 0) / ok.length;
     };
     return { precision: mean(per.map((m) => m.precision)), recall: mean(per.map((m) => m.recall)), f1: mean(per.map((m) => m.f1)) };
+  }
+
+  /** sklearn's classification_report over every class (fastai's print_classification_report); zero divisions 0. */
+  classificationReport(): ClassificationReport {
+    return classificationReport(this.classes, this.confusionMatrix());
   }
 
   /** Fraction of validation items predicted correctly; null for an empty validation set. */

@@ -24,6 +24,8 @@ export interface ReportImages {
 export interface ReportOptions extends ReportImages {
   /** Top losses to show (default 9, as plot_top_losses(9)). */
   k?: number;
+  /** Validation images in the show_results grid (default 9, as learn.show_results(max_n=9)). */
+  results?: number;
   title?: string;
 }
 
@@ -42,7 +44,9 @@ export async function writeReport(outDir: string, interp: ClassificationInterpre
 
 export async function writeReportFiles(outDir: string, interp: ClassificationInterpretation, opts: ReportOptions = {}): Promise<ReportPaths> {
   const summary = summarizeInterpretation(interp, { k: opts.k ?? 9 });
-  const { thumbnails, heatmaps, notes, warnings } = await collectImages(summary.topLosses.map((t) => t.file), opts);
+  const tops = summary.topLosses.map((t) => t.file);
+  const shown = showResultItems(summary, opts.results).map((t) => t.file);
+  const { thumbnails, heatmaps, notes, warnings } = await collectImages([...new Set([...tops, ...shown])], tops, opts);
   const html = renderReportHtml(summary, { ...opts, thumbnails, heatmaps, notes });
   const dir = path.resolve(outDir);
   try {
@@ -65,7 +69,9 @@ interface CollectedImages {
   warnings: string[];
 }
 
-async function collectImages(files: string[], opts: ReportImages): Promise<CollectedImages> {
+/** Thumbnails for `files`, Grad-CAM overlays for those of them in `heatmapFiles` (the top losses). */
+async function collectImages(files: string[], heatmapFiles: string[], opts: ReportImages): Promise<CollectedImages> {
+  const wantsHeatmap = new Set(heatmapFiles);
   const warnings: string[] = [];
   const notes = new Map<string, string>(opts.notes ?? []);
   const thumbnails = opts.thumbnails instanceof Map ? opts.thumbnails : new Map<string, Buffer>();
@@ -79,7 +85,7 @@ async function collectImages(files: string[], opts: ReportImages): Promise<Colle
         continue;
       }
     }
-    if (!opts.heatmaps && opts.heatmapsFrom && !heatmaps.has(file)) {
+    if (!opts.heatmaps && opts.heatmapsFrom && wantsHeatmap.has(file) && !heatmaps.has(file)) {
       try {
         const cam = await gradCamForFile(opts.heatmapsFrom, file, { outSize: 224 });
         // A 1×1 feature map (small input size) or an all-zero map carries no "where": show the
@@ -145,7 +151,8 @@ export function renderReportHtml(s: InterpretationSummary, opts: ReportOptions =
 ${confusionSection(s)}
 ${mostConfusedSection(s)}
 ${topLossesSection(s, opts)}
-${perClassSection(s)}
+${showResultsSection(s, opts)}
+${reportSection(s)}
 </main>
 <footer>Generated ${esc(s.createdAt)} · numbers in interpretation.json</footer>
 </body>
@@ -218,23 +225,49 @@ function topLossesSection(s: InterpretationSummary, opts: { thumbnails?: Map<str
 </section>`;
 }
 
-function perClassSection(s: InterpretationSummary): string {
-  const rows = s.perClass
-    .map(
-      (m) =>
-        `<tr><th scope="row">${esc(m.name)}</th><td>${m.support}</td><td>${m.predictedCount}</td><td>${fmt(m.precision)}</td><td>${fmt(m.recall)}</td><td>${fmt(m.f1)}</td></tr>`,
-    )
+/** fastai's show_results: the first validation items, captioned actual/predicted as the panel does. */
+function showResultItems(s: InterpretationSummary, n = 9): InterpretationSummary['items'] {
+  return s.items.slice(0, Math.max(0, n));
+}
+
+function showResultsSection(s: InterpretationSummary, opts: { results?: number; thumbnails?: Map<string, Buffer> | false }): string {
+  const cards = showResultItems(s, opts.results)
+    .map((t) => {
+      const right = t.actual === t.predicted;
+      const thumb = opts.thumbnails ? opts.thumbnails.get(t.file) : undefined;
+      const pic = thumb ? `<img src="${dataUri(thumb)}" alt="${esc(path.basename(t.file))}">` : `<div class="noimg">no preview</div>`;
+      return `<figure class="result ${right ? 'right' : 'wrong'}" data-actual="${esc(t.actual)}" data-predicted="${esc(t.predicted)}">
+  ${pic}
+  <figcaption><span class="title">${esc(t.actual)}/${esc(t.predicted)}</span><span class="file" title="${esc(t.file)}">${esc(path.basename(t.file))}</span></figcaption>
+</figure>`;
+    })
     .join('\n');
-  return `<section id="per-class">
-  <h2>Per class</h2>
+  return `<section id="show-results">
+  <h2>show_results</h2>
+  <p class="hint legend">Each title: actual / predicted; <span class="right">green</span> when right, <span class="wrong">red</span> when wrong.</p>
+  <div class="grid">${cards || '<p>No validation images.</p>'}</div>
+</section>`;
+}
+
+/** sklearn's classification_report as a table (fastai's print_classification_report). */
+function reportSection(s: InterpretationSummary): string {
+  const r = s.report;
+  const row = (name: string, m: { precision: number; recall: number; f1: number; support: number }, cls = '') =>
+    `<tr${cls ? ` class="${cls}"` : ''}><th scope="row">${esc(name)}</th><td>${fmt(m.precision, 2)}</td><td>${fmt(m.recall, 2)}</td><td>${fmt(m.f1, 2)}</td><td>${m.support}</td></tr>`;
+  return `<section id="classification-report">
+  <h2>Classification report</h2>
   <table class="metrics">
-    <thead><tr><th>class</th><th>images</th><th>predicted</th><th>precision</th><th>recall</th><th>F1</th></tr></thead>
+    <thead><tr><th>class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr></thead>
     <tbody>
-${rows}
+${r.classes.map((c) => row(c.name, c)).join('\n')}
     </tbody>
-    <tfoot><tr><th scope="row">macro average</th><td></td><td></td><td>${fmt(s.macro.precision)}</td><td>${fmt(s.macro.recall)}</td><td>${fmt(s.macro.f1)}</td></tr></tfoot>
+    <tfoot>
+<tr class="accuracy"><th scope="row">accuracy</th><td></td><td></td><td>${fmt(r.accuracy, 2)}</td><td>${r.support}</td></tr>
+${row('macro avg', r.macroAvg, 'macro')}
+${row('weighted avg', r.weightedAvg, 'weighted')}
+    </tfoot>
   </table>
-  <p class="hint">— : not defined (no images of the class, or none predicted as it).</p>
+  <p class="hint">As sklearn's classification_report: 0 where a ratio has nothing to divide by (no images of a class, or none predicted as it).</p>
 </section>`;
 }
 
@@ -267,7 +300,10 @@ figure.loss img, .noimg { display:block; width:100%; aspect-ratio:1; object-fit:
 .noimg { display:flex; align-items:center; justify-content:center; color:var(--muted); }
 figcaption { padding:6px 8px; display:flex; flex-direction:column; gap:2px; }
 figcaption .title { font-weight:600; font-variant-numeric:tabular-nums; }
-figure.wrong figcaption .title { color:var(--bad); }
+figure.wrong figcaption .title, .legend .wrong { color:var(--bad); }
+figure.result.right figcaption .title, .legend .right { color:var(--ok); }
+figure.result { margin:0; background:var(--card); border:1px solid var(--line); border-radius:6px; overflow:hidden; }
+figure.result img { display:block; width:100%; aspect-ratio:1; object-fit:cover; }
 figcaption .note { color:var(--muted); font-size:11.5px; font-style:italic; }
 figcaption .file { color:var(--muted); font-size:12px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .metrics th, .metrics td { border-bottom:1px solid var(--line); padding:4px 12px; text-align:right; font-variant-numeric:tabular-nums; }

@@ -1,7 +1,7 @@
 // The numbers of an interpretation as plain JSON: what interpretation.json holds and what the
 // child process returns to the panels.
 import * as path from 'path';
-import type { InterpretationSummary, TopLoss } from '../../protocol/interpretation';
+import type { ClassificationReport, InterpretationSummary, TopLoss } from '../../protocol/interpretation';
 import type { ClassificationInterpretation } from './interpretation';
 
 export function summarizeInterpretation(interp: ClassificationInterpretation, opts: { k?: number } = {}): InterpretationSummary {
@@ -16,7 +16,7 @@ export function summarizeInterpretation(interp: ClassificationInterpretation, op
     confusionMatrixNormalized: interp.confusionMatrix({ normalize: true }),
     mostConfused: interp.mostConfused(1),
     perClass: interp.perClass(),
-    macro: interp.macroAverage(),
+    report: interp.classificationReport(),
     topLosses: interp.topLosses(opts.k ?? 9),
     items: interp.items.map((it) => interp.named(it)),
   };
@@ -27,12 +27,34 @@ export function topLossTitle(t: TopLoss): string {
   return `${t.predicted}/${t.actual} / ${t.loss.toFixed(2)} / ${t.probability.toFixed(2)}`;
 }
 
-/** Plain-text lines for a terminal: most confused pairs and top losses. */
+/**
+ * The report as sklearn's classification_report prints it (fastai's print_classification_report):
+ * right-aligned columns 9 wide, `digits` decimals, a blank line before accuracy and the averages.
+ */
+export function formatClassificationReport(r: ClassificationReport, digits = 2): string {
+  const width = Math.max('weighted avg'.length, digits, ...r.classes.map((c) => c.name.length));
+  const num = (v: number) => v.toFixed(digits).padStart(9);
+  const line = (name: string, cells: string[]) => `${name.padStart(width)} ${cells.map((c) => ` ${c.padStart(9)}`).join('')}`;
+  const row = (name: string, m: { precision: number; recall: number; f1: number; support: number }) => line(name, [num(m.precision), num(m.recall), num(m.f1), String(m.support)]);
+  return [
+    line('', ['precision', 'recall', 'f1-score', 'support']),
+    '',
+    ...r.classes.map((c) => row(c.name, c)),
+    '',
+    line('accuracy', ['', '', num(r.accuracy), String(r.support)]),
+    row('macro avg', r.macroAvg),
+    row('weighted avg', r.weightedAvg),
+  ].join('\n') + '\n';
+}
+
+/** Plain-text lines for a terminal: the classification report, most confused pairs and top losses. */
 export function formatInterpretationText(s: InterpretationSummary, opts: { maxPairs?: number } = {}): string {
   const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(2)}%`);
   const lines: string[] = [];
   lines.push(`Validation items: ${s.n}   accuracy: ${pct(s.accuracy)}   error_rate: ${pct(s.errorRate)}`);
   lines.push('');
+  lines.push('Classification report:');
+  lines.push(formatClassificationReport(s.report));
   lines.push('Most confused (actual -> predicted: count):');
   const pairs = s.mostConfused.slice(0, opts.maxPairs ?? 20);
   if (pairs.length === 0) lines.push('  (none: every validation item was classified correctly)');
