@@ -216,6 +216,17 @@ test('Interpretation: a confusion cell lists exactly its files; Relabel/Delete/U
   await p.page.fill('[data-testid=min-count]', '2');
   assert.equal(await confusedRows(), interp.mostConfused(2).length);
 
+  // The classification report: sklearn's numbers from the same matrix (zero divisions 0).
+  const report = interp.classificationReport();
+  const cells = (sel: string) => p.page.locator(sel).evaluateAll((rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent)));
+  const row = (name: string, m: { precision: number; recall: number; f1: number; support: number }) => [name, m.precision.toFixed(3), m.recall.toFixed(3), m.f1.toFixed(3), String(m.support)];
+  assert.deepEqual(await cells('[data-testid=per-class] tbody tr'), report.classes.map((m) => row(m.name, m)));
+  assert.deepEqual(await cells('[data-testid=per-class] tfoot tr'), [
+    ['accuracy', '', '', report.accuracy.toFixed(3), String(report.support)],
+    row('macro avg', report.macroAvg),
+    row('weighted avg', report.weightedAvg),
+  ]);
+
   // Relabel the first top loss as its predicted class; delete the second; undo.
   const first = p.page.locator('[data-testid=top-losses] figure').first();
   await first.locator('select').selectOption(top[0].predicted);
