@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { DataOptions, LabelPreview as Preview, LabellingSpec } from '../protocol/requests';
+import { DEFAULT_TRANSFORM_SPEC, type AugMode, type PadMode, type ResizeMethod } from '../protocol/dataset';
 import type { TrainerService } from './trainerService';
 import { projectFolderReason } from '../protocol/export';
 
@@ -65,6 +66,9 @@ export async function runDatasetWizard(service: TrainerService, initialRoot?: st
     size: (last?.root === root ? last.size : undefined) ?? cfg.get<number>('size', 224),
     bs: (last?.root === root ? last.bs : undefined) ?? cfg.get<number>('batchSize', 64),
   };
+  if (last?.root === root) {
+    for (const key of ['aug', 'resize', 'padMode', 'minScale', 'presize'] as const) if (last[key] !== undefined) Object.assign(opts, { [key]: last[key] });
+  }
   const workers = cfg.get<number | null>('workers', null);
   if (typeof workers === 'number') opts.numWorkers = workers;
   // a train/ + valid/ layout fixes the split: Validation % would be ignored, so it is not offered
@@ -209,13 +213,18 @@ function shown(opts: DataOptions, key: Field): string {
 async function reviewOptions(opts: DataOptions, fixedSplit = false): Promise<DataOptions | undefined> {
   const fields = FIELDS.filter((f) => !(fixedSplit && f.key === 'validPct'));
   for (;;) {
-    type Item = vscode.QuickPickItem & { key?: Field };
+    type Item = vscode.QuickPickItem & { key?: Field; tfm?: TransformField };
     const items: Item[] = [
       { label: '$(check) Open dataset', detail: `${opts.root} · ${labellingText(opts.labelling)}${fixedSplit ? ' · validation set: the valid/ folder' : ''}` },
       ...fields.map((f) => ({ key: f.key, label: `${f.label}: ${shown(opts, f.key)}`, description: f.help })),
+      ...transformItems(opts),
     ];
     const pick = await vscode.window.showQuickPick(items, { title: 'Image Trainer: open the dataset (pick a value to change it)', ignoreFocusOut: true });
     if (!pick) return undefined;
+    if (pick.tfm) {
+      await editTransform(opts, pick.tfm);
+      continue;
+    }
     if (!pick.key) return opts;
     const field = FIELDS.find((f) => f.key === pick.key)!;
     const value = await vscode.window.showInputBox({
@@ -232,7 +241,76 @@ async function reviewOptions(opts: DataOptions, fixedSplit = false): Promise<Dat
     const n = field.parse(value) as number;
     if (field.key === 'validPct') opts.validPct = n / 100;
     else opts[field.key] = n;
+    if (opts.presize !== undefined && opts.size !== undefined && opts.presize < opts.size) delete opts.presize;
   }
+}
+
+type TransformField = 'resize' | 'aug' | 'minScale' | 'presize';
+
+const AUG_LABELS: Record<AugMode, string> = {
+  v2: 'aug_transforms (v2)',
+  v1: 'get_transforms (v1)',
+  none: 'none',
+};
+
+/** The review list's transform rows: what fastai v2 calls item_tfms and batch_tfms. */
+function transformItems(opts: DataOptions): (vscode.QuickPickItem & { tfm: TransformField })[] {
+  const aug = opts.aug ?? DEFAULT_TRANSFORM_SPEC.aug;
+  const resize = opts.resize ?? DEFAULT_TRANSFORM_SPEC.resize;
+  const rows: (vscode.QuickPickItem & { tfm: TransformField })[] = [
+    { tfm: 'aug', label: `Augmentation: ${AUG_LABELS[aug]}`, description: 'flips, rotation, zoom, warp and lighting on the training images' },
+  ];
+  if (aug !== 'v1') {
+    rows.push({ tfm: 'resize', label: `Resize: ${resize}${resize === 'pad' ? ` (${opts.padMode ?? DEFAULT_TRANSFORM_SPEC.padMode})` : ''}`, description: 'how an image becomes square: crop (random on train, centred on valid), squish or pad' });
+    rows.push({ tfm: 'minScale', label: `Min scale: ${opts.minScale ?? DEFAULT_TRANSFORM_SPEC.minScale}`, description: aug === 'none' ? 'below 1: RandomResizedCrop of at least this share of the image' : 'below 1: random crops of at least this share of the image (aug_transforms min_scale)' });
+  }
+  if (aug === 'v2') rows.push({ tfm: 'presize', label: `Presize: ${opts.presize ?? opts.size ?? 224}`, description: 'presizing: resize to this first, augment down to Size (the lesson: 460 for 224)' });
+  return rows;
+}
+
+async function editTransform(opts: DataOptions, field: TransformField): Promise<void> {
+  if (field === 'aug') {
+    const pick = await vscode.window.showQuickPick(
+      (Object.keys(AUG_LABELS) as AugMode[]).map((a) => ({ label: AUG_LABELS[a], aug: a, picked: a === (opts.aug ?? DEFAULT_TRANSFORM_SPEC.aug) })),
+      { title: 'Image Trainer: augmentation of the training images', ignoreFocusOut: true },
+    );
+    if (pick) {
+      opts.aug = pick.aug;
+      if (pick.aug === 'v1') for (const k of ['resize', 'padMode', 'minScale', 'presize'] as const) delete opts[k];
+    }
+    return;
+  }
+  if (field === 'resize') {
+    const choices: { label: string; resize: ResizeMethod; padMode?: PadMode }[] = [
+      { label: 'crop', resize: 'crop' },
+      { label: 'squish', resize: 'squish' },
+      { label: 'pad (reflection)', resize: 'pad', padMode: 'reflection' },
+      { label: 'pad (zeros)', resize: 'pad', padMode: 'zeros' },
+      { label: 'pad (border)', resize: 'pad', padMode: 'border' },
+    ];
+    const pick = await vscode.window.showQuickPick(choices, { title: 'Image Trainer: Resize method', ignoreFocusOut: true });
+    if (pick) {
+      opts.resize = pick.resize;
+      if (pick.padMode) opts.padMode = pick.padMode;
+      else delete opts.padMode;
+    }
+    return;
+  }
+  const isScale = field === 'minScale';
+  const value = await vscode.window.showInputBox({
+    title: `Image Trainer: ${isScale ? 'Min scale' : 'Presize'}`,
+    prompt: isScale ? 'share of the image a random crop keeps at least (0.01–1; 1 = off)' : `pixels before the augmentation crops to Size (≥ ${opts.size ?? 224})`,
+    value: String(isScale ? opts.minScale ?? 1 : opts.presize ?? opts.size ?? 224),
+    ignoreFocusOut: true,
+    validateInput: (v) => {
+      const n = Number(v.trim());
+      if (isScale) return v.trim() !== '' && n >= 0.01 && n <= 1 ? undefined : 'enter a number from 0.01 to 1';
+      return Number.isInteger(n) && n >= (opts.size ?? 8) && n <= 2048 ? undefined : `enter a whole number from ${opts.size ?? 8} to 2048`;
+    },
+  });
+  if (value === undefined) return;
+  if (isScale) opts.minScale = Number(value.trim());
+  else opts.presize = Number(value.trim());
 }
 
 export function labellingText(l: LabellingSpec): string {

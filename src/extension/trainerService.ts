@@ -30,7 +30,7 @@ export interface JobProgress {
 
 const KEY_DATASET = 'imageTrainer.lastDataset';
 const KEY_LEARNER = 'imageTrainer.learnerConfig';
-const LONG_JOBS: ReadonlySet<Method> = new Set<Method>(['lrFind', 'fitOneCycle', 'fineTune', 'fit', 'interpret']);
+const LONG_JOBS: ReadonlySet<Method> = new Set<Method>(['lrFind', 'fitOneCycle', 'fineTune', 'fit', 'interpret', 'tta']);
 
 export interface CrashRecord {
   at: number;
@@ -300,6 +300,13 @@ export class TrainerService implements vscode.Disposable {
   private afterRequest<M extends Method>(method: M, params: ParamsOf<M>, result: ResultOf<M>): void {
     const answer = { method, params, result } as AnsweredRequest;
     switch (answer.method) {
+      case 'changeSize': {
+        if (this.dataset) {
+          this.dataset = { ...this.dataset, options: { ...this.dataset.options, size: answer.result.size, bs: answer.result.bs } };
+          void this.context.workspaceState.update(KEY_DATASET, this.dataset);
+        }
+        break;
+      }
       case 'openDataset': {
         const { params: options, result: summary } = answer;
         this.dataset = { summary, options };

@@ -55,6 +55,17 @@ export const TopLoss = z.object({
 });
 export type TopLoss = z.infer<typeof TopLoss>;
 
+/** learn.tta(n, beta) on the validation set next to the plain pass (the `tta` answer; interpretation.json's `tta`). */
+export const TtaSummary = z.object({
+  n: z.number().int(),
+  beta: z.number().nullable(),
+  /** Validation items. */
+  count: z.number().int(),
+  errorRate: z.number(),
+  plainErrorRate: z.number(),
+});
+export type TtaSummary = z.infer<typeof TtaSummary>;
+
 /** interpretation.json. */
 export const InterpretationSummary = z.object({
   version: z.literal(1),
@@ -75,6 +86,8 @@ export const InterpretationSummary = z.object({
   topLosses: z.array(TopLoss),
   /** Every validation item (no probability vectors), so a viewer can list a cell's items. */
   items: z.array(z.object({ index: z.number().int(), file: z.string(), actual: z.string(), predicted: z.string(), loss: z.number(), probability: z.number() })),
+  /** Present when interpret ran with --tta. */
+  tta: TtaSummary.optional(),
 });
 export type InterpretationSummary = z.infer<typeof InterpretationSummary>;
 

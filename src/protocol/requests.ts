@@ -4,9 +4,9 @@
 import { z } from 'zod';
 import { Arch } from './arch';
 import { CleanerAction } from './cleaner';
-import { DatasetBatch, DatasetSummary } from './dataset';
+import { DatasetBatch, DatasetSummary, TransformSpec } from './dataset';
 import { BackendInfo, TrainerEvent } from './events';
-import { GradCamResult, InterpretResult } from './interpretation';
+import { GradCamResult, InterpretResult, TtaSummary } from './interpretation';
 import { LrSpec } from './lr';
 import { EpochRecord, LrFindResult } from './runs';
 import { ExportParams, ExportResult, PredictParams, Prediction } from './export';
@@ -26,6 +26,7 @@ export const DataOptions = z.object({
   size: z.number().int().min(8).max(1024).optional(),
   bs: z.number().int().min(1).max(4096).optional(),
   numWorkers: z.number().int().min(0).max(64).optional(),
+  ...TransformSpec.shape,
 });
 export type DataOptions = z.infer<typeof DataOptions>;
 
@@ -64,6 +65,10 @@ export const RequestParams = {
   export: ExportParams,
   predict: PredictParams,
   interpret: z.object({ k: z.number().int().min(1).optional() }),
+  // fastai v2 learn.tta(n=4, beta=0.25): validation error with test-time augmentation, next to the plain one
+  tta: z.object({ n: z.number().int().min(1).max(64).optional(), beta: z.number().min(0).max(1).nullable().optional() }),
+  // progressive resizing: the open dataset at another image size (and batch size), the learner kept
+  changeSize: z.object({ size: z.number().int().min(8).max(1024), bs: z.number().int().min(1).max(4096).optional(), presize: z.number().int().min(8).max(2048).optional() }),
   gradCam: z.object({ file: z.string(), classIndex: z.number().int().optional() }),
   relabel: z.object({ file: z.string(), newLabel: z.string().min(1) }),
   deleteFile: z.object({ file: z.string() }),
@@ -98,6 +103,10 @@ export type LabelPreview = z.infer<typeof LabelPreview>;
 
 export { Prediction } from './export';
 
+/** The open dataset's loaders after changeSize: sizes and the transforms in fastai's words. */
+export const DataShape = z.object({ size: z.number().int(), bs: z.number().int(), presize: z.number().int(), transforms: z.string() });
+export type DataShape = z.infer<typeof DataShape>;
+
 /** method name → result schema (what the trainer answers with ok:true). */
 export const RequestResults = {
   backendInfo: BackendInfo,
@@ -118,6 +127,8 @@ export const RequestResults = {
   export: ExportResult,
   predict: z.array(Prediction),
   interpret: InterpretResult,
+  tta: TtaSummary,
+  changeSize: DataShape,
   gradCam: GradCamResult,
   relabel: CleanerAction,
   deleteFile: CleanerAction,

@@ -15,7 +15,7 @@ import type { AnyPredictor } from './export';
 import { parseRequest } from './service/dispatch';
 import { TrainerError } from './service/errors';
 import { JobLock } from './service/job-lock';
-import { swapLoaders, type LoaderOptions } from './service/loader-swap';
+import { swapLoaders } from './service/loader-swap';
 import { fitBatchToMemory } from './service/memory-guard';
 import { parts } from './service/parts';
 import { interpretResult, summarizeDataset } from './service/summaries';
@@ -36,8 +36,6 @@ export class TrainerSession {
   private data?: DataBunch;
   private learner?: Learner;
   private seed = 42;
-  /** openDataset's loader options, to rebuild the loaders with a smaller batch (memory guard). */
-  private loaderOpts: LoaderOptions = {};
   private arch?: Arch;
   private pretrained?: string;
   private readonly lock = new JobLock();
@@ -129,6 +127,7 @@ export class TrainerSession {
       const split = dataApi.splitDataset(labelled, { validPct: p.validPct, seed: p.seed });
       const bunch = await dataApi.createDataBunch(split, {
         size: p.size, bs: p.bs, numWorkers: p.numWorkers, seed: p.seed,
+        resize: p.resize, padMode: p.padMode, aug: p.aug, minScale: p.minScale, presize: p.presize,
       });
       // A learner is bound to its DataBunch: new data needs a new learner (as cnn_learner(data)).
       this.disposeLearner();
@@ -136,7 +135,6 @@ export class TrainerSession {
       this.dataset = split;
       this.data = bunch;
       this.seed = p.seed ?? 42;
-      this.loaderOpts = { numWorkers: p.numWorkers, seed: p.seed };
       const summary = summarizeDataset(split);
       this.emit({ type: 'dataset', ...summary });
       return summary;
@@ -149,6 +147,22 @@ export class TrainerSession {
     const split = p.split ?? 'train';
     const shown = await parts.data().showBatch(data, { split, n: p.n ?? 9, ...(p.seed !== undefined ? { seed: p.seed } : {}) });
     return { split, items: shown.map((s) => ({ file: s.file, label: s.label, src: `data:image/png;base64,${s.png.toString('base64')}` })) };
+  }
+
+  /**
+   * Progressive resizing: the open dataset's loaders at another image size (and batch size), same
+   * split and transforms, swapped under the learner (its weights and optimiser are kept).
+   */
+  async changeSize(p: ParamsOf<'changeSize'>): Promise<ResultOf<'changeSize'>> {
+    return this.exclusive('changeSize', async () => {
+      const data = this.requireData();
+      const api = parts.data();
+      await api.rebuildDataBunch(data, { size: p.size, ...(p.bs !== undefined ? { bs: p.bs } : {}), ...(p.presize !== undefined ? { presize: p.presize } : {}) });
+      const s = api.bunchSettings(data)!;
+      const transforms = api.describePipeline(s.pipeline, data.size);
+      this.emit({ type: 'log', level: 'info', message: `data: size ${data.size}, bs ${data.bs}, ${transforms}` });
+      return { size: data.size, bs: data.bs, presize: s.pipeline.presize, transforms };
+    });
   }
 
   // --- learner ------------------------------------------------------------------------------
@@ -238,7 +252,7 @@ export class TrainerSession {
     const backend = this.backend ?? (await this.backendInfo({}));
     await fitBatchToMemory({
       data, backend, arch: this.arch, emit: this.emit,
-      rebuildLoaders: (bs) => swapLoaders(data, this.requireDataset(), bs, this.loaderOpts),
+      rebuildLoaders: (bs) => swapLoaders(data, bs),
     });
   }
 
@@ -328,10 +342,26 @@ export class TrainerSession {
     });
   }
 
+  /** fastai v2 learn.tta(n, beta): validation error with test-time augmentation, and the plain one. */
+  async tta(p: ParamsOf<'tta'>): Promise<ResultOf<'tta'>> {
+    return this.exclusive('tta', () => this.runTta(this.requireLearner(), p));
+  }
+
+  private async runTta(learner: Learner, p: ParamsOf<'tta'>): Promise<ResultOf<'tta'>> {
+    const r = await parts.learner().tta(learner, { augmented: parts.data().ttaLoader(learner.data), ...(p.n !== undefined ? { n: p.n } : {}), ...(p.beta !== undefined ? { beta: p.beta } : {}) });
+    this.emit({ type: 'log', level: 'info', message: `tta: error_rate ${r.errorRate.toFixed(4)} with ${r.n} augmented passes (beta ${r.beta}), ${r.plainErrorRate.toFixed(4)} without` });
+    return { n: r.n, beta: r.beta, count: r.files.length, errorRate: r.errorRate, plainErrorRate: r.plainErrorRate };
+  }
+
   /** The CLI's `interpret`: one validation pass, text to `out`, interpretation.json + report.html in outDir. */
-  async interpretReport(opts: { outDir: string; k: number; out: { write(s: string): unknown } }): Promise<{ summary: InterpretationSummary; jsonPath: string; htmlPath: string }> {
+  async interpretReport(opts: { outDir: string; k: number; out: { write(s: string): unknown }; tta?: { n?: number; beta?: number } }): Promise<{ summary: InterpretationSummary; jsonPath: string; htmlPath: string }> {
     return this.exclusive('interpret', async () => {
-      const r = await parts.interpret().runInterpret({ learner: this.requireLearner(), outDir: opts.outDir, k: opts.k, out: opts.out, onEvent: this.emit });
+      const learner = this.requireLearner();
+      const tta = opts.tta;
+      const r = await parts.interpret().runInterpret({
+        learner, outDir: opts.outDir, k: opts.k, out: opts.out, onEvent: this.emit,
+        ...(tta ? { tta: () => this.runTta(learner, tta) } : {}),
+      });
       return { summary: r.summary, jsonPath: r.jsonPath, htmlPath: r.htmlPath };
     });
   }

@@ -8,11 +8,12 @@ import { trainingCommands } from './training';
 import { fineTuneCommands } from './fine-tune';
 import { modelCommands } from './model';
 import { sessionCommands } from './session';
+import { transformCommands } from './transforms';
 
 export type { CommandContext } from './shared';
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const kit = createKit(ctx);
-  const handlers = { ...dataCommands(kit), ...trainingCommands(kit), ...fineTuneCommands(kit), ...modelCommands(kit), ...sessionCommands(kit) };
+  const handlers = { ...dataCommands(kit), ...trainingCommands(kit), ...fineTuneCommands(kit), ...modelCommands(kit), ...sessionCommands(kit), ...transformCommands(kit) };
   return [...Object.entries(handlers).map(([name, fn]) => vscode.commands.registerCommand(`imageTrainer.${name}`, fn))];
 }

@@ -5,6 +5,7 @@ import { InvalidArgumentError } from 'commander';
 import * as path from 'path';
 import type { DataOptions, LabellingSpec } from '../../protocol/requests';
 import type { Arch } from '../../protocol/arch';
+import type { AugMode, PadMode, ResizeMethod } from '../../protocol/dataset';
 import { parseLr, type LrSpec } from '../../protocol/lr';
 import { TrainerError } from '../service/errors';
 import { compileLabelPattern } from '../data/from-name-re';
@@ -31,6 +32,11 @@ export interface DataModelFlags {
   earlyStop?: number;
   labelSmoothing?: number;
   mixup?: number;
+  aug?: AugMode;
+  resize?: ResizeMethod;
+  padMode?: PadMode;
+  minScale?: number;
+  presize?: number;
   out?: string;
   json?: boolean;
   verbose?: boolean;
@@ -93,6 +99,7 @@ export function dataOptionsFrom(flags: DataModelFlags): DataOptions {
     bs: flags.bs,
   };
   if (flags.workers !== undefined) opts.numWorkers = flags.workers;
+  for (const key of ['aug', 'resize', 'padMode', 'minScale', 'presize'] as const) if (flags[key] !== undefined) Object.assign(opts, { [key]: flags[key] });
   return opts;
 }
 

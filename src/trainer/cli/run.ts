@@ -25,13 +25,20 @@ export const EXIT_INTERRUPTED = 130;
 /** 128 + SIGTERM, as a shell reports a process the signal ended. */
 export const EXIT_TERMINATED = 143;
 
-export interface TrainFlags extends DataModelFlags {
+/** Progressive resizing: a second phase at another image size with the same learner. */
+export interface ProgressiveFlags {
+  thenSize?: number;
+  thenBs?: number;
+  thenEpochs?: number;
+}
+
+export interface TrainFlags extends DataModelFlags, ProgressiveFlags {
   epochs: number;
   lr?: LrSpec;
   save: string;
 }
 
-export interface FineTuneFlags extends DataModelFlags {
+export interface FineTuneFlags extends DataModelFlags, ProgressiveFlags {
   epochs: number;
   baseLr?: number;
   freezeEpochs?: number;
@@ -168,20 +175,20 @@ class CliRun {
 const SAVE_BEST_NAME = new SaveModelCallback().fname;
 
 export async function runTrain(flags: TrainFlags, command = 'train'): Promise<number> {
-  return runFit(command, flags, (session) => session.fitOneCycle({ epochs: flags.epochs, ...(flags.lr !== undefined ? { maxLr: flags.lr } : {}) }));
+  return runFit(command, flags, (session, epochs) => session.fitOneCycle({ epochs, ...(flags.lr !== undefined ? { maxLr: flags.lr } : {}) }));
 }
 
 /** fine-tune: fastai v2's fine_tune (frozen epochs, then unfrozen with discriminative lrs) in one run. */
 export async function runFineTune(flags: FineTuneFlags, command = 'fine-tune'): Promise<number> {
-  return runFit(command, flags, (session) => session.fineTune({
-    epochs: flags.epochs,
+  return runFit(command, flags, (session, epochs) => session.fineTune({
+    epochs,
     ...(flags.baseLr !== undefined ? { baseLr: flags.baseLr } : {}),
     ...(flags.freezeEpochs !== undefined ? { freezeEpochs: flags.freezeEpochs } : {}),
   }));
 }
 
 /** Prepare, train, report the error rate, save and export: train, fine-tune and demo. */
-async function runFit(command: string, flags: DataModelFlags & { save: string }, train: (session: TrainerSession) => Promise<unknown>): Promise<number> {
+async function runFit(command: string, flags: DataModelFlags & ProgressiveFlags & { save: string; epochs: number }, train: (session: TrainerSession, epochs: number) => Promise<unknown>): Promise<number> {
   const run = new CliRun(command, flags);
   const exportDir = path.join(run.outDir, defaultExportDirName('native'));
   return run.execute(async () => {
@@ -191,7 +198,12 @@ async function runFit(command: string, flags: DataModelFlags & { save: string },
     await run.prepare(flags);
     if (run.interrupted) return;
     try {
-      await train(run.session);
+      await train(run.session, flags.epochs);
+      if (flags.thenSize !== undefined && !run.interrupted) {
+        const shape = await run.session.changeSize({ size: flags.thenSize, ...(flags.thenBs !== undefined ? { bs: flags.thenBs } : {}) });
+        run.renderer.note(`progressive resizing: size ${shape.size}, bs ${shape.bs}`);
+        await train(run.session, flags.thenEpochs ?? flags.epochs);
+      }
     } finally {
       if (flags.saveBest !== undefined) run.noteCallbackCheckpoint(SAVE_BEST_NAME);
     }
@@ -247,6 +259,8 @@ export async function runPredict(images: string[], flags: PredictFlags): Promise
 
 export interface InterpretFlags extends Omit<DataModelFlags, 'arch' | 'size'> {
   model: string;
+  /** --tta [n]: true (n=4) or n. */
+  tta?: boolean | number;
   name: string;
   k: number;
   arch?: DataModelFlags['arch'];
@@ -276,9 +290,10 @@ export async function runInterpret(flags: InterpretFlags): Promise<number> {
     await run.session.load({ name: flags.name });
     // Text for people on stdout; in JSON mode stdout carries events only, so one summary line.
     const quiet = { write: (_s: string) => true };
-    const r = await run.session.interpretReport({ outDir: reportDir, k: flags.k, out: flags.json ? quiet : escapingWriter(process.stdout) });
+    const tta = flags.tta === undefined || flags.tta === false ? undefined : flags.tta === true ? {} : { n: flags.tta };
+    const r = await run.session.interpretReport({ outDir: reportDir, k: flags.k, out: flags.json ? quiet : escapingWriter(process.stdout), ...(tta ? { tta } : {}) });
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ type: 'interpretation', json: r.jsonPath, report: r.htmlPath, errorRate: r.summary.errorRate, mostConfused: r.summary.mostConfused }) + '\n');
+      process.stdout.write(JSON.stringify({ type: 'interpretation', json: r.jsonPath, report: r.htmlPath, errorRate: r.summary.errorRate, mostConfused: r.summary.mostConfused, ...(r.summary.tta ? { tta: r.summary.tta } : {}) }) + '\n');
     }
   }, false);
 }

@@ -76,9 +76,9 @@ export function hasGeometry(p: AugmentParams): boolean {
   return p.warp !== null || p.rotate !== 0 || p.zoom !== null;
 }
 
-type Mat3 = [number, number, number, number, number, number, number, number, number];
+export type Mat3 = [number, number, number, number, number, number, number, number, number];
 
-const mul = (a: Mat3, b: Mat3): Mat3 => {
+export const mul = (a: Mat3, b: Mat3): Mat3 => {
   const o = new Array(9).fill(0) as Mat3;
   for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) o[i * 3 + j] += a[i * 3 + k] * b[k * 3 + j];
   return o;

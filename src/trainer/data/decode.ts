@@ -154,3 +154,27 @@ export async function decodeShortSide(input: string | Buffer, size: number): Pro
 export async function decodeCenterCrop(input: string | Buffer, size: number): Promise<RgbImage> {
   return toRgb((await openRgb(input)).resize(size, size, { fit: 'cover', position: 'centre', kernel: KERNEL }));
 }
+
+/** Resize(size, 'squish'): the whole image stretched to size×size. */
+export async function decodeSquish(input: string | Buffer, size: number): Promise<RgbImage> {
+  return toRgb((await openRgb(input)).resize(size, size, { fit: 'fill', kernel: KERNEL }));
+}
+
+/** Long side resized to `size` (aspect kept): Resize(size, 'pad') pads this to a square. */
+export async function decodeLongSide(input: string | Buffer, size: number): Promise<RgbImage> {
+  return toRgb((await openRgb(input)).resize(size, size, { fit: 'inside', kernel: KERNEL }));
+}
+
+/**
+ * The short side at most `maxShort` (never enlarged): RandomResizedCrop takes its box from this,
+ * so a 12 MP photo is not decoded at full size for a 224 px crop.
+ */
+export async function decodeAtMost(input: string | Buffer, maxShort: number): Promise<RgbImage> {
+  return toRgb((await openRgb(input)).resize(maxShort, maxShort, { fit: 'outside', withoutEnlargement: true, kernel: KERNEL }));
+}
+
+/** A box of a decoded image resized to size×size (RandomResizedCrop's crop-then-resize, antialiased). */
+export async function cropResize(img: RgbImage, box: { left: number; top: number; width: number; height: number }, size: number): Promise<RgbImage> {
+  const raw = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: 3 } });
+  return toRgb(raw.extract(box).resize(size, size, { fit: 'fill', kernel: KERNEL }));
+}

@@ -1,13 +1,32 @@
-import { cropRgb, remapBilinear } from './remap';
-import { decodeCenterCrop, decodeShortSide } from './decode';
-import { hasGeometry, lightingTable, outputToSource, type AugmentParams } from './augment';
+import { cropRgb, remapBilinear, remapPadded } from './remap';
+import { cropResize, decodeAtMost, decodeCenterCrop, decodeLongSide, decodeShortSide, decodeSquish, type RgbImage } from './decode';
+import { hasGeometry, lightingTable, mul, outputToSource, type AugmentParams, type Mat3 } from './augment';
+import { outputToPresize, presizeToSource, randomResizedCropBox, resizeBox, rrcRng, rrcValidSize, type AugmentV2, type PadMode, type ResizeMethod } from './transforms';
 
 export type ImageNorm = { mean: [number, number, number]; std: [number, number, number] };
 
 export const IMAGENET_STATS: ImageNorm = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
-/** How one item is turned into pixels: validation (centre crop) or training (crop + augmentation). */
-export type ItemPlan = { file: string; size: number; augment: AugmentParams | null };
+/** How one item is turned into pixels: fastai v1's get_transforms (augment null: validation centre crop) or v2's. */
+export type ItemPlan = V1Plan | V2Plan;
+export type V1Plan = { file: string; size: number; augment: AugmentParams | null };
+
+/** fastai v2: item_tfms (Resize to presize, or RandomResizedCrop to size), then batch_tfms (aug_transforms) to size. */
+export interface V2Plan {
+  file: string;
+  size: number;
+  item:
+    | { kind: 'resize'; method: ResizeMethod; presize: number; pcts: [number, number] }
+    /** key: the (seed, epoch, index) the box is drawn from in the worker (it needs the image's size); null on validation. */
+    | { kind: 'randomResizedCrop'; minScale: number; key: [number, number, number] | null };
+  /** aug_transforms' draws for this item; null: none (validation, aug none). */
+  batch: AugmentV2 | null;
+  padMode: PadMode;
+}
+
+export function isV2Plan(plan: ItemPlan): plan is V2Plan {
+  return 'item' in plan;
+}
 
 export interface ItemPixels {
   /** size×size×3 8-bit RGB after geometry. */
@@ -20,6 +39,7 @@ const IDENTITY_LIGHTING = lightingTable(0.5, 1);
 
 /** Decodes and transforms one image; throws (with sharp's reason) when the file cannot be decoded. */
 export async function renderItem(plan: ItemPlan): Promise<ItemPixels> {
+  if (isV2Plan(plan)) return renderV2(plan);
   const { file, size, augment } = plan;
   if (!augment) return { rgb: (await decodeCenterCrop(file, size)).data, lighting: IDENTITY_LIGHTING };
   const img = await decodeShortSide(file, size);
@@ -33,6 +53,42 @@ export async function renderItem(plan: ItemPlan): Promise<ItemPixels> {
   }
   const lighting = augment.brightness === 0.5 && augment.contrast === 1 ? IDENTITY_LIGHTING : lightingTable(augment.brightness, augment.contrast);
   return { rgb, lighting };
+}
+
+function lightingOf(brightness: number, contrast: number): Float32Array {
+  return brightness === 0.5 && contrast === 1 ? IDENTITY_LIGHTING : lightingTable(brightness, contrast);
+}
+
+async function renderV2(plan: V2Plan): Promise<ItemPixels> {
+  const { file, size, item, batch, padMode } = plan;
+  if (item.kind === 'randomResizedCrop') {
+    if (!item.key) {
+      const full = rrcValidSize(size);
+      const sq = await decodeSquish(file, full);
+      const off = Math.floor((full - size) / 2);
+      return { rgb: cropRgb(sq.data, full, off, off, size, false), lighting: IDENTITY_LIGHTING };
+    }
+    // the box's distribution is scale-free, so it is drawn on an image decoded just large enough
+    const img = await decodeAtMost(file, Math.ceil(size / Math.sqrt(item.minScale)));
+    const box = randomResizedCropBox(img.width, img.height, rrcRng(...item.key), item.minScale);
+    return { rgb: (await cropResize(img, box, size)).data, lighting: IDENTITY_LIGHTING };
+  }
+  // Without augmentation the item is resized straight to size (presize only matters for the batch step).
+  const presize = batch ? item.presize : size;
+  if (!batch && item.method === 'crop' && item.pcts[0] === 0.5 && item.pcts[1] === 0.5) {
+    return { rgb: (await decodeCenterCrop(file, size)).data, lighting: IDENTITY_LIGHTING };
+  }
+  const img = await decodeForResize(file, item.method, presize);
+  const box = resizeBox(img.width, img.height, item.method, item.pcts);
+  let m: Mat3 = presizeToSource(box, presize);
+  if (batch) m = mul(m, outputToPresize(batch, size, presize));
+  return { rgb: remapPadded(img.data, img.width, img.height, m, size, padMode), lighting: batch ? lightingOf(batch.brightness, batch.contrast) : IDENTITY_LIGHTING };
+}
+
+/** Decoded so that Resize's box is presize pixels wide: the short side (crop), the long side (pad) or both (squish). */
+function decodeForResize(file: string, method: ResizeMethod, presize: number): Promise<RgbImage> {
+  if (method === 'squish') return decodeSquish(file, presize);
+  return method === 'crop' ? decodeShortSide(file, presize) : decodeLongSide(file, presize);
 }
 
 /** Lighting + normalisation, written as float32 HWC into `out` at `offset`. */

@@ -1,18 +1,20 @@
 import { Rng, Stream } from './random';
-import { sampleAugment } from './augment';
 import type { ImageNorm, ItemPlan } from './item';
+import { planItem, type Pipeline } from './pipeline';
 import type { Executor } from './pool';
 import type { Job } from './job';
-import type { Batch, DataLoader, ItemList, SkippedFile, TransformOptions } from './types';
+import type { Batch, DataLoader, ItemList, SkippedFile } from './types';
 
 export interface LoaderConfig {
   list: ItemList;
   size: number;
   bs: number;
-  /** Training: shuffled (if shuffle), random crop + augmentation, last partial batch dropped. */
+  /** Training: shuffled (if shuffle), random crop + augmentation, last partial batch dropped (unless dropLast false). */
   train: boolean;
   shuffle: boolean;
-  tfms: TransformOptions | null;
+  /** Default: train. TTA augments the validation set without dropping any of it. */
+  dropLast?: boolean;
+  pipeline: Pipeline;
   seed: number;
   norm: ImageNorm;
   prefetch: number;
@@ -31,11 +33,11 @@ export class ImageDataLoader implements DataLoader {
   readonly itemCount: number;
   private epoch = 0;
 
-  constructor(private readonly cfg: LoaderConfig) {
+  constructor(readonly cfg: LoaderConfig) {
     const n = cfg.list.items.length;
     this.itemCount = n;
     // drop_last only when there is at least one full batch; a tiny set still gives one batch
-    this.length = !cfg.train ? Math.ceil(n / cfg.bs) : n >= cfg.bs ? Math.floor(n / cfg.bs) : n > 0 ? 1 : 0;
+    this.length = !(cfg.dropLast ?? cfg.train) ? Math.ceil(n / cfg.bs) : n >= cfg.bs ? Math.floor(n / cfg.bs) : n > 0 ? 1 : 0;
   }
 
   setEpoch(epoch: number): void {
@@ -56,8 +58,7 @@ export class ImageDataLoader implements DataLoader {
   /** What happens to item `index` in `epoch` (used by showBatch too, so it shows what training sees). */
   plan(epoch: number, index: number): ItemPlan {
     const { cfg } = this;
-    const augment = cfg.train && cfg.tfms ? sampleAugment(cfg.tfms, cfg.seed, epoch, index) : null;
-    return { file: cfg.list.items[index], size: cfg.size, augment };
+    return planItem(cfg.pipeline, cfg.list.items[index], cfg.size, cfg.train, cfg.seed, epoch, index);
   }
 
   private async *pass(epoch: number): AsyncGenerator<Batch> {

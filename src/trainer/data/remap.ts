@@ -72,3 +72,51 @@ export function cropRgb(src: Uint8Array, srcW: number, ox: number, oy: number, s
   }
   return out;
 }
+
+export type PadModeName = 'reflection' | 'zeros' | 'border';
+
+/**
+ * remapBilinear with fastai's three padding modes for samples outside the image: reflection (as
+ * remapBilinear), border (the edge pixel repeated) or zeros (black, each bilinear tap separately,
+ * as grid_sample's padding_mode='zeros').
+ */
+export function remapPadded(src: Uint8Array, srcW: number, srcH: number, m: ArrayLike<number>, size: number, padMode: PadModeName): Uint8Array {
+  if (padMode === 'reflection') return remapBilinear(src, srcW, srcH, m, size);
+  const out = new Uint8Array(size * size * 3);
+  const [m0, m1, m2, m3, m4, m5, m6, m7, m8] = Array.from(m);
+  const clamp = (c: number, n: number) => (c < 0 ? 0 : c > n - 1 ? n - 1 : c);
+  let o = 0;
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++, o += 3) {
+      const w = m6 * u + m7 * v + m8;
+      let x = (m0 * u + m1 * v + m2) / w;
+      let y = (m3 * u + m4 * v + m5) / w;
+      if (padMode === 'border') {
+        x = clamp(x, srcW);
+        y = clamp(y, srcH);
+      }
+      const x0 = Math.floor(x);
+      const y0 = Math.floor(y);
+      const fx = x - x0;
+      const fy = y - y0;
+      const taps: [number, number, number][] = [[x0, y0, (1 - fx) * (1 - fy)], [x0 + 1, y0, fx * (1 - fy)], [x0, y0 + 1, (1 - fx) * fy], [x0 + 1, y0 + 1, fx * fy]];
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (const [tx, ty, wt] of taps) {
+        if (wt === 0) continue;
+        const cx = padMode === 'border' ? Math.min(tx, srcW - 1) : tx;
+        const cy = padMode === 'border' ? Math.min(ty, srcH - 1) : ty;
+        if (cx < 0 || cy < 0 || cx >= srcW || cy >= srcH) continue; // zeros
+        const i = (cy * srcW + cx) * 3;
+        r += src[i] * wt;
+        g += src[i + 1] * wt;
+        b += src[i + 2] * wt;
+      }
+      out[o] = r + 0.5;
+      out[o + 1] = g + 0.5;
+      out[o + 2] = b + 0.5;
+    }
+  }
+  return out;
+}

@@ -1,19 +1,20 @@
 import sharp from 'sharp';
-import { resolveTransforms } from './augment';
+import type { TransformSpec } from '../../protocol/dataset';
 import { bunchSettings } from './databunch';
+import { resolvePipeline } from './pipeline';
 import { IMAGENET_STATS, renderItem, toDisplayRgb, type ItemPlan } from './item';
 import { ImageDataLoader } from './loader';
 import { InProcessExecutor } from './pool';
 import { Rng, Stream } from './random';
 import type { DataBunch, SplitDataset, TransformOptions } from './types';
 
-export interface ShowBatchOptions {
+export interface ShowBatchOptions extends TransformSpec {
   /** Images to return. Default 9 (fastai show_batch rows=3). */
   n?: number;
   split?: 'train' | 'valid';
   /** Overrides the bunch's seed: another sample, other augmentations. */
   seed?: number;
-  /** When given a SplitDataset: image size and transforms (defaults 224, get_transforms()). */
+  /** When given a SplitDataset: image size and transforms (defaults 224, aug_transforms()); with a DataBunch, tfms/aug override its own. */
   size?: number;
   tfms?: Partial<TransformOptions> | false;
   /** Thumbnail edge in pixels. Default 128. */
@@ -38,14 +39,15 @@ export async function showBatch(source: DataBunch | SplitDataset, opts: ShowBatc
   const ds: SplitDataset = 'dataset' in source ? source.dataset : source;
   const s = 'dataset' in source ? bunchSettings(source) : undefined;
   const size = s?.size ?? opts.size ?? 224;
-  const tfms = opts.tfms !== undefined ? resolveTransforms(opts.tfms) : s ? s.tfms : resolveTransforms(undefined);
+  const override = opts.tfms !== undefined || opts.aug !== undefined || opts.resize !== undefined || opts.minScale !== undefined || opts.presize !== undefined;
+  const pipeline = s && !override ? s.pipeline : resolvePipeline({ ...(s?.options ?? {}), ...opts }, size);
   const loader = new ImageDataLoader({
     list: split === 'train' ? ds.train : ds.valid,
     size,
     bs: n,
     train: split === 'train',
     shuffle: s?.shuffleTrain ?? true,
-    tfms,
+    pipeline,
     seed: opts.seed ?? s?.seed ?? 42,
     norm: s?.norm ?? IMAGENET_STATS,
     prefetch: 0,

@@ -1,5 +1,6 @@
 // Contract of the data pipeline: what labelling returns, what the loaders yield.
 // Shared by the learner, interpretation, the CLI, the child process and the tests.
+import type { TransformSpec } from '../../protocol/dataset';
 
 /** How labels were derived; kept so the UI can show it and the cleaner can relabel a file. */
 export type LabelRule =
@@ -65,12 +66,13 @@ export interface TransformOptions {
   pLighting: number; // 0.75
 }
 
-export interface DataBunchOptions {
+/** Transforms: aug (v2 aug_transforms / v1 get_transforms / none), resize, padMode, minScale, presize (TransformSpec). */
+export interface DataBunchOptions extends TransformSpec {
   size?: number; // 224
   bs?: number; // 64
   numWorkers?: number; // os.cpus().length
   seed?: number; // 42; drives shuffling and augmentation
-  tfms?: Partial<TransformOptions> | false; // false = no augmentation
+  tfms?: Partial<TransformOptions> | false; // magnitudes/probabilities of the augmentation; false = aug none
   normalize?: { mean: [number, number, number]; std: [number, number, number] }; // imagenet_stats
   shuffleTrain?: boolean; // true
   /** Batches loaded ahead of the one being consumed. Default 2. */

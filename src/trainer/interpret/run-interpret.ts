@@ -7,7 +7,8 @@ import { IMAGENET_STATS, type Normalization } from './image-input';
 import type { GradCamSource } from './gradcam';
 import { ClassificationInterpretation, type PredictionSource } from './interpretation';
 import { writeReportFiles } from './report';
-import type { InterpretationSummary } from '../../protocol/interpretation';
+import { writeFileAtomic } from '../io/atomic-write';
+import type { InterpretationSummary, TtaSummary } from '../../protocol/interpretation';
 import { formatInterpretationText } from './summary';
 
 /** A learner: getPreds for the numbers; model, size and normalize too for Grad-CAM overlays. */
@@ -29,6 +30,8 @@ export interface RunInterpretOptions {
   title?: string;
   /** An interpretation already computed from this learner (skips the validation pass). */
   interp?: ClassificationInterpretation;
+  /** learn.tta() (interpret --tta): its errors are printed beside the plain one and kept in interpretation.json. */
+  tta?: () => Promise<TtaSummary>;
 }
 
 export interface RunInterpretResult {
@@ -61,7 +64,17 @@ export async function runInterpret(opts: RunInterpretOptions): Promise<RunInterp
     title: opts.title,
   });
   for (const w of warnings) log('warn', w);
+  if (opts.tta) {
+    summary.tta = await opts.tta();
+    await writeFileAtomic(jsonPath, JSON.stringify(summary, null, 2) + '\n');
+  }
   out.write(formatInterpretationText(summary));
+  if (summary.tta) out.write(formatTta(summary.tta));
   out.write(`\nWrote ${jsonPath}\nWrote ${htmlPath}\n`);
   return { interp, summary, jsonPath, htmlPath, warnings };
+}
+
+/** Both error rates, as fastai users compare them after learn.tta(). */
+export function formatTta(t: TtaSummary): string {
+  return `\nerror_rate (plain): ${t.plainErrorRate.toFixed(4)}\nerror_rate (TTA, n=${t.n}, beta=${t.beta ?? 'none'}): ${t.errorRate.toFixed(4)}  (${t.count} validation images)\n`;
 }

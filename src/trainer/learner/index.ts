@@ -15,3 +15,4 @@ export { exportModel, loadExported, EXPORT_FORMAT, type ExportedPredictor, type 
 export { loadImageTensorData, type Preprocessing } from './preprocess';
 export { LearnerError } from './errors';
 export type * from './types';
+export { tta, lerp, meanRows, TTA_DEFAULTS, type TtaOptions, type TtaResult, type TtaLearner } from './tta';

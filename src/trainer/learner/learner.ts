@@ -411,11 +411,12 @@ export class Learner {
     return { validLoss: sum / count, accuracy: correct / count, errorRate: 1 - correct / count };
   }
 
-  /** Softmax predictions, targets and per-item losses over a split (fastai get_preds). */
-  async getPreds(split: 'valid' | 'train' = 'valid'): Promise<Predictions> {
+  /** Softmax predictions, targets and per-item losses over a split or a loader (fastai get_preds(dl=)). */
+  async getPreds(split: 'valid' | 'train' | DataLoader = 'valid'): Promise<Predictions> {
     this.assertIdle('getPreds');
     const preds: Predictions = { files: [], targets: [], probs: [], losses: [] };
-    for await (const out of this.evalBatches(split === 'valid' ? this.data.valid : this.data.train)) {
+    const loader = split === 'valid' ? this.data.valid : split === 'train' ? this.data.train : split;
+    for await (const out of this.evalBatches(loader)) {
       for (let i = 0; i < out.n; i++) {
         preds.files.push(out.files[i]);
         preds.targets.push(out.targets[i]);

@@ -1,6 +1,7 @@
-// Changing a DataBunch's batch size in place: the learner holds the DataBunch object, so new
-// loaders are swapped into it rather than handing the learner a new one.
-import type { DataBunch, SplitDataset } from '../data/types';
+// Changing a DataBunch's batch size (memory guard) or image size (progressive resizing) in place:
+// the learner holds the DataBunch object, so new loaders are swapped into it rather than handing
+// the learner a new one. Split, seed and transforms are kept (rebuildDataBunch).
+import type { DataBunch } from '../data/types';
 import { parts } from './parts';
 
 export interface LoaderOptions {
@@ -8,11 +9,7 @@ export interface LoaderOptions {
   seed?: number;
 }
 
-/** New loaders at batch size `bs` swapped into `data`; the old loaders' workers are closed. */
-export async function swapLoaders(data: DataBunch, dataset: SplitDataset, bs: number, opts: LoaderOptions): Promise<void> {
-  const fresh = await parts.data().createDataBunch(dataset, { size: data.size, bs, ...opts });
-  const closeOld = data.close;
-  fresh.skippedWhileLoading?.unshift(...(data.skippedWhileLoading ?? []));
-  Object.assign(data, { bs, train: fresh.train, valid: fresh.valid, close: fresh.close, skippedWhileLoading: fresh.skippedWhileLoading });
-  await closeOld();
+/** New loaders at batch size `bs` (and optionally another image size) swapped into `data`; the old loaders' workers are closed. */
+export async function swapLoaders(data: DataBunch, bs: number, opts: LoaderOptions & { size?: number } = {}): Promise<void> {
+  await parts.data().rebuildDataBunch(data, { bs, ...(opts.size !== undefined ? { size: opts.size } : {}), ...(opts.numWorkers !== undefined ? { numWorkers: opts.numWorkers } : {}) });
 }
