@@ -61,12 +61,15 @@ export function handlePanelIntents(panels: WebviewPanels, service: TrainerReques
       case 'toggleGradCam':
         if (!intent.enabled) break;
         for (const file of intent.files ?? []) {
+          // the page knows an image by the path it was interpreted at; the cleaner may have moved or deleted it since
+          const change = [...changes].reverse().find((c) => c.file === file);
+          if (change?.action === 'delete') continue;
+          const now = change?.newFile ?? file;
           try {
-            const r = await service.request('gradCam', { file });
+            const r = await service.request('gradCam', { file: now });
             panels.showGradCam(file, r.png);
           } catch (err) {
-            panels.notice(panel, 'error', fail(`Grad-CAM of ${file}`)(err));
-            break;
+            panels.notice(panel, 'error', fail(`Grad-CAM of ${now}`)(err)); // one image failing leaves the others their overlay
           }
         }
         break;
