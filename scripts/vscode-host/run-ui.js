@@ -58,7 +58,7 @@ function writeWorkspaceSettings(workspace, settings) {
         // settings a test needs from the first moment (a settings file written after the window
         // opens is picked up asynchronously): test.workspaceSettings goes to .vscode/settings.json first
         if (test.workspaceSettings) writeWorkspaceSettings(workspace, test.workspaceSettings);
-        await page.goto(url);
+        await page.goto(url, { timeout: 120000 }); // 2 shared cores: the first load can take a while
         await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
         // the activity-bar entry is there once the extension's contributions are loaded
         await page.waitForSelector('.activitybar [aria-label*="Image Trainer"]', { timeout: 60000 });

@@ -1,7 +1,8 @@
 // The panels in a real VS Code, driven as a user would: from the palette open a real image
 // folder (the Open Dataset wizard), create a resnet18, Find Learning Rate, then Fit One Cycle; read
 // the LR-finder and training panels inside their webview iframes while the data arrives, and keep
-// screenshots of each panel in the dark and light themes (.test-output/ui/panels-*.png).
+// screenshots of every panel in the dark and light themes, at 1400×900 and in a 700 px column
+// (.test-output/ui/screenshots/), each checked for overflow and overlap.
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
@@ -33,53 +34,90 @@ async function webviewBox(page, kind) {
   return (await f.frameElement()).boundingBox();
 }
 
-/** What overflows inside the panel page: anything wider than the page (horizontal scrolling) or sticking out of its card. */
-const overflowProbe = () => {
-  const doc = document.documentElement;
+/**
+ * What is wrong with the panel page's layout, measured in its webview frame: horizontal scrolling
+ * (of the page or of anything inside it), an element reaching outside the viewport (unless an
+ * ancestor clips it), and overlapping boxes (plots, legends, tables, grids, headings, tiles).
+ */
+const layoutProbe = () => {
   const out = [];
-  if (doc.scrollWidth > doc.clientWidth + 1) out.push(`page scrolls sideways: ${doc.scrollWidth} > ${doc.clientWidth}`);
-  for (const card of document.querySelectorAll('.card')) {
-    const r = card.getBoundingClientRect();
-    for (const el of card.querySelectorAll('table, canvas, .uplot, .grid, .bars, .progress')) {
-      const e = el.getBoundingClientRect();
-      if (e.width > 0 && e.right > r.right + 1) out.push(`${el.tagName.toLowerCase()}.${el.className || ''} in "${card.querySelector('h2')?.textContent}" sticks out by ${Math.round(e.right - r.right)} px`);
-    }
+  const doc = document.documentElement;
+  const vw = doc.clientWidth;
+  const name = (el) => {
+    const cls = typeof el.className === 'string' && el.className.trim() ? `.${el.className.trim().split(/\s+/).join('.')}` : '';
+    const tid = el.getAttribute('data-testid');
+    const card = el.closest('.card')?.querySelector('h2')?.textContent;
+    return `${el.tagName.toLowerCase()}${cls}${tid ? `[${tid}]` : ''}${card ? ` in "${card.slice(0, 40)}"` : ''}`;
+  };
+  const clippedBy = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) if (window.getComputedStyle(p).overflowX !== 'visible') return p;
+    return null;
+  };
+  if (doc.scrollWidth > vw + 1) out.push(`page scrolls sideways: ${doc.scrollWidth} > ${vw}`);
+  const all = [...document.body.querySelectorAll('*')];
+  let outside = 0;
+  for (const el of all) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || (r.right <= vw + 1 && r.left >= -1)) continue;
+    if (clippedBy(el)) continue;
+    if (outside++ < 6) out.push(`${name(el)} reaches ${Math.round(r.left)}..${Math.round(r.right)} px, outside the ${vw} px viewport`);
   }
+  for (const el of all) {
+    const o = window.getComputedStyle(el).overflowX;
+    if ((o === 'auto' || o === 'scroll') && el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)} scrolls sideways (${el.scrollWidth} > ${el.clientWidth})`);
+  }
+  const boxes = [...document.querySelectorAll('.u-wrap, .u-legend, table, .grid, .bars, .progress, h1, h2, .toolbar, .legend, .suggestions, figure, .notice, .kv, .empty')]
+    .map((el) => ({ el, r: el.getBoundingClientRect() }))
+    .filter(({ r }) => r.width > 0 && r.height > 0);
+  let overlaps = 0;
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i];
+      const b = boxes[j];
+      if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
+      const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
+      const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+      if (w > 1 && h > 1 && overlaps++ < 6) out.push(`${name(a.el)} and ${name(b.el)} overlap by ${Math.round(w)}×${Math.round(h)} px`);
+    }
   return out;
 };
 
 /**
  * Screenshots of the panel in dark and light, at 1400×900 and in a 700 px-wide column, kept in
- * .test-output/screenshots; each asserts nothing overflows. Back to dark and 1400×900 afterwards.
+ * .test-output/ui/screenshots/<panel>-<theme>-<1400x900|700col>.png, each measured by layoutProbe;
+ * what it finds goes to `problems` (asserted once every panel has its screenshots). Back to dark
+ * and 1400×900 afterwards.
  */
-async function themed(page, workspace, outDir, name, kind) {
-  const shots = path.join(outDir, '..', 'screenshots');
+async function themed(page, workspace, outDir, name, kind, problems) {
+  const shots = path.join(outDir, 'screenshots');
   fs.mkdirSync(shots, { recursive: true });
-  const problems = [];
+  const found = [];
   for (const theme of ['Default Dark Modern', 'Default Light Modern']) {
     await setTheme(page, workspace, theme);
     const t = theme.includes('Light') ? 'light' : 'dark';
     await page.setViewportSize({ width: 1400, height: 900 });
     await page.waitForTimeout(600);
-    await page.screenshot({ path: path.join(outDir, `panels-${name}-${t}.png`) });
     await page.screenshot({ path: path.join(shots, `${name}-${t}-1400x900.png`) });
-    if (kind) problems.push(...(await (await panelFrame(page, kind)).evaluate(overflowProbe)).map((p) => `${t} 1400x900: ${p}`));
-    // a 700 px-wide column: shrink the window until the panel's column is 700 px wide
-    const box = kind ? await webviewBox(page, kind) : undefined;
+    found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} 1400x900: ${p}`));
+    // a 700 px-wide column: resize the window until the panel's column is 700 px wide
+    const box = await webviewBox(page, kind);
     if (box) {
       await page.setViewportSize({ width: Math.max(760, Math.round(1400 - (box.width - 700))), height: 900 });
       await page.waitForTimeout(800); // plots follow their container (ResizeObserver)
-      const narrow = await webviewBox(page, kind);
-      await page.screenshot({ path: path.join(shots, `${name}-${t}-700col.png`), clip: narrow ?? box });
-      if (kind) problems.push(...(await (await panelFrame(page, kind)).evaluate(overflowProbe)).map((p) => `${t} ${Math.round((narrow ?? box).width)} px column: ${p}`));
+      const narrow = (await webviewBox(page, kind)) ?? box;
+      await page.screenshot({ path: path.join(shots, `${name}-${t}-700col.png`), clip: narrow });
+      found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} ${Math.round(narrow.width)} px column: ${p}`));
     }
   }
   await page.setViewportSize({ width: 1400, height: 900 });
   await setTheme(page, workspace, 'Default Dark Modern');
-  assert.deepStrictEqual(problems, [], `${name}: nothing overflows`);
+  console.log(`    ${name}: screenshots in ${path.relative(process.cwd(), shots)}, ${found.length ? `${found.length} layout problem(s)` : 'nothing overflows or overlaps'}`);
+  for (const p of found) console.log(`      ${p}`);
+  problems.push(...found.map((p) => `${name} ${p}`));
 }
 
 module.exports = async function panels({ page, outDir, workspace }) {
+  const problems = [];
   const data = path.join(workspace, 'fashion');
   writeDataset(data);
 
@@ -104,13 +142,15 @@ module.exports = async function panels({ page, outDir, workspace }) {
     () => {
       const markers = JSON.parse(document.querySelector('[data-testid=lr-plot]')?.getAttribute('data-markers') ?? '[]');
       const valley = document.querySelector('[data-testid=suggestion-valley]')?.textContent ?? '';
-      return { ok: markers.length > 0 && /e-?\d/.test(valley), markers, valley, status: document.querySelector('[data-testid=status]')?.textContent };
+      const status = document.querySelector('[data-testid=status]')?.textContent ?? '';
+      // the suggestions can arrive a moment before the run's end
+      return { ok: markers.length > 0 && /e-?\d/.test(valley) && /^completed/.test(status), markers, valley, status };
     },
     'suggestion markers',
   );
   assert.match(done.status, /^completed/, done.status);
   console.log(`    LR finder: ${done.markers.map((m) => `${m.name} ${m.lr.toExponential(2)}`).join(', ')}`);
-  await themed(page, workspace, outDir, 'lr-finder', 'lrFinder');
+  await themed(page, workspace, outDir, 'lr-finder', 'lrFinder', problems);
 
   // Fit One Cycle…: 1 epoch, max lr pre-filled from the finder; the training panel fills live.
   await palette(page, 'Image Trainer: Fit One Cycle');
@@ -143,7 +183,7 @@ module.exports = async function panels({ page, outDir, workspace }) {
   // the table shows exactly the epoch events the page received
   assert.deepStrictEqual(fitted.rows.map((r) => r[2]), fitted.epochs.map((e) => e.validLoss.toFixed(6)));
   console.log(`    training table: ${fitted.rows.map((r) => r.join(' ')).join(' | ')}`);
-  await themed(page, workspace, outDir, 'training', 'training');
+  await themed(page, workspace, outDir, 'training', 'training', problems);
 
   // Show Dataset: the show_batch grid (data: thumbnails) and the class counts.
   await palette(page, 'Image Trainer: Show Dataset');
@@ -158,7 +198,7 @@ module.exports = async function panels({ page, outDir, workspace }) {
   );
   assert.strictEqual(ds.classes, '3 (data.c)');
   console.log(`    dataset: ${ds.images} images shown, ${ds.classes}`);
-  await themed(page, workspace, outDir, 'dataset', 'dataset');
+  await themed(page, workspace, outDir, 'dataset', 'dataset', problems);
 
   // Interpret: images come from the dataset folder through asWebviewUri under the panel's CSP.
   await palette(page, 'Image Trainer: Interpret');
@@ -192,10 +232,17 @@ module.exports = async function panels({ page, outDir, workspace }) {
   await first.locator('select').selectOption(predicted);
   await first.locator('[data-testid=relabel]').click();
   await frame.locator('[data-testid=top-losses] figure').first().locator('.badge', { hasText: `→ ${predicted}` }).waitFor({ timeout: 30000 });
-  await themed(page, workspace, outDir, 'interpretation', 'interpretation');
+  // Grad-CAM on: the screenshots show the overlays
+  await frame.locator('[data-testid=gradcam]').click();
+  await waitInFrame(page, 'interpretation', () => {
+    const cams = [...document.querySelectorAll('[data-testid=top-losses] img.gradcam')];
+    return { ok: cams.length > 0 && cams.every((i) => i.complete && i.naturalWidth > 0), cams: cams.length };
+  }, 'Grad-CAM overlays loaded', 180000);
+  await themed(page, workspace, outDir, 'interpretation', 'interpretation', problems);
 
   // Compare Runs: the fit's curves and metrics.
   await palette(page, 'Image Trainer: Compare Runs');
+  await quickInput(page, 'Compare Runs'); // the runs of this dataset come pre-selected: Enter compares them
   const cmp = await waitInFrame(
     page,
     'runComparison',
@@ -206,7 +253,9 @@ module.exports = async function panels({ page, outDir, workspace }) {
     'the comparison table and plot',
   );
   console.log(`    run comparison: ${cmp.cols - 1} run(s)`);
-  await themed(page, workspace, outDir, 'run-comparison', 'runComparison');
+  await themed(page, workspace, outDir, 'run-comparison', 'runComparison', problems);
+  fs.writeFileSync(path.join(outDir, 'screenshots', 'layout-problems.txt'), problems.join('\n') + '\n');
+  assert.deepStrictEqual(problems, [], 'no panel overflows or overlaps, in either theme, at 1400x900 or in a 700 px column');
 };
 
 // written by the harness before the window opens, so Open Dataset never sees the defaults

@@ -73,6 +73,9 @@ async function openDatasetFromFolders(page, folder) {
   const pathInput = page.locator('.quick-input-widget input');
   await pathInput.waitFor({ timeout: 15000 });
   await pathInput.fill(folder + '/');
+  // the dialog lists the folder's entries once it has moved into it (accepting earlier opens the parent)
+  const entry = fs.readdirSync(folder).sort()[0];
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: entry }).first().waitFor({ timeout: 30000 }).catch(() => undefined);
   await page.waitForTimeout(500);
   await page.locator('.quick-input-widget .quick-input-action a, .quick-input-widget .monaco-button', { hasText: 'Open Dataset' }).first().click();
   await quickInput(page, 'how are the labels', { row: 'From folders' });
