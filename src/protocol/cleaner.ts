@@ -6,26 +6,15 @@ const ActionBase = z.object({ id: z.string().min(1).max(200), time: z.string().m
 /** A file the action names (the trainer also checks that it is absolute and where it may lie). */
 const FilePath = z.string().min(1).max(4096);
 
+/** What every relabel records; `kind` says how the label was changed. */
+const RelabelBase = ActionBase.extend({ op: z.literal('relabel'), oldLabel: z.string(), newLabel: z.string() });
+
 /** A file moved or renamed (name-regex and folder datasets). */
-export const RelabelMoveAction = ActionBase.extend({
-  op: z.literal('relabel'),
-  kind: z.literal('move'),
-  from: FilePath,
-  to: FilePath,
-  oldLabel: z.string(),
-  newLabel: z.string(),
-});
+export const RelabelMoveAction = RelabelBase.extend({ kind: z.literal('move'), from: FilePath, to: FilePath });
 export type RelabelMoveAction = z.infer<typeof RelabelMoveAction>;
 
 /** A CSV row's label rewritten. */
-export const RelabelCsvAction = ActionBase.extend({
-  op: z.literal('relabel'),
-  kind: z.literal('csv'),
-  file: FilePath,
-  csvFile: FilePath,
-  oldLabel: z.string(),
-  newLabel: z.string(),
-});
+export const RelabelCsvAction = RelabelBase.extend({ kind: z.literal('csv'), file: FilePath, csvFile: FilePath });
 export type RelabelCsvAction = z.infer<typeof RelabelCsvAction>;
 
 export const DeleteAction = ActionBase.extend({

@@ -3,7 +3,7 @@
 // use this as is or handle WebviewPanels.onUserIntent itself. No logic the trainer already has.
 import type * as vscode from 'vscode';
 import type { Method, ParamsOf, ResultOf } from '../../protocol/requests';
-import type { CleanerChange } from '../../protocol/webview';
+import type { CleanerChange, PanelKind } from '../../protocol/webview';
 import type { WebviewPanels } from './panels';
 import type { DatasetSummaryLike } from './panel-replay';
 
@@ -22,41 +22,41 @@ export function handlePanelIntents(panels: WebviewPanels, service: TrainerReques
     log(message);
     return message;
   };
+  /** A relabel, delete or undo: a failure is said in the panel; either way the panel gets the changes as they now are. */
+  const cleanerStep = async (panel: PanelKind, what: string, step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (err) {
+      panels.notice(panel, 'error', fail(what)(err));
+    }
+    panels.setCleanerChanges([...changes]);
+  };
   return panels.onUserIntent(async ({ panel, intent }) => {
     switch (intent.type) {
       case 'stop':
         await service.request('stop', {}).catch(fail('Stop'));
         break;
       case 'relabel':
-        try {
+        await cleanerStep(panel, `Relabel ${intent.file}`, async () => {
           const done = await service.request('relabel', { file: intent.file, newLabel: intent.newLabel });
           const moved = done.op === 'relabel' && done.kind === 'move' ? done.to : undefined;
           changes.push({ file: intent.file, action: 'relabel', newLabel: intent.newLabel, ...(moved ? { newFile: moved } : {}) });
           // the class counts change at once (interpretation shows validation images)
           if (done.op === 'relabel') service.noteRelabel?.(done.oldLabel, done.newLabel, 'valid');
           if (service.dataset) panels.refreshDataset(service.dataset.summary);
-        } catch (err) {
-          panels.notice(panel, 'error', fail(`Relabel ${intent.file}`)(err));
-        }
-        panels.setCleanerChanges([...changes]);
+        });
         break;
       case 'delete':
-        try {
+        await cleanerStep(panel, `Delete ${intent.file}`, async () => {
           await service.request('deleteFile', { file: intent.file });
           changes.push({ file: intent.file, action: 'delete' });
-        } catch (err) {
-          panels.notice(panel, 'error', fail(`Delete ${intent.file}`)(err));
-        }
-        panels.setCleanerChanges([...changes]);
+        });
         break;
       case 'undo':
-        try {
+        await cleanerStep(panel, 'Undo', async () => {
           await service.request('undo', {});
           changes.pop();
-        } catch (err) {
-          panels.notice(panel, 'error', fail('Undo')(err));
-        }
-        panels.setCleanerChanges([...changes]);
+        });
         break;
       case 'toggleGradCam':
         if (!intent.enabled) break;

@@ -68,7 +68,9 @@ export function checkStat(file: string, st: fs.Stats, opts: BoundedOptions): voi
   }
 }
 
+/** The error to throw for a failed open/stat/read: our own refusals as they are, system errors reworded. */
 function openError(file: string, err: unknown, what: string): UnsafeFileError {
+  if (err instanceof UnsafeFileError) return err;
   const e = err as NodeJS.ErrnoException;
   const code = e?.code;
   const fix =
@@ -125,7 +127,6 @@ export async function readFileBounded(file: string, opts: BoundedOptions): Promi
     }
     return off === st.size ? buf : buf.subarray(0, off);
   } catch (err) {
-    if (err instanceof UnsafeFileError) throw err;
     throw openError(file, err, opts.what);
   } finally {
     await fh.close();
@@ -151,7 +152,6 @@ export function readFileBoundedSync(file: string, opts: BoundedOptions): Buffer 
     }
     return off === st.size ? buf : buf.subarray(0, off);
   } catch (err) {
-    if (err instanceof UnsafeFileError) throw err;
     throw openError(file, err, opts.what);
   } finally {
     fs.closeSync(fd);

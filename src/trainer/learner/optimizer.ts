@@ -23,6 +23,18 @@ interface ParamState {
   expAvgSq: tf.Variable;
 }
 
+/** One param's update in a step: its state (step already counted) and the hyper-parameters for it. */
+interface ParamUpdate {
+  p: ModelParam;
+  st: ParamState;
+  grad: tf.Tensor;
+  lr: number;
+  mom: number;
+  wd: number;
+  debias1: number;
+  debias2: number;
+}
+
 /** Host-side copy of the optimiser state (for checkpoints and lr_find's restore). */
 export interface AdamWState {
   steps: Record<string, number>;
@@ -59,17 +71,9 @@ export class AdamW {
    * Params without a gradient (frozen) are left alone, their step count included.
    */
   step(grads: Record<string, tf.Tensor | null>): void {
-    if (onTorch()) return this.stepFused(grads);
-    for (const p of this.params) {
-      const g = grads[p.variable.name];
-      if (!g) continue;
-      const st = this.stateOf(p);
-      st.step += 1;
-      const lr = this.lrs[p.group];
-      const mom = this.moms[p.group];
-      const wd = p.isBn && !this.bnWd ? 0 : this.wd;
-      const debias1 = 1 - Math.pow(mom, st.step);
-      const debias2 = 1 - Math.pow(this.sqrMom, st.step);
+    const updates = this.updates(grads);
+    if (onTorch()) return this.stepFused(updates);
+    for (const { p, st, grad: g, lr, mom, wd, debias1, debias2 } of updates) {
       tf.tidy(() => {
         const m = tf.add(tf.mul(st.expAvg, mom), tf.mul(g, 1 - mom));
         const v = tf.add(tf.mul(st.expAvgSq, this.sqrMom), tf.mul(tf.square(g), 1 - this.sqrMom));
@@ -83,30 +87,34 @@ export class AdamW {
     }
   }
 
-  /** The same update for every param in one native call (the torch backend's fused AdamW). */
-  private stepFused(grads: Record<string, tf.Tensor | null>): void {
-    const items: AdamWItem[] = [];
-    const owners: { p: ModelParam; st: ParamState }[] = [];
+  /** The params this step updates, each with its step counted and this step's hyper-parameters. */
+  private updates(grads: Record<string, tf.Tensor | null>): ParamUpdate[] {
+    const out: ParamUpdate[] = [];
     for (const p of this.params) {
-      const g = grads[p.variable.name];
-      if (!g) continue;
+      const grad = grads[p.variable.name];
+      if (!grad) continue;
       const st = this.stateOf(p);
       st.step += 1;
       const mom = this.moms[p.group];
-      items.push({
-        param: p.variable, grad: g, expAvg: st.expAvg, expAvgSq: st.expAvgSq, lr: this.lrs[p.group], mom,
+      out.push({
+        p, st, grad, lr: this.lrs[p.group], mom,
         wd: p.isBn && !this.bnWd ? 0 : this.wd,
         debias1: 1 - Math.pow(mom, st.step), debias2: 1 - Math.pow(this.sqrMom, st.step),
       });
-      owners.push({ p, st });
     }
-    if (!items.length) return;
+    return out;
+  }
+
+  /** The same update for every param in one native call (the torch backend's fused AdamW). */
+  private stepFused(updates: ParamUpdate[]): void {
+    if (!updates.length) return;
+    const items: AdamWItem[] = updates.map(({ p, st, grad, lr, mom, wd, debias1, debias2 }) => ({ param: p.variable, grad, expAvg: st.expAvg, expAvgSq: st.expAvgSq, lr, mom, wd, debias1, debias2 }));
     tf.tidy(() => {
       const out = torchAdamW(items, this.sqrMom, this.eps)!;
       out.forEach(([next, m, v], i) => {
-        owners[i].st.expAvg.assign(m);
-        owners[i].st.expAvgSq.assign(v);
-        owners[i].p.variable.assign(next);
+        updates[i].st.expAvg.assign(m);
+        updates[i].st.expAvgSq.assign(v);
+        updates[i].p.variable.assign(next);
       });
     });
   }
