@@ -15,6 +15,7 @@ import { LearnerError } from '../learner/errors';
 import { syncFolder } from '../io/atomic-write';
 import { makeFolders } from '../io/make-folders';
 import { EXPORT_MANIFEST, EXPORT_MANIFEST_FORMAT, type ExportFormat } from '../../protocol/export';
+import { isProcessAlive } from '../io/process-alive';
 
 export interface ExportManifest {
   format: typeof EXPORT_MANIFEST_FORMAT;
@@ -243,7 +244,7 @@ async function listLeftovers(target: string): Promise<Leftover[]> {
     const m = /^(\d+)-[0-9a-f]{8}\.(tmp|old|del)$/.exec(name.slice(prefix.length));
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid !== process.pid && isAlive(pid)) continue; // another export is under way
+    if (pid !== process.pid && isProcessAlive(pid)) continue; // another export is under way
     const p = path.join(parent, name);
     const st = await fs.lstat(p).catch(() => null);
     if (st?.isDirectory()) out.push({ path: p, kind: m[2] as Leftover['kind'] });
@@ -253,15 +254,6 @@ async function listLeftovers(target: string): Promise<Leftover[]> {
 
 function sidePath(target: string, id: string, kind: Leftover['kind']): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.export-${id}.${kind}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function checkCreatable(target: string): Promise<void> {

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ActionableError } from '../errors';
 import { readTextBoundedSync } from './bounded-read';
+import { isProcessAlive } from './process-alive';
 
 export const RUN_LOCK_FILE = '.image-trainer.lock';
 
@@ -30,16 +31,6 @@ export interface RunLock {
 
 /** A lock file that cannot be parsed and is older than this is a crashed run's half-written lock. */
 const UNREADABLE_STALE_MS = 60_000;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readOwner(file: string): RunLockOwner | null {
   try {
@@ -70,7 +61,7 @@ function judge(file: string): Staleness | 'gone' {
     const mine = [...held].some((l) => l.owner.startedAt === owner.startedAt);
     return mine ? { stale: false, owner } : { stale: true };
   }
-  if (!isAlive(owner.pid)) return { stale: true };
+  if (!isProcessAlive(owner.pid)) return { stale: true };
   return { stale: false, owner };
 }
 

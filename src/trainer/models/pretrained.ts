@@ -15,6 +15,7 @@ import { ActionableError } from '../errors';
 import { assertRegularFileSync, MAX_WEIGHTS_BYTES, readTextBoundedSync, UnsafeFileError } from '../io/bounded-read';
 import { readSafetensorsSync } from '../io/safetensors';
 import { makeFoldersSync } from '../io/make-folders';
+import { isProcessAlive } from '../io/process-alive';
 
 export interface PretrainedSource {
   url: string;
@@ -210,7 +211,7 @@ async function lockDownload(lock: string, part: string, opts: PretrainedOptions)
     }
     const lastChange = Math.max(mtimeMs(lock), mtimeMs(part));
     const stale = Date.now() - lastChange > t.staleLockMs;
-    if (!owner || !processAlive(owner) || stale) {
+    if (!owner || !isProcessAlive(owner) || stale) {
       if (owner && stale) opts.onLog?.(`Taking over the download lock ${lock}: process ${owner} made no progress for ${Math.round(t.staleLockMs / 1000)} s`);
       fs.rmSync(lock, { force: true });
       continue;
@@ -241,15 +242,6 @@ function partSize(file: string): number {
     return fs.statSync(file).size;
   } catch {
     return 0;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
