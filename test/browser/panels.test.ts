@@ -98,6 +98,22 @@ test('LR finder: the curve grows live, suggestions are marked, clicks and drags 
   for (const m of posted) assert.ok(validateWebviewMessage(m).ok, JSON.stringify(m));
   assert.match((await p.page.textContent('[data-testid=chosen-value]')) ?? '', /^slice\(/);
   await screenshotBothThemes(p, 'lr-finder', ['dark', 'light']);
+
+  // Hidden and re-shown (the webview is re-created): the curve, the markers and the pick come back from setState.
+  const chosen = await p.page.textContent('[data-testid=chosen-value]');
+  await p.page.waitForTimeout(500);
+  await p.page.reload();
+  await p.page.waitForFunction(() => !!(window as unknown as { imageTrainerPanel?: unknown }).imageTrainerPanel);
+  await p.flush();
+  assert.equal(await p.page.getAttribute('[data-testid=lr-plot]', 'data-points'), String(result.lrs.length), 'state survives re-creation');
+  assert.equal(JSON.parse((await p.page.getAttribute('[data-testid=lr-plot]', 'data-markers')) ?? '[]').length, 2);
+  assert.equal(await p.page.textContent('[data-testid=chosen-value]'), chosen);
+  // A reset (a new run in the reused panel) forgets the sweep but keeps the picked max lr.
+  await p.send({ type: 'reset' });
+  await p.flush();
+  assert.equal(await p.page.getAttribute('[data-testid=lr-plot]', 'data-points'), '0');
+  assert.match((await p.page.textContent('[data-testid=status]')) ?? '', /^Run Find Learning Rate/);
+  assert.equal(await p.page.textContent('[data-testid=chosen-value]'), chosen);
   await closeClean(p);
 });
 

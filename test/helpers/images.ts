@@ -118,10 +118,12 @@ export async function writeGarbageImage(file: string): Promise<string> {
   return file;
 }
 
-/** A 24-bit bottom-up BMP (as Windows Paint writes): top half red, bottom half blue. */
-export async function writeBmp(file: string, width = 6, height = 4): Promise<string> {
-  const rowSize = Math.ceil((width * 3) / 4) * 4;
-  const buf = Buffer.alloc(54 + rowSize * height);
+/**
+ * A BMP file of `size` bytes with a BITMAPINFOHEADER claiming width×height (pixels start at 54 and
+ * are left zero). compression 0 is 24-bit uncompressed, 1 is 8-bit RLE.
+ */
+export function bmpBuffer(size: number, width: number, height: number, { compression = 0, imageSize = 0 } = {}): Buffer {
+  const buf = Buffer.alloc(size);
   buf.write('BM', 0, 'ascii');
   buf.writeUInt32LE(buf.length, 2);
   buf.writeUInt32LE(54, 10);
@@ -129,8 +131,16 @@ export async function writeBmp(file: string, width = 6, height = 4): Promise<str
   buf.writeInt32LE(width, 18);
   buf.writeInt32LE(height, 22);
   buf.writeUInt16LE(1, 26);
-  buf.writeUInt16LE(24, 28);
-  buf.writeUInt32LE(rowSize * height, 34);
+  buf.writeUInt16LE(compression ? 8 : 24, 28);
+  buf.writeUInt32LE(compression, 30);
+  buf.writeUInt32LE(imageSize, 34);
+  return buf;
+}
+
+/** A 24-bit bottom-up BMP (as Windows Paint writes): top half red, bottom half blue. */
+export async function writeBmp(file: string, width = 6, height = 4): Promise<string> {
+  const rowSize = Math.ceil((width * 3) / 4) * 4;
+  const buf = bmpBuffer(54 + rowSize * height, width, height, { imageSize: rowSize * height });
   for (let row = 0; row < height; row++) {
     const topHalf = height - 1 - row < height / 2; // rows are stored bottom-up
     for (let x = 0; x < width; x++) {

@@ -17,7 +17,7 @@ import { loadPretrained } from '../../src/trainer/models/pretrained';
 import { readFileBounded } from '../../src/trainer/io/bounded-read';
 import { createTinyModel } from '../helpers/tiny-model';
 import { makeFakeData } from '../helpers/fake-data';
-import { writePng } from '../helpers/images';
+import { bmpBuffer, writePng } from '../helpers/images';
 import { seededRandom } from '../helpers/seeded-random';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'hostile-files-'));
@@ -67,18 +67,8 @@ function lyingPng(name: string, width: number, height: number): string {
 
 /** A ~1 KB BMP whose header claims width×height (compression 0 = uncompressed, 1 = RLE8). */
 function lyingBmp(name: string, width: number, height: number, compression = 0): string {
-  const b = Buffer.alloc(1024);
-  b.write('BM', 0, 'ascii');
-  b.writeUInt32LE(b.length, 2);
-  b.writeUInt32LE(54, 10);
-  b.writeUInt32LE(40, 14);
-  b.writeInt32LE(width, 18);
-  b.writeInt32LE(height, 22);
-  b.writeUInt16LE(1, 26);
-  b.writeUInt16LE(compression ? 8 : 24, 28);
-  b.writeUInt32LE(compression, 30);
   const p = path.join(TMP, name);
-  fs.writeFileSync(p, b);
+  fs.writeFileSync(p, bmpBuffer(1024, width, height, { compression }));
   return p;
 }
 
