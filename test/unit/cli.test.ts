@@ -52,6 +52,14 @@ test('unknown architecture, bad numbers, bad learning rate', () => {
   assertOneLineError(cli(['train', '--data', tmp, '--folders', '--lr', 'fast']), /Invalid learning rate 'fast'/);
 });
 
+test('transform flags: choices, ranges, and combinations fastai does not have', () => {
+  assertOneLineError(cli(['train', '--data', tmp, '--folders', '--aug', 'v3']), /--aug.*v2, v1, none/);
+  assertOneLineError(cli(['train', '--data', tmp, '--folders', '--resize', 'stretch']), /--resize.*crop, squish, pad/);
+  assertOneLineError(cli(['train', '--data', tmp, '--folders', '--min-scale', '0']), /--min-scale must be a number from 0.01 to 1/);
+  assertOneLineError(cli(['train', '--data', tmp, '--folders', '--aug', 'v1', '--resize', 'pad']), /only crops.*Fix:/);
+  assertOneLineError(cli(['train', '--data', tmp, '--folders', '--size', '64', '--presize', '32']), /presize must be .* ≥ the image size 64/);
+});
+
 test('unknown command suggests the near one', () => {
   const r = cli(['trian']);
   assert.notEqual(r.code, 0);

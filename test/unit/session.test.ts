@@ -96,3 +96,22 @@ test('learner lifecycle: create, freeze state, lr_find, fit, save/load, export, 
   const cam = await session.gradCam({ file: path.join(dir, 'blue_thing_2.png') });
   assert.match(cam.png, /^data:image\/png;base64,/);
 });
+
+test('progressive resizing keeps the learner; tta reports both errors', { timeout: 240_000 }, async () => {
+  const before = await session.predict({ files: [path.join(dir, 'red_thing_1.png')] });
+  const shape = await session.changeSize({ size: 24, bs: 4 });
+  assert.deepEqual([shape.size, shape.bs], [24, 4]);
+  assert.match(shape.transforms, /aug_transforms\(size=24\)/);
+  // same weights: a size-agnostic resnet gives a prediction at the new size without retraining
+  const after = await session.predict({ files: [path.join(dir, 'red_thing_1.png')] });
+  assert.equal(after[0]?.probs.length, before[0]?.probs.length);
+  const records = await session.fitOneCycle({ epochs: 1, maxLr: 1e-3 });
+  assert.equal(records.length, 1);
+  const batch = await session.showBatch({ n: 2 });
+  assert.equal(batch.items.length, 2);
+  const t = await session.tta({ n: 2 });
+  assert.equal(t.n, 2);
+  assert.equal(t.beta, 0.25);
+  assert.ok(t.count > 0 && t.errorRate >= 0 && t.errorRate <= 1 && t.plainErrorRate >= 0 && t.plainErrorRate <= 1);
+  assert.ok(events.some((e) => e.type === 'log' && /tta: error_rate/.test(e.message)));
+});

@@ -9,6 +9,7 @@ import type { AugMode, PadMode, ResizeMethod } from '../../protocol/dataset';
 import { parseLr, type LrSpec } from '../../protocol/lr';
 import { TrainerError } from '../service/errors';
 import { compileLabelPattern } from '../data/from-name-re';
+import { resolvePipeline } from '../data/pipeline';
 
 /** Flags shared by train, lr-find and interpret, as commander hands them over. */
 export interface DataModelFlags {
@@ -100,6 +101,8 @@ export function dataOptionsFrom(flags: DataModelFlags): DataOptions {
   };
   if (flags.workers !== undefined) opts.numWorkers = flags.workers;
   for (const key of ['aug', 'resize', 'padMode', 'minScale', 'presize'] as const) if (flags[key] !== undefined) Object.assign(opts, { [key]: flags[key] });
+  // Fails fast, before tfjs loads, on transform flags that do not go together.
+  resolvePipeline(opts, opts.size ?? 224);
   return opts;
 }
 
