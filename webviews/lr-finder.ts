@@ -91,6 +91,9 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext<LrFinderState>
         ];
         g.save();
         g.font = c.font;
+        // labels get a halo of the card's background so the curve under them does not make them unreadable
+        const bg = (el: Element | null) => (el ? getComputedStyle(el).backgroundColor : '');
+        const halo = [bg(u.root.closest('.card')), bg(document.body)].find((x) => x && x !== 'rgba(0, 0, 0, 0)' && x !== 'transparent');
         items.forEach(([name, lr, color], k) => {
           if (lr === null) return;
           const y = lossAt(lrs, losses, lr);
@@ -110,7 +113,16 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext<LrFinderState>
           g.setLineDash([]);
           // Min-gradient label above its dot, valley below, so close suggestions stay readable.
           g.textAlign = k === 0 ? 'left' : 'right';
-          g.fillText(`${name} ${formatLrValue(lr)}`, px + (k === 0 ? 9 : -9) * devicePixelRatio, py + (k === 0 ? -10 : 20) * devicePixelRatio);
+          const label = `${name} ${formatLrValue(lr)}`;
+          const lx = px + (k === 0 ? 9 : -9) * devicePixelRatio;
+          const ly = py + (k === 0 ? -10 : 20) * devicePixelRatio;
+          if (halo) {
+            g.lineWidth = 4 * devicePixelRatio;
+            g.lineJoin = 'round';
+            g.strokeStyle = halo;
+            g.strokeText(label, lx, ly);
+          }
+          g.fillText(label, lx, ly);
           drawn.push({ name, lr, loss: y, x: u.valToPos(lr, 'x'), y: u.valToPos(y, 'y') });
         });
         g.restore();

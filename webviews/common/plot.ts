@@ -40,7 +40,10 @@ export class ThemedPlot {
 
   private create(): uPlot {
     const w = this.width();
-    const opts = { ...this.build(plotColors(), w, this.height), width: w, height: this.height } as uPlot.Options;
+    const built = this.build(plotColors(), w, this.height);
+    // a dashed series gets a dashed legend marker, so it is not its solid twin's identical square
+    const legend = { ...built.legend, markers: { dash: (u: uPlot, i: number) => (u.series[i]?.dash ? 'dashed' : 'solid'), ...built.legend?.markers } };
+    const opts = { ...built, legend, width: w, height: this.height } as uPlot.Options;
     return new uPlot(opts, this.data, this.container);
   }
 

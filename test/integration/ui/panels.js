@@ -91,6 +91,9 @@ const layoutProbe = () => {
 async function themed(page, workspace, outDir, name, kind, problems) {
   const shots = path.join(outDir, 'screenshots');
   fs.mkdirSync(shots, { recursive: true });
+  // toasts are VS Code's, not the panel's: out of the way; and the codicons drawn before the first shot
+  await palette(page, 'Notifications: Clear All Notifications').catch(() => undefined);
+  await (await panelFrame(page, kind)).evaluate(() => document.fonts.ready.then(() => true));
   const found = [];
   for (const theme of ['Default Dark Modern', 'Default Light Modern']) {
     await setTheme(page, workspace, theme);
@@ -238,6 +241,13 @@ module.exports = async function panels({ page, outDir, workspace }) {
     const cams = [...document.querySelectorAll('[data-testid=top-losses] img.gradcam')];
     return { ok: cams.length > 0 && cams.every((i) => i.complete && i.naturalWidth > 0), cams: cams.length };
   }, 'Grad-CAM overlays loaded', 180000);
+  // one overlay per top loss before the screenshots (they come one at a time; a slow one is logged, not failed)
+  const cams = await waitInFrame(page, 'interpretation', () => {
+    const figs = document.querySelectorAll('[data-testid=top-losses] figure').length;
+    const cams = [...document.querySelectorAll('[data-testid=top-losses] img.gradcam')].filter((i) => i.complete && i.naturalWidth > 0).length;
+    return { ok: cams === figs, cams, figs };
+  }, 'a Grad-CAM overlay on every top loss', 120000).catch((e) => ({ error: e.message }));
+  console.log(`    Grad-CAM: ${cams.error ?? `${cams.cams} overlays on ${cams.figs} top losses`}`);
   await themed(page, workspace, outDir, 'interpretation', 'interpretation', problems);
 
   // Compare Runs: the fit's curves and metrics.
