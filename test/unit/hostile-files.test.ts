@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { tf } from '../../src/trainer/backend';
 import { Learner } from '../../src/trainer/learner';
 import { readSafetensors, writeSafetensors, type HostTensor } from '../../src/trainer/io/safetensors';
@@ -15,6 +15,8 @@ import { decodeCenterCrop, decodeShortSide, readImageSize } from '../../src/trai
 import { loadModelInput } from '../../src/trainer/interpret/image-input';
 import { loadPretrained } from '../../src/trainer/models/pretrained';
 import { readFileBounded } from '../../src/trainer/io/bounded-read';
+import { exportModel, loadExported } from '../../src/trainer/learner/export';
+import { fromCsv } from '../../src/trainer/data/from-csv';
 import { createTinyModel } from '../helpers/tiny-model';
 import { makeFakeData } from '../helpers/fake-data';
 import { bmpBuffer, writePng } from '../helpers/images';
@@ -235,4 +237,115 @@ test('kill at random points during checkpoint save: the previous model stays loa
     b.dispose();
   }
   l.dispose();
+});
+
+// --- export (model) folders ---------------------------------------------------------------------
+
+const exportClasses = ['a', 'b', 'c'];
+const exportPre = { size: 16, normalize: { mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.25, 0.25, 0.25] as [number, number, number] }, resize: 'short-side' as const, crop: 'center' as const };
+const tinyFactory = (o: { numClasses: number; ps: [number, number] }) => createTinyModel({ numClasses: o.numClasses, ps: o.ps, seed: 7, width: 16, hidden: 64 });
+
+async function goodExport(): Promise<string> {
+  const dir = path.join(TMP, `export-${Math.random().toString(36).slice(2)}`);
+  const model = createTinyModel({ numClasses: 3, ps: [0, 0], seed: 1, width: 16, hidden: 64 });
+  try {
+    return await exportModel(dir, { model, data: { classes: exportClasses }, preprocessing: exportPre });
+  } finally {
+    model.dispose();
+  }
+}
+
+function replaceWith(file: string, make: (p: string) => void): void {
+  fs.rmSync(file);
+  make(file);
+}
+const editModelJson = (dir: string, f: (j: Record<string, any>) => void): void => {
+  const file = path.join(dir, 'model.json');
+  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, any>;
+  f(j);
+  fs.writeFileSync(file, JSON.stringify(j));
+};
+const outside = path.join(TMP, 'outside-secret.bin');
+fs.writeFileSync(outside, Buffer.alloc(4096, 7));
+
+// [case, tamper with a good export folder, what the error must say]
+const exportCases: [string, (dir: string) => void, RegExp][] = [
+  ['weights.bin is a symlink to /dev/zero', (d) => replaceWith(path.join(d, 'weights.bin'), (p) => fs.symlinkSync('/dev/zero', p)), /outside the export folder .* through a symbolic link/],
+  ['weights.bin is a symlink to a file outside the folder', (d) => replaceWith(path.join(d, 'weights.bin'), (p) => fs.symlinkSync(outside, p)), /outside the export folder/],
+  ['weights.bin is a FIFO', (d) => replaceWith(path.join(d, 'weights.bin'), (p) => execFileSync('mkfifo', [p])), /weights file .* named pipe/],
+  ['weights.bin is a 3 GiB (sparse) file', (d) => replaceWith(path.join(d, 'weights.bin'), (p) => { const fd = fs.openSync(p, 'w'); fs.ftruncateSync(fd, 3 * 1024 ** 3); fs.closeSync(fd); }), /GiB, more than the .* limit/],
+  ['weights.bin is truncated', (d) => { const f = path.join(d, 'weights.bin'); fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2)); }, /does not describe its weights file|bytes but its manifest describes/],
+  ['model.json is a symlink to /dev/zero', (d) => replaceWith(path.join(d, 'model.json'), (p) => fs.symlinkSync('/dev/zero', p)), /model\.json .* character device/],
+  ['model.json is a FIFO', (d) => replaceWith(path.join(d, 'model.json'), (p) => execFileSync('mkfifo', [p])), /model\.json .* named pipe/],
+  ['model.json is a 100 MB (sparse) file', (d) => replaceWith(path.join(d, 'model.json'), (p) => { const fd = fs.openSync(p, 'w'); fs.ftruncateSync(fd, 100 * 1024 ** 2); fs.closeSync(fd); }), /MiB, more than the .* limit/],
+  ['model.json is not JSON', (d) => fs.writeFileSync(path.join(d, 'model.json'), '{oops'), /model\.json is not valid JSON/],
+  ['the manifest names ../weights.bin', (d) => editModelJson(d, (j) => { j.weightsManifest[0].paths = ['../weights.bin']; }), /names a weights file outside its folder/],
+  ['weightsManifest is not a list', (d) => editModelJson(d, (j) => { j.weightsManifest = { paths: 'weights.bin' }; }), /invalid metadata \(weightsManifest/],
+  ['an unknown architecture', (d) => editModelJson(d, (j) => { j.userDefinedMetadata.model.arch = 'resnet9000'; }), /invalid metadata \(model\.arch "resnet9000"/],
+  ['class count differs from the model outputs', (d) => editModelJson(d, (j) => { j.userDefinedMetadata.classes = ['a', 'b', 'c', 'd']; }), /4 classes but the model has 3 outputs/],
+  ['preprocessing std 0', (d) => editModelJson(d, (j) => { j.userDefinedMetadata.preprocessing.normalize.std = [0, 1, 1]; }), /invalid metadata \(preprocessing\.normalize/],
+  ['a weight shape of 10^12 values', (d) => editModelJson(d, (j) => { j.weightsManifest[0].weights[0].shape = [1e6, 1e6]; }), /invalid metadata \(weight entry/],
+];
+
+for (const [name, tamper, expected] of exportCases) {
+  test(`export folder: ${name} fails fast with the file named and a fix, not a hang or a TypeError`, async () => {
+    const dir = await goodExport();
+    tamper(dir);
+    const t0 = Date.now();
+    await assert.rejects(loadExported(dir, { createModel: tinyFactory }), (e: Error & { file?: string; fix?: string }) => {
+      assert.match(e.message, expected);
+      assert.ok(e.file && e.file.startsWith(dir), `names a file in the export: ${e.file}`);
+      assert.ok(e.fix, 'has a fix');
+      assert.ok(!/chmod|check the file permissions/i.test(e.fix), `no permission advice for a file that is not a permission problem: ${e.fix}`);
+      assert.notEqual(e.name, 'TypeError');
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 30_000);
+  });
+}
+
+test('export folder: the untouched export still loads and predicts', async () => {
+  const dir = await goodExport();
+  const p = await loadExported(dir, { createModel: tinyFactory });
+  const img = await writePng(path.join(TMP, 'predict.png'), 20, 20);
+  const r = await p.predict(img);
+  assert.equal(r.probs.length, 3);
+  p.dispose();
+});
+
+test('predict --model: an export whose model.json is /dev/zero or whose weights are a FIFO fails at once with one line', { timeout: 120_000 }, async () => {
+  const img = await writePng(path.join(TMP, 'cli-predict.png'), 20, 20);
+  const main = path.join(__dirname, '../../src/trainer/cli/main.js');
+  for (const [file, make, expected] of [
+    ['model.json', (p: string) => fs.symlinkSync('/dev/zero', p), /character device/],
+    ['weights.bin', (p: string) => execFileSync('mkfifo', [p]), /named pipe/],
+  ] as const) {
+    const dir = await goodExport();
+    replaceWith(path.join(dir, file), make);
+    const r = spawnSync(process.execPath, [main, 'predict', '--model', dir, img], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('image-trainer: error:'));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0] as string, expected);
+    assert.match(lines[0] as string, /Fix: /);
+  }
+});
+
+// --- the labels CSV -----------------------------------------------------------------------------
+
+test('labels CSV: a FIFO, /dev/zero, a huge file and an unreadable one each get their own reason, never "not found"', async () => {
+  const root = path.join(TMP, 'csv-ds');
+  fs.mkdirSync(root);
+  await writePng(path.join(root, 'x.png'), 8, 8);
+  execFileSync('mkfifo', [path.join(root, 'fifo.csv')]);
+  fs.symlinkSync('/dev/zero', path.join(root, 'zero.csv'));
+  const fd = fs.openSync(path.join(root, 'huge.csv'), 'w');
+  fs.ftruncateSync(fd, 100 * 1024 ** 2);
+  fs.closeSync(fd);
+  await assert.rejects(fromCsv(root, 'fifo.csv'), /labels CSV .* named pipe/);
+  await assert.rejects(fromCsv(root, 'zero.csv'), /labels CSV .* character device/);
+  await assert.rejects(fromCsv(root, 'huge.csv'), (e: Error & { fix?: string }) => /MiB, more than the/.test(e.message) && !/chmod/i.test(e.fix ?? '') && /not its permissions/.test(e.fix ?? ''));
+  await assert.rejects(fromCsv(root, 'missing.csv'), /CSV file not found/);
+  fs.mkdirSync(path.join(root, 'dir.csv'));
+  await assert.rejects(fromCsv(root, 'dir.csv'), /labels CSV .* folder/);
 });

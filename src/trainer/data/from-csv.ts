@@ -2,6 +2,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
 import { DataError } from './errors';
+import { MAX_TEXT_BYTES, readTextBounded, type UnsafeFileError } from '../io/bounded-read';
 import { assertDirectory, isImageFile, UNSUPPORTED_IMAGE_EXTENSIONS } from './discover';
 import { makeDataset, type LabelOptions, type LabelledFile } from './dataset';
 import type { LabelledDataset, SkippedFile } from './types';
@@ -28,9 +29,12 @@ export async function fromCsv(dir: string, csvFile = 'labels.csv', opts: FromCsv
   const csvPath = path.resolve(root, csvFile);
   let text: string;
   try {
-    text = await fs.readFile(csvPath, 'utf8');
-  } catch {
-    throw new DataError('CSV file not found', { file: csvPath, fix: `put the labels CSV at ${csvPath} or pass its path` });
+    text = await readTextBounded(csvPath, { maxBytes: MAX_TEXT_BYTES, what: 'labels CSV' });
+  } catch (err) {
+    const e = err as UnsafeFileError;
+    if (e.code === 'ENOENT') throw new DataError('CSV file not found', { file: csvPath, fix: `put the labels CSV at ${csvPath} or pass its path` });
+    // Unreadable (permissions), a FIFO or device, or too big: the bounded read says which, with its fix.
+    throw new DataError(e.message, { file: csvPath, fix: e.fix ?? 'pass a readable CSV file' });
   }
   const firstLine = text.slice(0, text.indexOf('\n') >>> 0);
   const delimiter = firstLine.includes(',') ? ',' : firstLine.includes(';') ? ';' : firstLine.includes('\t') ? '\t' : ',';

@@ -13,6 +13,7 @@ import type { PredictResult } from '../learner/types';
 import { readExportManifest, recoverExportFolder } from './folder';
 import { ONNX_FILE, ONNX_INPUT, ONNX_OUTPUT } from './onnx';
 import { TFJS_METADATA, TFJS_MODEL, TFJS_OUTPUT } from './tfjs-graph';
+import { readFileBounded } from '../io/bounded-read';
 
 const MAX_MODEL_BYTES = 2 ** 31 - 1;
 const MAX_JSON_BYTES = 64 << 20;
@@ -152,8 +153,7 @@ async function readBounded(file: string, max: number): Promise<Buffer> {
   const st = await fs.lstat(file).catch(() => null);
   if (!st) throw new LearnerError(`The export is missing ${file}`, { file, fix: 'Copy the whole export folder' });
   if (!st.isFile()) throw new LearnerError(`${file} is not a regular file`, { file, fix: 'Use an export folder written by Image Trainer' });
-  if (st.size > max) throw new LearnerError(`${file} is too large (${st.size} bytes)`, { file, fix: 'Use an export folder written by Image Trainer' });
-  return fs.readFile(file);
+  return readFileBounded(file, { maxBytes: max, what: 'export file' });
 }
 
 async function readBoundedJson(file: string): Promise<unknown> {

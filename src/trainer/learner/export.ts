@@ -9,6 +9,9 @@ import { LearnerError } from './errors';
 import { loadImageTensorData, type Preprocessing } from './preprocess';
 import { disposeState, snapshotState } from './state';
 import { recoverExportFolder, writeExportFolder } from '../export/folder';
+import { MAX_TEXT_BYTES, MAX_WEIGHTS_BYTES, readFileBounded, readTextBounded, UnsafeFileError } from '../io/bounded-read';
+import { confineToRoot } from '../io/confine';
+import { ARCHS } from '../../protocol/arch';
 
 export const EXPORT_FORMAT = 'image-trainer-classifier';
 
@@ -68,6 +71,38 @@ export async function exportModel(dir: string, src: ExportSource, opts: { extraF
   return target;
 }
 
+interface ModelJson {
+  userDefinedMetadata?: ExportMetadata;
+  weightsManifest?: unknown;
+}
+
+/** model.json is untrusted: its metadata and weights manifest are checked before anything is built from them. */
+function metadataProblem(meta: ExportMetadata, manifest: unknown): string | null {
+  const m = meta.model as Partial<ModelConfig> | undefined;
+  if (!m || !(ARCHS as readonly string[]).includes(String(m.arch))) return `model.arch ${JSON.stringify(m?.arch)} is not one of ${ARCHS.join(', ')}`;
+  if (!Array.isArray(meta.classes) || meta.classes.length < 1 || !meta.classes.every((c) => typeof c === 'string')) return 'classes is not a list of names';
+  if (m.numClasses !== meta.classes.length) return `${meta.classes.length} classes but the model has ${String(m.numClasses)} outputs`;
+  if (!Array.isArray(m.ps) || m.ps.length !== 2 || !m.ps.every((x) => Number.isFinite(x))) return 'model.ps is not two numbers';
+  const pre = meta.preprocessing as Partial<Preprocessing> | undefined;
+  if (!pre || !Number.isInteger(pre.size) || (pre.size as number) < 8 || (pre.size as number) > 1024) return 'preprocessing.size is not a whole number from 8 to 1024';
+  const n = pre.normalize;
+  if (!n || !Array.isArray(n.mean) || !Array.isArray(n.std) || n.mean.length !== 3 || n.std.length !== 3 || ![...n.mean, ...n.std].every(Number.isFinite) || !n.std.every((x) => x > 0)) {
+    return 'preprocessing.normalize is not three means and three positive stds';
+  }
+  if (!Array.isArray(manifest) || !manifest.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights))) return 'weightsManifest is not a list of {paths, weights}';
+  let values = 0;
+  for (const g of manifest as { weights: unknown[] }[]) {
+    for (const w of g.weights as { name?: unknown; shape?: unknown; dtype?: unknown }[]) {
+      if (typeof w?.name !== 'string' || (w.dtype !== 'float32' && w.dtype !== 'int32') || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0 && d <= 1 << 24)) {
+        return `weight entry ${JSON.stringify(w?.name ?? w)} has no float32 or int32 shape`;
+      }
+      values += (w.shape as number[]).reduce((a, b) => a * b, 1);
+      if (values * 4 > MAX_WEIGHTS_BYTES) return `weight entry ${JSON.stringify(w.name)} takes the weights past the ${MAX_WEIGHTS_BYTES / 2 ** 30} GiB limit`;
+    }
+  }
+  return null;
+}
+
 export type ModelFactory = (opts: { arch: ModelConfig['arch']; numClasses: number; ps: [number, number]; seed: number }) =>
   ClassifierModel | Promise<ClassifierModel>;
 
@@ -89,37 +124,58 @@ function defaultFactory(): ModelFactory {
 export async function loadExported(dirOrFile: string, opts: { createModel?: ModelFactory } = {}): Promise<ExportedPredictor> {
   const jsonFile = dirOrFile.endsWith('.json') ? dirOrFile : path.join(await recoverExportFolder(dirOrFile), 'model.json');
   const dir = path.dirname(jsonFile);
-  let modelJson: any;
+  let modelJson: ModelJson;
   try {
-    modelJson = JSON.parse(await fs.readFile(jsonFile, 'utf8'));
+    modelJson = JSON.parse(await readTextBounded(jsonFile, { maxBytes: MAX_TEXT_BYTES, what: 'model.json' })) as ModelJson;
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new LearnerError(e.code === 'ENOENT' ? `No exported model at ${jsonFile}` : `Could not read ${jsonFile}: ${e.message}`, {
-      file: jsonFile,
-      fix: 'Point to a folder written by learn.export() (it holds model.json and weights.bin)',
-    });
+    if (err instanceof UnsafeFileError) {
+      throw new LearnerError(err.code === 'ENOENT' ? `No exported model at ${jsonFile}` : err.message, {
+        file: jsonFile,
+        fix: err.code === 'ENOENT' ? 'Point to a folder written by learn.export() (it holds model.json and weights.bin)' : err.fix ?? 'Point to a folder written by learn.export()',
+      });
+    }
+    throw new LearnerError(`${jsonFile} is not valid JSON (${(err as Error).message})`, { file: jsonFile, fix: 'Export the model again with Image Trainer' });
   }
-  const meta = modelJson?.userDefinedMetadata as ExportMetadata | undefined;
+  const meta = modelJson?.userDefinedMetadata;
   if (!meta || meta.format !== EXPORT_FORMAT) {
     throw new LearnerError(`${jsonFile} is not an Image Trainer export`, { file: jsonFile, fix: 'Export the model with learn.export() or `image-trainer train --out DIR`' });
   }
+  const bad = metadataProblem(meta, modelJson.weightsManifest);
+  if (bad) throw new LearnerError(`${jsonFile} has invalid metadata (${bad})`, { file: jsonFile, fix: 'It was not written by Image Trainer or was altered; export the model again' });
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Buffer[] = [];
+  let total = 0;
   for (const group of modelJson.weightsManifest as tf.io.WeightsManifestConfig) {
     for (const p of group.paths) {
       if (typeof p !== 'string' || p !== path.basename(p) || p.startsWith('.')) {
         throw new LearnerError(`${jsonFile} names a weights file outside its folder (${JSON.stringify(p)})`, { file: jsonFile, fix: 'Use an export written by Image Trainer; its weights files sit beside model.json' });
       }
-      const f = path.join(dir, p);
-      buffers.push(await fs.readFile(f).catch(() => {
-        throw new LearnerError(`The export is missing ${f}`, { file: f, fix: 'Copy the whole export folder (model.json and weights.bin)' });
-      }));
+      // A link inside the export may not lead out of it; FIFOs, devices and huge files fail at once.
+      const f = confineToRoot(dir, p, { rootName: 'the export folder', fix: 'Use an export written by Image Trainer; its weights files sit beside model.json (not links to elsewhere)' });
+      const buf = await readFileBounded(f, { maxBytes: MAX_WEIGHTS_BYTES - total, what: 'weights file' }).catch((err: unknown) => {
+        if (err instanceof UnsafeFileError && err.code === 'ENOENT') {
+          throw new LearnerError(`The export is missing ${f}`, { file: f, fix: 'Copy the whole export folder (model.json and weights.bin)' });
+        }
+        throw err;
+      });
+      total += buf.length;
+      buffers.push(buf);
     }
     specs.push(...group.weights);
   }
   const all = Buffer.concat(buffers);
   const ab = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
-  const named = tf.io.decodeWeights(ab, specs);
+  let named: tf.NamedTensorMap;
+  try {
+    named = tf.io.decodeWeights(ab, specs);
+  } catch (err) {
+    throw new LearnerError(`${jsonFile} does not describe its weights file (${(err as Error).message})`, { file: jsonFile, fix: 'The weights file is truncated or does not belong to this model.json: copy the whole export folder again, or export again' });
+  }
+  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0); // float32 and int32: 4 bytes each
+  if (expected !== all.length) {
+    tf.dispose(Object.values(named));
+    throw new LearnerError(`The weights of ${jsonFile} are ${all.length} bytes but its manifest describes ${expected}`, { file: jsonFile, fix: 'The weights file is truncated or does not belong to this model.json: copy the whole export folder again, or export again' });
+  }
   const factory = opts.createModel ?? defaultFactory();
   const model = await factory({ arch: meta.model.arch, numClasses: meta.model.numClasses, ps: meta.model.ps, seed: 0 });
   const state = new Map(Object.entries(named));
