@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { ensurePretrainedFile } from '../../src/trainer/models/pretrained';
+import { ensurePretrainedFile, readRecordedSha256 } from '../../src/trainer/models/pretrained';
+import { createHash } from 'node:crypto';
 import { writeSafetensors } from '../../src/trainer/io/safetensors';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'hostile-network-'));
@@ -148,4 +149,23 @@ test('download lock: waiting on a live lock ends after lockWaitMs with the lock 
   } finally {
     sleeper.kill();
   }
+});
+
+test('resnet34 (unpinned): the first verified download records its SHA-256; a cached file changed afterwards is refused, not loaded', async () => {
+  const dir = path.join(TMP, 'tofu');
+  const source = { url: `${base}/valid`, sha256: null };
+  const file = await ensurePretrainedFile('resnet34', { cacheDir: dir, source, timeouts: FAST });
+  const sha = createHash('sha256').update(valid).digest('hex');
+  assert.equal(readRecordedSha256(file), sha, 'the hash of the bytes served is recorded');
+  assert.equal(fs.readFileSync(`${file}.sha256`, 'utf8'), `${sha}\n`);
+  assert.equal(await ensurePretrainedFile('resnet34', { cacheDir: dir, source, timeouts: FAST }), file, 'an unchanged cache is used');
+  const swapped = Buffer.from(valid);
+  swapped[swapped.length - 1] ^= 1; // still parses as safetensors: only the hash can tell
+  fs.writeFileSync(file, swapped);
+  await assert.rejects(ensurePretrainedFile('resnet34', { cacheDir: dir, source, timeouts: FAST }), (e: Error & { file?: string; fix?: string }) => {
+    assert.match(e.message, new RegExp(`have SHA-256 [0-9a-f]{64}, expected ${sha} \\(recorded in .*\\.sha256`));
+    assert.equal(e.file, file);
+    assert.match(e.fix ?? '', /Delete the file to download it again/);
+    return true;
+  });
 });

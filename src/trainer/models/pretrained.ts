@@ -16,6 +16,7 @@ import { assertRegularFileSync, MAX_WEIGHTS_BYTES, readTextBoundedSync, UnsafeFi
 import { readSafetensorsSync } from '../io/safetensors';
 import { makeFoldersSync } from '../io/make-folders';
 import { isProcessAlive } from '../io/process-alive';
+import { writeFileAtomicSync } from '../io/atomic-write';
 
 export interface PretrainedSource {
   url: string;
@@ -30,7 +31,11 @@ export const PRETRAINED: Record<ArchName, PretrainedSource> = {
   },
   resnet34: {
     url: 'https://huggingface.co/timm/resnet34.tv_in1k/resolve/main/model.safetensors',
-    sha256: null, // not found offline; fill in from the hub's "Git LFS Details" of model.safetensors
+    // Not pinned: torchvision's resnet34-b627a593.pth carries a hash prefix in its name, but that is
+    // the hash of the .pth (a pickle), not of this safetensors conversion, so it cannot pin these
+    // bytes. Until the hub's "Git LFS Details" SHA-256 is filled in here, the first verified download
+    // records its hash beside the cache (recordedSha256) and every later use is checked against it.
+    sha256: null,
   },
   resnet50: {
     url: 'https://huggingface.co/timm/resnet50.tv_in1k/resolve/main/model.safetensors',
@@ -127,10 +132,15 @@ export async function ensurePretrainedFile(arch: ArchName, opts: PretrainedOptio
   const source = opts.source ?? PRETRAINED[arch];
   const target = await pretrainedPath(arch, opts.cacheDir);
   if (fs.existsSync(target)) {
-    const actual = source.sha256 ? await sha256File(target) : null;
-    if (!source.sha256 || actual === source.sha256) return target;
+    const expected = source.sha256 ?? readRecordedSha256(target);
+    const actual = await sha256File(target);
+    if (expected === null) {
+      recordSha256(target, actual); // cached by an older version: trusted from now on
+      return target;
+    }
+    if (actual === expected) return target;
     throw new PretrainedError(
-      `The cached weights ${target} have SHA-256 ${actual}, expected ${source.sha256}`,
+      `The cached weights ${target} have SHA-256 ${actual}, expected ${expected}${source.sha256 ? '' : ` (recorded in ${target}.sha256 when it was downloaded)`}; the file was changed or corrupted`,
       target,
       `Delete the file to download it again, or use --pretrained PATH for a file of your own`,
     );
@@ -180,7 +190,8 @@ async function downloadVerified(arch: ArchName, source: PretrainedSource, target
         `Try again later, or put a verified file at ${target}, or use --pretrained none`,
       );
     }
-    opts.onLog?.(`No pinned SHA-256 for ${arch} weights; downloaded file has ${actual}`);
+    opts.onLog?.(`No pinned SHA-256 for ${arch} weights; downloaded file has ${actual} (recorded: later uses are checked against it)`);
+    recordSha256(target, actual);
   }
   fs.renameSync(part, target);
   return target;
@@ -335,6 +346,20 @@ async function get(url: string, headers: Record<string, string>, t: DownloadTime
     return get(new URL(res.headers.location, u).toString(), headers, t, deadline, redirects - 1);
   }
   return res;
+}
+
+/** The SHA-256 the first verified download of an unpinned file recorded beside it, or null. */
+export function readRecordedSha256(target: string): string | null {
+  try {
+    const text = readTextBoundedSync(`${target}.sha256`, { maxBytes: 1024, what: 'recorded SHA-256' }).trim();
+    return /^[0-9a-f]{64}$/.test(text) ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+function recordSha256(target: string, sha: string): void {
+  writeFileAtomicSync(`${target}.sha256`, `${sha}\n`);
 }
 
 async function sha256File(file: string): Promise<string> {
