@@ -8,15 +8,15 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { ensurePretrainedFile, readRecordedSha256 } from '../../src/trainer/models/pretrained';
 import { createHash } from 'node:crypto';
 import { writeSafetensors } from '../../src/trainer/io/safetensors';
+import { listenLocal, type LocalServer } from '../helpers/local-server';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'hostile-network-'));
 const FAST = { connectMs: 2000, idleMs: 400, totalMs: 3000, staleLockMs: 400, lockWaitMs: 5000 };
 
-let server: http.Server;
+let local: LocalServer | undefined;
 let base = '';
 let valid: Buffer;
 const open = new Set<import('node:net').Socket>();
@@ -58,17 +58,16 @@ before(async () => {
   const f = path.join(TMP, 'valid.safetensors');
   await writeSafetensors(f, new Map([['w', { shape: [2], data: new Float32Array([1, 2]) }]]), {});
   valid = fs.readFileSync(f);
-  server = http.createServer((req, res) => (routes[req.url ?? ''] ?? ((_q, r) => r.writeHead(404).end()))(req, res));
-  server.on('connection', (s) => {
+  local = await listenLocal((req, res) => (routes[req.url ?? ''] ?? ((_q, r) => r.writeHead(404).end()))(req, res));
+  local.server.on('connection', (s) => {
     open.add(s);
     s.on('close', () => open.delete(s));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = local.origin;
 });
 after(() => {
   for (const s of open) s.destroy();
-  server.close();
+  void local?.close();
   fs.rmSync(TMP, { recursive: true, force: true });
 });
 
@@ -119,37 +118,35 @@ test('download: a .part that cannot grow (the server refuses the resume) is remo
   assert.deepEqual(fs.readFileSync(file), valid);
 });
 
-test('download lock: a lock held by an unrelated live process is taken over once it shows no progress', async () => {
+/** A fresh cache folder whose resnet34 download lock names a live process that is no download (a sleeping node), while `body` runs. */
+async function withLockHeldByLiveProcess(body: (dir: string, lock: string) => Promise<void>): Promise<void> {
   const dir = cache();
   fs.mkdirSync(dir, { recursive: true });
   const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
   try {
     const lock = path.join(dir, 'resnet34.tv_in1k.safetensors.lock');
     fs.writeFileSync(lock, String(sleeper.pid));
+    await body(dir, lock);
+  } finally {
+    sleeper.kill();
+  }
+}
+
+test('download lock: a lock held by an unrelated live process is taken over once it shows no progress', () =>
+  withLockHeldByLiveProcess(async (dir) => {
     const logs: string[] = [];
     const file = await ensurePretrainedFile('resnet34', { cacheDir: dir, source: { url: `${base}/valid`, sha256: null }, timeouts: FAST, onLog: (m) => logs.push(m) });
     assert.deepEqual(fs.readFileSync(file), valid);
     assert.ok(logs.some((l) => /Taking over the download lock .* made no progress/.test(l)), logs.join('\n'));
-  } finally {
-    sleeper.kill();
-  }
-});
+  }));
 
-test('download lock: waiting on a live lock ends after lockWaitMs with the lock file named', async () => {
-  const dir = cache();
-  fs.mkdirSync(dir, { recursive: true });
-  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-  try {
-    const lock = path.join(dir, 'resnet34.tv_in1k.safetensors.lock');
-    fs.writeFileSync(lock, String(sleeper.pid));
+test('download lock: waiting on a live lock ends after lockWaitMs with the lock file named', () =>
+  withLockHeldByLiveProcess(async (dir, lock) => {
     await assert.rejects(
       ensurePretrainedFile('resnet34', { cacheDir: dir, source: { url: `${base}/valid`, sha256: null }, timeouts: { ...FAST, staleLockMs: 60_000, lockWaitMs: 600 } }),
       (e: Error & { file?: string }) => e.file === lock && /Gave up waiting for process/.test(e.message) && e.message.includes(`delete ${lock}`),
     );
-  } finally {
-    sleeper.kill();
-  }
-});
+  }));
 
 test('resnet34 (unpinned): the first verified download records its SHA-256; a cached file changed afterwards is refused, not loaded', async () => {
   const dir = path.join(TMP, 'tofu');
