@@ -148,7 +148,8 @@ function createInterpretationPanel(root: HTMLElement, ctx: PanelContext<Interpre
         it.src ? h('img', { src: it.src, alt: title, loading: 'lazy' }) : null,
         camSrc ? h('img', { className: 'overlay gradcam', src: camSrc, alt: 'Grad-CAM' }) : null,
       ),
-      h('figcaption', { className: `title${wrong ? ' wrong' : marksRight ? ' right' : ''}` }, title),
+      // a line break may come after each '/', never inside a number ("0.35/0|.70")
+      h('figcaption', { className: `title${wrong ? ' wrong' : marksRight ? ' right' : ''}` }, ...title.split('/').flatMap((part, i) => (i ? ['/', h('wbr'), part] : [part]))),
       h('div', { className: 'file' }, baseName(change?.newFile ?? it.file), ' ', change ? h('span', { className: 'badge' }, change.action === 'delete' ? 'deleted' : `→ ${change.newLabel}`) : null),
       h('div', { className: 'actions' }, select, relabel, del),
     );

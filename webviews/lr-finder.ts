@@ -117,10 +117,12 @@ function createLrFinderPanel(root: HTMLElement, ctx: PanelContext<LrFinderState>
           const lx = px + (k === 0 ? 9 : -9) * devicePixelRatio;
           const ly = py + (k === 0 ? -10 : 20) * devicePixelRatio;
           if (halo) {
+            g.save();
             g.lineWidth = 4 * devicePixelRatio;
             g.lineJoin = 'round';
             g.strokeStyle = halo;
             g.strokeText(label, lx, ly);
+            g.restore();
           }
           g.fillText(label, lx, ly);
           drawn.push({ name, lr, loss: y, x: u.valToPos(lr, 'x'), y: u.valToPos(y, 'y') });
