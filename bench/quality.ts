@@ -4,7 +4,8 @@
 // (1 frozen + N−1 unfrozen epochs) and fit_one_cycle (N epochs), same bs/lr/wd, no augmentation
 // on either side, 3 seeds each. The goal: our mean error within 0.5 points of PyTorch's.
 // Run: npm run bench:quality   (options: --seeds 1,2,3 --epochs 4 --bs 64 --lr 1e-2 --wd 1e-2
-//      --train-per-class 100 --valid-per-class 50 --recipes fine_tune,fit_one_cycle --sides ours,torch)
+//      --train-per-class 100 --valid-per-class 50 --recipes fine_tune,fit_one_cycle --sides ours,torch
+//      --paired: PyTorch starts from our initial weights and sees our batches in our order)
 import { spawnSync } from 'child_process';
 import { existsSync, promises as fs } from 'fs';
 import * as os from 'os';
@@ -32,6 +33,8 @@ const TRAIN_PER_CLASS = Number(arg('train-per-class', '100'));
 const VALID_PER_CLASS = Number(arg('valid-per-class', '50'));
 const RECIPES = arg('recipes', 'fine_tune,fit_one_cycle').split(',') as Recipe[];
 const SIDES = arg('sides', 'ours,torch').split(',');
+/** Paired runs: PyTorch starts from our initial weights and takes our batches in our order. */
+const PAIRED = process.argv.includes('--paired');
 type Recipe = 'fine_tune' | 'fit_one_cycle';
 
 /**
@@ -66,19 +69,38 @@ interface Result {
   seconds: number;
 }
 
+/** Our initial weights as a JSON index + raw float32 file (our layouts: conv HWIO, linear [in, out]). */
+async function dumpWeights(model: ReturnType<typeof createModel>, file: string): Promise<void> {
+  const index: Record<string, { shape: number[]; offset: number }> = {};
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (const p of model.params) {
+    const data = Buffer.from((await p.variable.data()).buffer as ArrayBuffer);
+    index[p.name] = { shape: p.variable.shape, offset };
+    parts.push(data);
+    offset += data.length;
+  }
+  await fs.writeFile(file + '.bin', Buffer.concat(parts));
+  await fs.writeFile(file + '.json', JSON.stringify(index));
+}
+
 async function ours(dir: string, recipe: Recipe, seed: number): Promise<Result> {
   const split = splitDataset(await fromFolder(dir), { seed });
   const data = await createDataBunch(split, { size: SIZE, bs: BS, seed, tfms: false });
   const model = createModel({ arch: 'resnet18', numClasses: data.c, seed });
+  const order: string[][] = [];
+  if (PAIRED) await dumpWeights(model, path.join(dir, `init-${recipe}-${seed}`));
   const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-quality-'));
   const learner = new Learner({ data, model, path: runDir, wd: WD });
   const t0 = performance.now();
   try {
     const progress: Callback = { afterEpoch: (ctx) => void process.stderr.write(`    ours ${recipe} seed ${seed} epoch ${ctx.epoch}: valid loss ${ctx.validLoss?.toFixed(3)} error ${ctx.metrics.error_rate?.toFixed(3)}\n`) };
-    const callbacks = [progress];
+    const recordOrder: Callback = { beforeBatch: (ctx) => void (ctx.training && order.push([...ctx.batch!.files])) };
+    const callbacks = PAIRED ? [progress, recordOrder] : [progress];
     if (recipe === 'fit_one_cycle') await learner.fitOneCycle(EPOCHS, LR, { callbacks });
     else await learner.fineTune(EPOCHS - 1, { baseLr: LR, freezeEpochs: 1, callbacks });
     const seconds = (performance.now() - t0) / 1000;
+    if (PAIRED) await fs.writeFile(path.join(dir, `order-${recipe}-${seed}.json`), JSON.stringify(order));
     return { error: (await learner.validate()).errorRate, seconds: +seconds.toFixed(1) };
   } finally {
     learner.dispose();
@@ -90,6 +112,8 @@ async function ours(dir: string, recipe: Recipe, seed: number): Promise<Result> 
 function torch(splitFile: string, recipe: Recipe, seed: number): Result {
   const script = path.join(ROOT, 'bench', 'quality_torch.py');
   const args = [script, '--split', splitFile, '--recipe', recipe, '--seed', String(seed), '--epochs', String(EPOCHS), '--bs', String(BS), '--lr', String(LR), '--wd', String(WD), '--size', String(SIZE)];
+  const dir = path.dirname(splitFile);
+  if (PAIRED) args.push('--init', path.join(dir, `init-${recipe}-${seed}`), '--order', path.join(dir, `order-${recipe}-${seed}.json`));
   const r = spawnSync(PYTHON, args, {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -118,7 +142,7 @@ async function main(): Promise<void> {
   await fs.writeFile(splitFile, JSON.stringify(split));
   console.log(
     `Fashion-MNIST train set: ${split.train.length} train / ${split.valid.length} valid images (${TRAIN_PER_CLASS}/${VALID_PER_CLASS} per class), ` +
-      `resnet18 from scratch at ${SIZE} px, ${EPOCHS} epochs, bs ${BS}, lr ${LR}, wd ${WD}, no augmentation; ours on ${info.name}; ` +
+      `resnet18 from scratch at ${SIZE} px, ${EPOCHS} epochs, bs ${BS}, lr ${LR}, wd ${WD}, no augmentation; ours on ${info.name}; ${PAIRED ? 'paired (same init and batches); ' : ''}` +
       `load average ${os.loadavg()[0].toFixed(1)} at start`,
   );
   const results: Record<string, Record<string, Result[]>> = {};
@@ -141,9 +165,9 @@ async function main(): Promise<void> {
     console.log(`| ${recipe} | ${pct(o.mean)} ± ${pct(o.sd)} | ${pct(t.mean)} ± ${pct(t.sd)} | ${(100 * (o.mean - t.mean)).toFixed(2)} | ${per} |`);
   }
   console.log(`load average ${os.loadavg()[0].toFixed(1)} at the end`);
-  const out = path.join(ROOT, 'bench', 'out', 'quality.json');
+  const out = path.join(ROOT, 'bench', 'out', PAIRED ? 'quality-paired.json' : 'quality.json');
   await fs.mkdir(path.dirname(out), { recursive: true });
-  await fs.writeFile(out, JSON.stringify({ epochs: EPOCHS, bs: BS, lr: LR, wd: WD, size: SIZE, seeds: SEEDS, backend: info.name, results, at: new Date().toISOString() }, null, 2) + '\n');
+  await fs.writeFile(out, JSON.stringify({ paired: PAIRED, epochs: EPOCHS, bs: BS, lr: LR, wd: WD, size: SIZE, seeds: SEEDS, backend: info.name, results, at: new Date().toISOString() }, null, 2) + '\n');
   console.log(`\nwritten ${path.relative(ROOT, out)}`);
 }
 

@@ -54,7 +54,26 @@ class ConcatPool(nn.Module):
         return torch.cat([F.adaptive_max_pool2d(x, 1), F.adaptive_avg_pool2d(x, 1)], 1).flatten(1)
 
 
-def make_model(c):
+def load_init(r, head, prefix):
+    """The Learner's initial weights (bench/quality.ts --paired): conv HWIO → OIHW, linear [in, out] → [out, in]."""
+    index = json.load(open(prefix + '.json'))
+    raw = np.fromfile(prefix + '.bin', dtype=np.float32)
+    body_state = r.state_dict()
+    with torch.no_grad():
+        for name, e in index.items():
+            a = torch.from_numpy(raw[e['offset'] // 4:e['offset'] // 4 + int(np.prod(e['shape']))].reshape(e['shape']).copy())
+            if a.dim() == 4:
+                a = a.permute(3, 2, 0, 1)
+            elif a.dim() == 2:
+                a = a.t()
+            if name.startswith('body.'):
+                body_state[name[5:]].copy_(a)
+            else:
+                k, field = name[5:].split('.')
+                getattr(head[int(k)], field).copy_(a)
+
+
+def make_model(c, init=None):
     r = torchvision.models.resnet18()
     body = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2, r.layer3, r.layer4)
     head = nn.Sequential(ConcatPool(), nn.Identity(), nn.BatchNorm1d(1024), nn.Dropout(0.25), nn.Linear(1024, 512),
@@ -63,6 +82,8 @@ def make_model(c):
         if isinstance(m, nn.Linear):
             nn.init.kaiming_normal_(m.weight)
             nn.init.zeros_(m.bias)
+    if init:
+        load_init(r, head, init)
     model = nn.Sequential(body, head)
     groups = [list(body[:6].parameters()), list(body[6:].parameters()), list(head.parameters())]
     bn = {id(p) for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for p in m.parameters()}
@@ -103,7 +124,7 @@ def even_mults(start, stop, n):
     return [start * step ** i for i in range(n)]
 
 
-def run_phase(model, groups, bn, trainable_from, epochs, sched, xt, yt, bs, wd, gen, log=None):
+def run_phase(model, groups, bn, trainable_from, epochs, sched, xt, yt, bs, wd, gen, log=None, order=None):
     for g, ps in enumerate(groups):
         for p in ps:
             p.requires_grad_(g >= trainable_from or id(p) in bn)
@@ -116,7 +137,7 @@ def run_phase(model, groups, bn, trainable_from, epochs, sched, xt, yt, bs, wd, 
         model.train()
         perm = torch.randperm(len(xt), generator=gen)
         for b in range(n_batches):
-            idx = perm[b * bs:(b + 1) * bs]
+            idx = perm[b * bs:(b + 1) * bs] if order is None else order.pop(0)
             lrs, mom = sched(total, step)
             for pg, lr in zip(opt.param_groups, lrs):
                 pg['lr'] = lr
@@ -152,6 +173,8 @@ def main():
     ap.add_argument('--wd', type=float, default=1e-2)
     ap.add_argument('--size', type=int, default=32)
     ap.add_argument('--threads', type=int, default=os.cpu_count())
+    ap.add_argument('--init', help='initial weights written by bench/quality.ts --paired (prefix of .json/.bin)')
+    ap.add_argument('--order', help='JSON list of training batches (file lists) in the Learner\'s order')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -159,7 +182,11 @@ def main():
     xt, yt = load(split['train'], a.size)
     xv, yv = load(split['valid'], a.size)
     gen = torch.Generator().manual_seed(a.seed)
-    model, groups, bn = make_model(len(split['classes']))
+    model, groups, bn = make_model(len(split['classes']), a.init)
+    order = None
+    if a.order:
+        where = {f: i for i, (f, _) in enumerate(split['train'])}
+        order = [torch.tensor([where[f] for f in batch]) for batch in json.load(open(a.order))]
     t0 = time.time()
 
     def log(loss):
@@ -167,12 +194,12 @@ def main():
               file=sys.stderr, flush=True)
     if a.recipe == 'fit_one_cycle':
         max_lrs = [a.lr] * 3
-        losses = run_phase(model, groups, bn, 0, a.epochs, lambda n, i: one_cycle_v1(max_lrs, n, i), xt, yt, a.bs, a.wd, gen, log)
+        losses = run_phase(model, groups, bn, 0, a.epochs, lambda n, i: one_cycle_v1(max_lrs, n, i), xt, yt, a.bs, a.wd, gen, log, order)
     else:
         frozen = [a.lr / 10, a.lr / 10, a.lr]
-        losses = run_phase(model, groups, bn, 2, 1, lambda n, i: one_cycle_v2(frozen, n, i, div=25, pct=0.99), xt, yt, a.bs, a.wd, gen, log)
+        losses = run_phase(model, groups, bn, 2, 1, lambda n, i: one_cycle_v2(frozen, n, i, div=25, pct=0.99), xt, yt, a.bs, a.wd, gen, log, order)
         unfrozen = even_mults(a.lr / 2 / 100, a.lr / 2, 3)
-        losses += run_phase(model, groups, bn, 0, a.epochs - 1, lambda n, i: one_cycle_v2(unfrozen, n, i, div=5, pct=0.3), xt, yt, a.bs, a.wd, gen, log)
+        losses += run_phase(model, groups, bn, 0, a.epochs - 1, lambda n, i: one_cycle_v2(unfrozen, n, i, div=5, pct=0.3), xt, yt, a.bs, a.wd, gen, log, order)
     seconds = time.time() - t0
     err = error_rate(model, xv, yv, a.bs)
     print('RESULT ' + json.dumps({'error': err, 'seconds': round(seconds, 1), 'finalTrainLoss': losses[-1], 'torch': torch.__version__,
