@@ -154,6 +154,8 @@ const checkpoints: [string, (meta: Record<string, string>, t: Map<string, HostTe
     t.set(k, { shape: [1], data: new Float32Array([1]) });
   }, /optimiser moments for .* does not match/],
   ['optimiser metadata that is not JSON', (m) => { m.optimizer = 'nope'; }, /invalid optimiser state metadata/],
+  ['a checkpoint of another architecture', editInfo((i) => { i.model = { ...(i.model as object), arch: 'resnet50' }; }), /holds a resnet50 but this learner's model is a resnet18/],
+  ['a checkpoint trained on other classes', editInfo((i) => { i.classes = ['x', 'y', 'z']; }), /was trained on classes \[x, y, z\] but this dataset has \[class0, class1, class2\]/],
 ];
 
 test('checkpoints: every tampered file is refused with the file named, and the learner is left exactly as it was', async () => {
@@ -195,6 +197,29 @@ test('--pretrained naming /dev/zero, a FIFO or a huge file fails fast with the f
   await assert.rejects(loadPretrained(model, 'resnet18', '/dev/zero'), /character device/);
   await assert.rejects(loadPretrained(model, 'resnet18', fifo('weights.safetensors')), /named pipe/);
   await assert.rejects(loadPretrained(model, 'resnet18', sparse('big.safetensors', 3 * 1024 * 1024 * 1024)), /GiB, more than the .* limit/);
+  model.dispose();
+});
+
+test('--pretrained wording: weights of another resnet name the --arch to use; a truncated file says so, with a fix, not a bare Error', async () => {
+  const model = createTinyModel({ numClasses: 3, ps: [0, 0] });
+  const r34 = path.join(TMP, 'r34-names.safetensors');
+  const t = (n: number) => ({ shape: [n], data: new Float32Array(n) });
+  await writeSafetensors(r34, new Map([['conv1.weight', t(1)], ['layer3.5.conv1.weight', t(1)], ['layer3.1.conv1.weight', t(1)]]), {});
+  await assert.rejects(loadPretrained(model, 'resnet18', r34), (e: Error & { file?: string; fix?: string }) => {
+    assert.match(e.message, /weights do not match resnet18: .*looks like resnet34 weights/);
+    assert.equal(e.file, r34);
+    assert.match(e.fix ?? '', /--arch resnet34/);
+    return true;
+  });
+  const cut = path.join(TMP, 'cut.safetensors');
+  fs.writeFileSync(cut, fs.readFileSync(r34).subarray(0, 40));
+  await assert.rejects(loadPretrained(model, 'resnet18', cut), (e: Error & { file?: string; fix?: string }) => {
+    assert.match(e.message, /cut\.safetensors is not a readable \.safetensors file: header length \d+ does not fit in 40 bytes \(truncated/);
+    assert.equal(e.file, cut);
+    assert.match(e.fix ?? '', /complete \.safetensors file/);
+    assert.ok(!/chmod|permission/i.test(e.fix ?? ''));
+    return true;
+  });
   model.dispose();
 });
 

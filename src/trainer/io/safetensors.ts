@@ -1,6 +1,7 @@
 // The .safetensors format: 8-byte little-endian header length N, N bytes of JSON
 // ({name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}), then raw
 // little-endian tensor data. Read into float32/int32 host arrays; written as F32/I32, atomically.
+import { ActionableError } from '../errors';
 import { writeFileAtomic } from './atomic-write';
 import { MAX_WEIGHTS_BYTES, readFileBounded, readFileBoundedSync, UnsafeFileError } from './bounded-read';
 
@@ -28,16 +29,22 @@ export interface WriteHooks {
 
 const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4 };
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends ActionableError {
+  override readonly name = 'SafetensorsError';
   constructor(
-    readonly file: string,
+    file: string,
     /** What is wrong with the file, without the file name (callers reword it for their context). */
     readonly problem: string,
     /** The errno code when the file could not be read at all. */
     readonly code?: string,
   ) {
-    super(`${file} is not a readable .safetensors file: ${problem}`);
-    this.name = 'SafetensorsError';
+    super(`${file} is not a readable .safetensors file: ${problem}`, {
+      file,
+      fix: code === 'EACCES' || code === 'EPERM'
+        ? `make ${file} readable (chmod u+r) and try again`
+        : code === 'ENOENT' ? 'check the path of the .safetensors file'
+          : 'use a complete .safetensors file (download or save it again if it was cut short or altered)',
+    });
   }
 }
 

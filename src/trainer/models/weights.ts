@@ -5,6 +5,11 @@
 import { tf } from '../backend';
 import type { ArchName, ClassifierModel } from './types';
 import { readSafetensorsSync, type HostTensor } from '../io/safetensors';
+import { ActionableError } from '../errors';
+
+export class WeightsMismatchError extends ActionableError {
+  override readonly name = 'WeightsMismatchError';
+}
 
 export interface LoadWeightsOptions {
   /** 'body' (default): pretrained body only, the head keeps its init. 'all': body and head. */
@@ -95,7 +100,10 @@ export function loadTorchState(
       guess && guess !== model.config.arch
         ? ` The file looks like ${guess} weights: use --arch ${guess} or a ${model.config.arch} file.`
         : ' Expected torchvision resnet state_dict names such as layer1.0.conv1.weight.';
-    throw new Error(`${file}: weights do not match ${model.config.arch}: ${problems.join('; ')}.${hint}`);
+    throw new WeightsMismatchError(`${file}: weights do not match ${model.config.arch}: ${problems.join('; ')}.${hint}`, {
+      file,
+      fix: guess && guess !== model.config.arch ? `pass --arch ${guess}, or --pretrained with ${model.config.arch} weights (or auto / none)` : `pass torchvision ${model.config.arch} weights in .safetensors form, or --pretrained auto / none`,
+    });
   }
   const state = new Map<string, tf.Tensor>();
   try {
