@@ -1,5 +1,6 @@
 // Open Dataset's prompts: folder → labelling (regex with a live preview of the labels, folders, or
-// CSV) → a review list for valid %, seed, size and batch size. Returns undefined when cancelled.
+// CSV) → a review list for valid %, seed, size, batch size and the transforms (augmentation,
+// resize method, min scale, presize). Returns undefined when cancelled.
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import * as path from 'path';
