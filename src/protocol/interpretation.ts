@@ -84,8 +84,8 @@ export const InterpretationSummary = z.object({
   /** sklearn's classification_report (zero divisions 0): per class, accuracy, macro and weighted averages. */
   report: ClassificationReport,
   topLosses: z.array(TopLoss),
-  /** Every validation item (no probability vectors), so a viewer can list a cell's items. */
-  items: z.array(z.object({ index: z.number().int(), file: z.string(), actual: z.string(), predicted: z.string(), loss: z.number(), probability: z.number() })),
+  /** Every validation item, as a top loss is told (no probability vectors), so a viewer can list a cell's items. */
+  items: z.array(TopLoss),
   /** Present when interpret ran with --tta. */
   tta: TtaSummary.optional(),
 });
@@ -94,15 +94,8 @@ export type InterpretationSummary = z.infer<typeof InterpretationSummary>;
 /** The `interpret` answer: the summary, `confusion`, and every item with class indices and its softmax row. */
 export const InterpretResult = InterpretationSummary.omit({ items: true }).extend({
   confusion: z.array(z.array(z.number().int())),
-  items: z.array(z.object({
-    index: z.number().int(),
-    file: z.string(),
-    actual: z.number().int(),
-    predicted: z.number().int(),
-    loss: z.number(),
-    probability: z.number(),
-    probs: z.array(z.number()),
-  })),
+  /** Each item with class indices (not names) and its softmax row. */
+  items: z.array(TopLoss.extend({ actual: z.number().int(), predicted: z.number().int(), probs: z.array(z.number()) })),
 });
 export type InterpretResult = z.infer<typeof InterpretResult>;
 
