@@ -261,6 +261,14 @@ test('kill at random points during checkpoint save: the previous model stays loa
     await b.load('ckpt');
     b.dispose();
   }
+  // The killed writers' temp files (hidden .ckpt.safetensors.<pid>.<rand>.tmp) go with the next save.
+  const temps = () => fs.readdirSync(path.dirname(file)).filter((n) => n.endsWith('.tmp'));
+  assert.ok(temps().length > 0, 'the kills left temp files (the case this cleans up)');
+  const live = path.join(path.dirname(file), `.ckpt.safetensors.${process.pid}.0badc0de.tmp`);
+  fs.writeFileSync(live, 'a save in progress in a live process');
+  await l.save('ckpt');
+  assert.deepEqual(temps(), [path.basename(live)], 'orphans removed, a live writer\'s temp file kept');
+  fs.rmSync(live);
   l.dispose();
 });
 
