@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { spawnSync } from 'node:child_process';
 import { escapeTerminal, escapeTerminalLines } from '../../src/trainer/cli/escape';
 import { HumanRenderer } from '../../src/trainer/cli/render';
 import { fromNameRe } from '../../src/trainer/data/from-name-re';
@@ -86,4 +87,15 @@ test('label regex: ordinary patterns keep their labels and spans', () => {
   const m = matchLabels(/\/([^/]+)_\d+\.jpg$/, ['/x/german_shepherd_12.jpg', '/x/nope.png']);
   assert.deepEqual(m[0], { label: 'german_shepherd', span: [3, 18] });
   assert.equal(m[1], null);
+});
+
+test('terminal escaping: `export` errors naming a hostile folder print it as visible escapes', () => {
+  const dir = path.join(TMP, 'x\u001b]0;pwned\u0007\rimage-trainer: error: fake');
+  fs.mkdirSync(dir, { recursive: true });
+  const main = path.join(__dirname, '../../src/trainer/cli/main.js');
+  const r = spawnSync(process.execPath, [main, 'export', '--model', dir, '--format', 'onnx'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^image-trainer: error: .*x\\x1b\]0;pwned\\x07/);
+  assert.ok(!CONTROL.test(r.stderr.replace(/\n$/, '')), JSON.stringify(r.stderr));
+  assert.equal(r.stderr.trim().split('\n').length, 1, 'the CR in the name did not start a fake line');
 });

@@ -25,7 +25,7 @@ export async function runExport(flags: ExportFlags): Promise<number> {
     else process.stdout.write(`exported ${r.format}: ${escapeTerminal(r.dir)} (${r.files.map(escapeTerminal).join(', ')}) in ${seconds.toFixed(1)} s\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`image-trainer: error: ${formatErrorLine(toErrorInfo(err))}\n`);
+    process.stderr.write(`image-trainer: error: ${escapeTerminal(formatErrorLine(toErrorInfo(err)))}\n`);
     if (flags.verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     return 1;
   }
