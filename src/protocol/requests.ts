@@ -6,6 +6,7 @@ import { Arch } from './arch';
 import { CleanerAction } from './cleaner';
 import { DatasetBatch, DatasetSummary, TransformSpec } from './dataset';
 import { BackendInfo, TrainerEvent } from './events';
+import { BackendReport } from './backend-report';
 import { GradCamResult, InterpretResult, TtaSummary } from './interpretation';
 import { LrSpec } from './lr';
 import { EpochRecord, LrFindResult } from './runs';
@@ -47,6 +48,7 @@ export type CreateLearnerOptions = z.infer<typeof CreateLearnerOptions>;
 /** method name → params schema. */
 export const RequestParams = {
   backendInfo: z.object({ backend: z.string().optional() }),
+  backendReport: z.object({}), // the running backend in full (Show Backend Info, doctor)
   previewLabels: z.object({ root: z.string(), labelling: LabellingSpec, limit: z.number().int().min(1).max(200).optional() }),
   openDataset: DataOptions,
   showBatch: z.object({ split: z.enum(['train', 'valid']).optional(), n: z.number().int().min(1).max(64).optional(), seed: z.number().int().optional() }),
@@ -110,6 +112,7 @@ export type DataShape = z.infer<typeof DataShape>;
 /** method name → result schema (what the trainer answers with ok:true). */
 export const RequestResults = {
   backendInfo: BackendInfo,
+  backendReport: BackendReport,
   previewLabels: LabelPreview,
   openDataset: DatasetSummary,
   showBatch: DatasetBatch,

@@ -95,6 +95,12 @@ export class TrainerSession {
     return this.backend;
   }
 
+  /** The running backend in full: libtorch, devices, precision, and why faster ones are not running. */
+  async backendReport(_p: ParamsOf<'backendReport'>): Promise<ResultOf<'backendReport'>> {
+    await this.backendInfo({});
+    return parts.doctor().backendReport({ prefer: this.backendPrefer });
+  }
+
   async previewLabels(p: ParamsOf<'previewLabels'>): Promise<ResultOf<'previewLabels'>> {
     const ds = await this.label(p.root, p.labelling);
     const limit = p.limit ?? 20;

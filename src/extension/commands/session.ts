@@ -1,5 +1,6 @@
 // The trainer process and the run history: Show Backend Info, Restart Trainer, runs and their panels.
 import * as vscode from 'vscode';
+import { formatBackendReport } from '../../protocol/backend-report';
 import { formatBackend } from '../../protocol/events';
 import { confirmDiscardUnsaved } from './unsaved';
 import { argsOf, type CommandKit, type Handler } from './shared';
@@ -10,10 +11,12 @@ export function sessionCommands(kit: CommandKit): Record<string, Handler> {
   return {
     showBackendInfo: guarded('Show Backend Info', async () => {
       const b = await quick('starting the trainer', () => service.backendInfo());
+      const report = await service.request('backendReport', {});
       const text = `Image Trainer backend: ${formatBackend(b)}`;
       ctx.output.info(text);
+      for (const line of formatBackendReport(report).split('\n')) ctx.output.info(`  ${line}`);
       void vscode.window.showInformationMessage(text, 'Show Log').then((a) => a && ctx.output.show(true));
-      return b;
+      return { ...b, report };
     }, { trust: false }),
 
     restartTrainer: guarded<{ discardUnsaved: boolean }>('Restart Trainer', async (a) => {

@@ -1,18 +1,15 @@
-// What `image-trainer doctor` and Show Backend Info report: the backend that runs, the libtorch
-// behind it (version, where it was found, device, threads, half-precision support), and for each
-// faster backend that is not running, why not and the command that fixes it.
+// What `image-trainer doctor` and Show Backend Info report (src/protocol/backend-report.ts): the
+// backend that runs, the libtorch behind it, CPU/GPU, half-precision support, and for each faster
+// backend that is not running, why not and the command that fixes it.
 import * as fs from 'fs';
-import type { BackendInfo } from '../../protocol/events';
+import * as os from 'os';
+import { execFileSync } from 'child_process';
+import type { BackendReport } from '../../protocol/backend-report';
 import { BACKEND_KINDS, selectBackend, type BackendKind } from './index';
-import { libtorchBuildInfo, loadTorchAddon, torchLoadError, TORCH_FIX } from './torch';
+import { libtorchBuildInfo, loadTorchAddon, mixedPrecisionSupport, torchLoadError, TORCH_FIX } from './torch';
 
-export interface BackendReport {
-  running: BackendInfo;
-  libtorch: { version?: string; source?: string; lib?: string; cuda: boolean; device?: string; threads?: number; parallel?: string } | null;
-  cpu: { model?: string; bf16: boolean; amx: boolean };
-  /** Backends faster than the one running that are not running, each with why and the fix. */
-  faster: { kind: BackendKind; why: string; fix: string }[];
-}
+export { formatBackendReport as formatReport } from '../../protocol/backend-report';
+export type { BackendReport };
 
 const FIXES: Record<BackendKind, string> = {
   'torch-gpu': 'LIBTORCH=/path/to/libtorch-cuda npm rebuild image-trainer (a CUDA build of libtorch from pytorch.org, or pip install torch with CUDA)',
@@ -24,12 +21,24 @@ const FIXES: Record<BackendKind, string> = {
 };
 
 function cpuFeatures(): BackendReport['cpu'] {
+  const cores = os.availableParallelism();
   try {
     const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
     const flags = /^flags\s*:(.*)$/m.exec(info)?.[1] ?? '';
-    return { model: /^model name\s*:\s*(.*)$/m.exec(info)?.[1], bf16: /\bavx512_bf16\b/.test(flags), amx: /\bamx_bf16\b/.test(flags) };
+    return { model: /^model name\s*:\s*(.*)$/m.exec(info)?.[1], cores, bf16: /\bavx512_bf16\b/.test(flags), amx: /\bamx_bf16\b/.test(flags) };
   } catch {
-    return { bf16: false, amx: false };
+    return { cores, bf16: false, amx: false };
+  }
+}
+
+/** The first NVIDIA GPU nvidia-smi sees, or undefined without a driver or a GPU. */
+export function nvidiaGpu(): BackendReport['gpu'] {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name,compute_cap,driver_version', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const [name, capability, driver] = out.split('\n')[0].split(',').map((s) => s.trim());
+    return name ? { name, ...(capability ? { capability } : {}), ...(driver ? { driver } : {}) } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -38,8 +47,8 @@ export async function backendReport(opts: { prefer?: string; threads?: number } 
   const addon = loadTorchAddon();
   const built = libtorchBuildInfo();
   const about = addon?.about();
-  const libtorch = addon
-    ? { version: built?.version, source: built?.source, lib: built?.lib, cuda: Boolean(about?.cuda), device: about?.device, threads: about?.threads, parallel: about?.parallel.split('\n').find((l) => /parallel backend/.test(l))?.trim() }
+  const libtorch = about
+    ? { version: built?.version, source: built?.source, lib: built?.lib, cuda: about.cuda, device: about.device, threads: about.threads, parallel: about.parallel.split('\n').find((l) => /parallel backend/.test(l))?.trim() }
     : null;
   const reasons = new Map<string, string>();
   for (const part of (running.reason ?? '').split('; ')) {
@@ -50,22 +59,13 @@ export async function backendReport(opts: { prefer?: string; threads?: number } 
   for (const kind of BACKEND_KINDS) {
     if (kind === running.kind) break;
     let why = reasons.get(kind);
-    if (!why && kind.startsWith('torch')) why = addon ? (kind === 'torch-gpu' ? 'this libtorch has no CUDA' : 'not selected') : String(torchLoadError());
+    if (!why && kind.startsWith('torch')) why = addon ? (kind === 'torch-gpu' ? 'this libtorch has no CUDA (or no GPU is visible)' : 'not selected') : String(torchLoadError());
     faster.push({ kind, why: why ?? (opts.prefer ? `--backend ${opts.prefer} was asked for` : 'not available'), fix: FIXES[kind] });
   }
-  return { running, libtorch, cpu: cpuFeatures(), faster };
-}
-
-export function formatReport(r: BackendReport): string {
-  const lines = [`backend: ${r.running.name} (${r.running.kind}${r.running.threads ? `, ${r.running.threads} threads` : ''})`];
-  if (r.libtorch) {
-    lines.push(`libtorch: ${r.libtorch.version ?? 'unknown version'} from ${r.libtorch.source ?? '?'} (${r.libtorch.lib ?? '?'})`);
-    lines.push(`  device: ${r.libtorch.device}; CUDA: ${r.libtorch.cuda ? 'yes' : 'no'}; intra-op threads: ${r.libtorch.threads}; ${r.libtorch.parallel ?? ''}`);
-  } else {
-    lines.push(`libtorch: not loaded (${torchLoadError()})`);
-  }
-  lines.push(`cpu: ${r.cpu.model ?? 'unknown'}; bf16 (AVX512_BF16): ${r.cpu.bf16 ? 'yes' : 'no'}; AMX: ${r.cpu.amx ? 'yes' : 'no'}`);
-  lines.push(`fp16 training: ${r.running.fp16 ? 'yes' : 'no (tfjs tensors stay float32 on every backend here)'}`);
-  for (const f of r.faster) lines.push(`not running ${f.kind}: ${f.why}${f.fix ? `\n  fix: ${f.fix}` : ''}`);
-  return lines.join('\n');
+  const cpu = cpuFeatures();
+  const gpu = nvidiaGpu();
+  return {
+    running, libtorch, ...(libtorch ? {} : { libtorchError: String(torchLoadError()) }), cpu, ...(gpu ? { gpu } : {}),
+    precision: mixedPrecisionSupport(running.kind, cpu.bf16, gpu?.capability), faster,
+  };
 }

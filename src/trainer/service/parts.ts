@@ -4,6 +4,7 @@
 export const parts = {
   data: (): typeof import('../data') => require('../data'),
   backend: (): typeof import('../backend') => require('../backend'),
+  doctor: (): typeof import('../backend/doctor') => require('../backend/doctor'),
   models: (): typeof import('../models') => require('../models'),
   learner: (): typeof import('../learner') => require('../learner'),
   interpret: (): typeof import('../interpret') => require('../interpret'),

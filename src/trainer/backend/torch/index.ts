@@ -14,6 +14,7 @@ import './kernels/fused';
 export { BACKEND_NAME as TORCH_BACKEND, TorchBackend };
 export * from './addon';
 export * from './fused';
+export * from './precision';
 
 export interface TorchRegistration {
   device: 'cuda' | 'cpu';
