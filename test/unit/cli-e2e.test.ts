@@ -112,7 +112,9 @@ test('fine-tune: one run, one table and one metrics.json with the phase of each 
 
 test('Ctrl-C stops at the next batch, writes metrics.json and exits 130', { skip, timeout: 180_000 }, async () => {
   const out = path.join(work, 'sigint');
-  const child = spawn(process.execPath, [MAIN, 'train', ...common(out), '--epochs', '50', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // As many epochs as the CLI allows: on the fast torch backend 50 epochs of this small set could
+  // end before a loaded machine delivers the first epoch line to us, and the run would exit 0.
+  const child = spawn(process.execPath, [MAIN, 'train', ...common(out), '--epochs', '10000', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -133,5 +135,5 @@ test('Ctrl-C stops at the next batch, writes metrics.json and exits 130', { skip
   const events = stdout.trim().split('\n').map((l) => TrainerEvent.parse(JSON.parse(l)));
   assert.ok(events.some((e) => e.type === 'fit_end' && e.status === 'stopped'));
   const m = readMetrics(out);
-  assert.ok(m.epochs.length >= 1 && m.epochs.length < 50);
+  assert.ok(m.epochs.length >= 1 && m.epochs.length < 10000);
 });

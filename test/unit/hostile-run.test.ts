@@ -215,7 +215,7 @@ interface MetricsFile { status: string; epochs_completed: number; checkpoint: st
 
 /** Starts a real train, sends `signal` once the first epoch has ended, returns the exit code and metrics.json. */
 async function stopAfterFirstEpoch(out: string, signal: NodeJS.Signals, more: string[] = []): Promise<{ code: number | null; metrics: MetricsFile; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...train(out, '--epochs', '200', ...more)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...train(out, '--epochs', '10000', ...more)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
