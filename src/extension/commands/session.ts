@@ -80,6 +80,8 @@ async function pickRuns(runs: readonly RunRecord[], datasetRoot: string | undefi
     title: 'Image Trainer: Compare Runs',
     placeHolder: ofDataset.length ? 'Runs of the open dataset are selected; tick the ones to compare' : 'Tick the runs to compare',
     canPickMany: true,
+    // ticking several runs takes a moment; a panel redrawing meanwhile must not throw the ticks away
+    ignoreFocusOut: true,
   });
   if (!chosen?.length) return undefined;
   return chosen.map((c) => c.run);

@@ -21,10 +21,21 @@ module.exports = async function showBackendInfo({ page, outDir }) {
 
   // its "Show Log" button opens the output channel with the trainer's log and the same line
   await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Show Log' }).first().click();
-  const output = page.locator('.part.panel .monaco-editor .view-lines');
-  await output.filter({ hasText: 'Image Trainer backend:' }).first().waitFor({ timeout: 20000 });
-  const log = (await output.first().innerText()).replace(/\u00a0/g, ' ');
+  const output = page.locator('.part.panel .monaco-editor .view-lines').first();
+  await output.waitFor({ timeout: 20000 });
+  // the editor keeps only the visible lines in the page and follows the end of the log, where the
+  // full backend report now goes: read it page by page from the end up
+  await output.click();
+  await page.keyboard.press('Control+End');
+  let log = '';
+  for (let i = 0; i < 40 && !(/Image Trainer backend:/.test(log) && /trainer started \(pid \d+\)/.test(log)); i++) {
+    await page.waitForTimeout(i === 0 ? 1000 : 150);
+    log = (await output.innerText()).replace(/\u00a0/g, ' ') + '\n' + log;
+    await page.keyboard.press('PageUp');
+  }
+  assert.match(log, /Image Trainer backend: /, log.slice(-800));
   assert.match(log, /trainer started \(pid \d+\)/, log.slice(0, 500));
+  assert.match(log, /libtorch: |not running /, 'the full backend report is in the log');
   await page.screenshot({ path: path.join(outDir, 'show-backend-info-output.png') });
   console.log(`    notification: ${text}`);
 };

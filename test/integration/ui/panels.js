@@ -251,8 +251,15 @@ module.exports = async function panels({ page, outDir, workspace }) {
   await themed(page, workspace, outDir, 'interpretation', 'interpretation', problems);
 
   // Compare Runs: the fit's curves and metrics.
-  await palette(page, 'Image Trainer: Compare Runs');
-  await quickInput(page, 'Compare Runs'); // the runs of this dataset come pre-selected: Enter compares them
+  // the runs of this dataset come pre-selected: Enter compares them (asked again if the pick was
+  // closed before it showed, as a busy window can)
+  for (let attempt = 1; ; attempt++) {
+    await palette(page, 'Image Trainer: Compare Runs');
+    const shown = await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Compare Runs' }).first().waitFor({ timeout: 20000 }).then(() => true, () => false);
+    if (shown) break;
+    if (attempt === 3) throw new Error('the Compare Runs pick never showed');
+  }
+  await page.keyboard.press('Enter');
   const cmp = await waitInFrame(
     page,
     'runComparison',

@@ -72,11 +72,18 @@ async function openDatasetFromFolders(page, folder) {
   await palette(page, 'Image Trainer: Open Dataset');
   const pathInput = page.locator('.quick-input-widget input');
   await pathInput.waitFor({ timeout: 15000 });
-  await pathInput.fill(folder + '/');
-  // the dialog lists the folder's entries once it has moved into it (accepting earlier opens the parent)
+  // the dialog lists the folder's entries once it has moved into it (accepting earlier opens the
+  // parent); on loaded cores it can also finish loading after our fill and put its start folder
+  // back into the input, so fill again until it shows the folder
   const entry = fs.readdirSync(folder).sort()[0];
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: entry }).first().waitFor({ timeout: 30000 }).catch(() => undefined);
-  await page.waitForTimeout(500);
+  for (let attempt = 1; ; attempt++) {
+    await pathInput.fill(folder + '/');
+    const listed = await page.locator('.quick-input-list .monaco-list-row', { hasText: entry }).first().waitFor({ timeout: 10000 }).then(() => true, () => false);
+    await page.waitForTimeout(500);
+    const value = await pathInput.inputValue();
+    if (listed && value.startsWith(folder)) break;
+    if (attempt === 6) throw new Error(`the folder dialog did not move into ${folder}: it shows ${value}`);
+  }
   await page.locator('.quick-input-widget .quick-input-action a, .quick-input-widget .monaco-button', { hasText: 'Open Dataset' }).first().click();
   await quickInput(page, 'how are the labels', { row: 'From folders' });
   await quickInput(page, 'classes', { row: 'Use these labels' });
