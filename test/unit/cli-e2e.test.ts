@@ -4,7 +4,7 @@
 // its sweep, interpret writes its report, and Ctrl-C stops a fit, still writes metrics.json and exits 130.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TrainerEvent } from '../../src/protocol/events';
@@ -12,6 +12,7 @@ import { Metrics } from '../../src/trainer/cli/metrics';
 import { exportFashionMnist, fashionMnistAvailable, type ExportedDataset } from '../helpers/fashion-mnist';
 import { makeTempDir, removeDir } from '../helpers/images';
 import { requires } from '../helpers/requires';
+import { signalAfterFirstEpoch } from '../helpers/cli-signal';
 
 const MAIN = path.join(__dirname, '../../src/trainer/cli/main.js');
 const skip = requires(fashionMnistAvailable(), 'Fashion-MNIST', 'apt-get install dataset-fashion-mnist');
@@ -112,25 +113,7 @@ test('fine-tune: one run, one table and one metrics.json with the phase of each 
 
 test('Ctrl-C stops at the next batch, writes metrics.json and exits 130', { skip, timeout: 180_000 }, async () => {
   const out = path.join(work, 'sigint');
-  // As many epochs as the CLI allows: on the fast torch backend 50 epochs of this small set could
-  // end before a loaded machine delivers the first epoch line to us, and the run would exit 0.
-  const child = spawn(process.execPath, [MAIN, 'train', ...common(out), '--epochs', '10000', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no batch event; stderr: ${stderr}`)), 120_000);
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (/"type":"epoch"/.test(stdout)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  child.kill('SIGINT');
-  const code = await exited;
+  const { code, stdout, stderr } = await signalAfterFirstEpoch([MAIN, 'train', ...common(out), '--epochs', '10000', '--json'], 'SIGINT', 120_000);
   assert.equal(code, 130, stderr);
   const events = stdout.trim().split('\n').map((l) => TrainerEvent.parse(JSON.parse(l)));
   assert.ok(events.some((e) => e.type === 'fit_end' && e.status === 'stopped'));

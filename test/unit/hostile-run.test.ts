@@ -14,6 +14,7 @@ import { acquireRunLock, RUN_LOCK_FILE } from '../../src/trainer/io/run-lock';
 import { makeFoldersSync } from '../../src/trainer/io/make-folders';
 import { prepareRunFolder } from '../../src/trainer/io/run-folder';
 import { writePng } from '../helpers/images';
+import { signalAfterFirstEpoch } from '../helpers/cli-signal';
 import { readCheckpointInfo } from '../../src/trainer/learner/checkpoint';
 
 const MAIN = path.join(__dirname, '../../src/trainer/cli/main.js');
@@ -215,23 +216,7 @@ interface MetricsFile { status: string; epochs_completed: number; checkpoint: st
 
 /** Starts a real train, sends `signal` once the first epoch has ended, returns the exit code and metrics.json. */
 async function stopAfterFirstEpoch(out: string, signal: NodeJS.Signals, more: string[] = []): Promise<{ code: number | null; metrics: MetricsFile; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...train(out, '--epochs', '10000', ...more)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no epoch event; stderr: ${stderr}`)), 150_000);
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (/"type":"epoch"/.test(stdout)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  child.kill(signal);
-  const code = await exited;
+  const { code, stderr } = await signalAfterFirstEpoch([MAIN, ...train(out, '--epochs', '10000', ...more)], signal, 150_000);
   return { code, stderr, metrics: JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as MetricsFile };
 }
 

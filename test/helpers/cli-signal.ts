@@ -1,0 +1,24 @@
+// Ctrl-C / SIGTERM tests of the real CLI: start it, wait for the first finished epoch on its --json
+// stdout, send the signal, and hand back what it printed and how it exited.
+import { spawn } from 'node:child_process';
+
+export async function signalAfterFirstEpoch(args: string[], signal: NodeJS.Signals, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no epoch event; stderr: ${stderr}`)), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (/"type":"epoch"/.test(stdout)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.kill(signal);
+  const code = await exited;
+  return { code, stdout, stderr };
+}
