@@ -31,6 +31,7 @@ async function exit(session: TrainerSession, code: number): Promise<void> {
   exiting = true;
   // A stuck shutdown must not keep an orphan alive.
   setTimeout(() => process.exit(code), 15_000).unref();
+  process.exitCode = code; // also when the shutdown's last handle closes before it returns
   try {
     await session.shutdown({});
   } catch {

@@ -145,6 +145,8 @@ class CliRun {
       code = code || EXIT_ERROR;
     }
     this.renderer.close();
+    // The code stands even if the teardown below ends the process before it returns.
+    process.exitCode = code;
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
     await this.session.shutdown({});

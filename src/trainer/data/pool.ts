@@ -21,6 +21,9 @@ export class InProcessExecutor implements Executor {
   async close(): Promise<void> {}
 }
 
+/** How long close() lets busy workers finish their job before terminating them anyway. */
+const BUSY_WAIT_MS = 10_000;
+
 export const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
 
 interface Pending {
@@ -110,6 +113,24 @@ export class WorkerPool implements Executor {
     for (const p of this.pending.values()) p.reject(new Error('data loader closed while a batch was loading'));
     this.pending.clear();
     this.queue.length = 0;
-    await Promise.all(this.all.map((w) => w.terminate()));
+    // Terminating a worker in the middle of a decode can leave Node with no live handle while the
+    // terminate is still pending: the process then exits (code 0) inside the caller's await and
+    // skips its exit code. So the busy ones finish their job first (a batch chunk; bounded), and a
+    // ref'd timer keeps the loop alive until every worker has exited.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await this.busyDone(BUSY_WAIT_MS);
+      await Promise.all(this.all.map((w) => w.terminate()));
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private busyDone(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const deadline = Date.now() + ms;
+      const poll = () => (this.busy.size === 0 || Date.now() >= deadline ? resolve() : setTimeout(poll, 10));
+      poll();
+    });
   }
 }
