@@ -1,5 +1,6 @@
 // Ctrl-C / SIGTERM tests of the real CLI: start it, wait for the first finished epoch on its --json
-// stdout, send the signal, and hand back what it printed and how it exited.
+// stdout and a batch of the next (mid-epoch, the data loader's workers are busy: closing them then
+// once let the process exit 0), send the signal, and hand back what it printed and how it exited.
 import { spawn } from 'node:child_process';
 
 export async function signalAfterFirstEpoch(args: string[], signal: NodeJS.Signals, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -12,7 +13,7 @@ export async function signalAfterFirstEpoch(args: string[], signal: NodeJS.Signa
     const timer = setTimeout(() => reject(new Error(`no epoch event; stderr: ${stderr}`)), timeoutMs);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      if (/"type":"epoch"/.test(stdout)) {
+      if (/"type":"epoch"[\s\S]*"type":"batch"/.test(stdout)) {
         clearTimeout(timer);
         resolve();
       }

@@ -214,7 +214,7 @@ function filesUnder(dir: string): string[] {
 
 interface MetricsFile { status: string; epochs_completed: number; checkpoint: string | null; epochs: { epoch: number }[] }
 
-/** Starts a real train, sends `signal` once the first epoch has ended, returns the exit code and metrics.json. */
+/** Starts a real train, sends `signal` in the epoch after the first, returns the exit code and metrics.json. */
 async function stopAfterFirstEpoch(out: string, signal: NodeJS.Signals, more: string[] = []): Promise<{ code: number | null; metrics: MetricsFile; stderr: string }> {
   const { code, stderr } = await signalAfterFirstEpoch([MAIN, ...train(out, '--epochs', '10000', ...more)], signal, 150_000);
   return { code, stderr, metrics: JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as MetricsFile };
