@@ -317,6 +317,7 @@ const exportCases: [string, (dir: string) => void, RegExp][] = [
   ['an unknown architecture', (d) => editModelJson(d, (j) => { j.userDefinedMetadata.model.arch = 'resnet9000'; }), /invalid metadata \(model\.arch "resnet9000"/],
   ['class count differs from the model outputs', (d) => editModelJson(d, (j) => { j.userDefinedMetadata.classes = ['a', 'b', 'c', 'd']; }), /4 classes but the model has 3 outputs/],
   ['preprocessing std 0', (d) => editModelJson(d, (j) => { j.userDefinedMetadata.preprocessing.normalize.std = [0, 1, 1]; }), /invalid metadata \(preprocessing\.normalize/],
+  ['a dropout probability of 2 (createModel would refuse it without the file)', (d) => editModelJson(d, (j) => { j.userDefinedMetadata.model.ps = [0.5, 2]; }), /invalid metadata \(model\.ps is not two dropout probabilities/],
   ['a weight shape of 10^12 values', (d) => editModelJson(d, (j) => { j.weightsManifest[0].weights[0].shape = [1e6, 1e6]; }), /invalid metadata \(weight entry/],
 ];
 

@@ -4,7 +4,7 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { selectBackend, tf } from '../../src/trainer/backend';
-import { createModel, type ClassifierModel } from '../../src/trainer/models';
+import { createModel, ModelConfigError, type ArchName, type ClassifierModel } from '../../src/trainer/models';
 import { BatchNorm, BatchNormSet } from '../../src/trainer/models/batchnorm';
 import { ParamStore } from '../../src/trainer/models/params';
 import { relativeL2 } from './models-helpers';
@@ -28,6 +28,23 @@ test('parameter counts match torchvision (body = everything but fc) and the fast
     assert.equal(count(m, (n) => n.startsWith('body.')), body, arch);
     assert.equal(count(m, (n) => n.startsWith('head.')), 2 * nf2 + (nf2 * 512 + 512) + 2 * 512 + (512 * c + c), arch);
     m.dispose();
+  }
+});
+
+test('createModel options it cannot build are ModelConfigErrors that say what to pass', () => {
+  const cases: [string, () => unknown, RegExp, RegExp][] = [
+    ['unknown arch', () => createModel({ arch: 'resnet9000' as ArchName, numClasses: 3 }), /Unknown architecture 'resnet9000'/, /resnet18, resnet34, resnet50/],
+    ['0 classes', () => createModel({ arch: 'resnet18', numClasses: 0 }), /numClasses .*\(got 0\)/, /1 or more/],
+    ['ps 1', () => createModel({ arch: 'resnet18', numClasses: 3, ps: 1 }), /dropout probabilities .*\(got 0\.5, 1\)/, /from 0 up to/],
+  ];
+  for (const [name, make, message, fix] of cases) {
+    assert.throws(make, (err: unknown) => {
+      assert.ok(err instanceof ModelConfigError, `${name}: ${String(err)}`);
+      assert.equal(err.name, 'ModelConfigError');
+      assert.match(err.message, message, name);
+      assert.match(err.fix ?? '', fix, name);
+      return true;
+    });
   }
 });
 

@@ -5,7 +5,8 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../../src/trainer/backend';
-import { CancelFitException, EarlyStoppingCallback, Learner, PatienceTracker, ReduceLROnPlateau, TrackerCallback, labelSmoothingCrossEntropy, type RunContext } from '../../src/trainer/learner';
+import { CSVLogger, CancelFitException, EarlyStoppingCallback, Learner, LearnerError, PatienceTracker, ReduceLROnPlateau, SaveModelCallback, TrackerCallback, labelSmoothingCrossEntropy, type RunContext } from '../../src/trainer/learner';
+import type { Monitor } from '../../src/trainer/learner/callbacks';
 import { createTinyModel } from '../helpers/tiny-model';
 import { makeFakeData } from '../helpers/fake-data';
 
@@ -74,6 +75,31 @@ test('save-best keeps the best epoch and loads it at the end; CSVLogger writes h
   assert.equal(csv.length, 5);
   assert.equal(Number(csv[1].split(',')[2]).toFixed(6), rows[0].validLoss!.toFixed(6));
   l.dispose();
+});
+
+test('CSVLogger makes the missing folders of learn.path, and a place that refuses new folders (/proc) fails at once', async () => {
+  const nested = path.join(dir, 'csv-run', 'a', 'b');
+  const ctxAt = (p: string) => ({ kind: 'fit', learner: { path: p, recorder: { epochs: [] } } }) as unknown as RunContext;
+  await new CSVLogger().beforeFit(ctxAt(nested));
+  assert.match(await fs.readFile(path.join(nested, 'history.csv'), 'utf8'), /^epoch,train_loss/);
+  // Node's recursive mkdir retries forever here; the test would time out instead of failing.
+  await assert.rejects(new CSVLogger().beforeFit(ctxAt('/proc/self/no-such-folder/run')), (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EPERM');
+});
+
+test('bad tracker options are LearnerErrors that say which option and what it takes', () => {
+  const cases: [string, () => unknown, RegExp, RegExp][] = [
+    ['monitor', () => new SaveModelCallback({ monitor: 'val_acc' as Monitor }), /Unknown monitor 'val_acc'/, /saveBest.*valid_loss, train_loss, error_rate, accuracy/],
+    ['patience 0', () => new EarlyStoppingCallback({ patience: 0 }), /patience .* got 0/, /earlyStop.*whole number/],
+    ['patience 1.5', () => new ReduceLROnPlateau({ patience: 1.5 }), /patience .* got 1\.5/, /reduceLrOnPlateau.*whole number/],
+  ];
+  for (const [name, make, message, fix] of cases) {
+    assert.throws(make, (err: unknown) => {
+      assert.ok(err instanceof LearnerError, `${name}: ${String(err)}`);
+      assert.match(err.message, message, name);
+      assert.match(err.fix ?? '', fix, name);
+      return true;
+    });
+  }
 });
 
 test('LabelSmoothingCrossEntropy(0.1) equals fastai: eps/c·(−Σ log p) + (1−eps)·nll', () => {

@@ -102,6 +102,8 @@ export async function writeExportFolder(
     const names = await write(staging);
     const files: ExportManifest['files'] = [];
     for (const name of names) {
+      // A plain Error: the names are the format writers' own constants (model.json, model.onnx,
+      // README.md, ...), never a user's, so this guards the writers against a programming error.
       if (name !== path.basename(name) || name === EXPORT_MANIFEST || name === STAGING_MARKER) throw new Error(`bad export file name ${name}`);
       const f = path.join(staging, name);
       await fsyncFile(f);

@@ -82,7 +82,7 @@ function metadataProblem(meta: ExportMetadata, manifest: unknown): string | null
   if (!m || !(ARCHS as readonly string[]).includes(String(m.arch))) return `model.arch ${JSON.stringify(m?.arch)} is not one of ${ARCHS.join(', ')}`;
   if (!Array.isArray(meta.classes) || meta.classes.length < 1 || !meta.classes.every((c) => typeof c === 'string')) return 'classes is not a list of names';
   if (m.numClasses !== meta.classes.length) return `${meta.classes.length} classes but the model has ${String(m.numClasses)} outputs`;
-  if (!Array.isArray(m.ps) || m.ps.length !== 2 || !m.ps.every((x) => Number.isFinite(x))) return 'model.ps is not two numbers';
+  if (!Array.isArray(m.ps) || m.ps.length !== 2 || !m.ps.every((x) => typeof x === 'number' && x >= 0 && x < 1)) return 'model.ps is not two dropout probabilities in [0, 1)';
   const pre = meta.preprocessing as Partial<Preprocessing> | undefined;
   if (!pre || !Number.isInteger(pre.size) || (pre.size as number) < 8 || (pre.size as number) > 1024) return 'preprocessing.size is not a whole number from 8 to 1024';
   const n = pre.normalize;

@@ -6,6 +6,15 @@ import { buildHead } from './head';
 import { BatchNormSet } from './batchnorm';
 import { ParamStore } from './params';
 import { SeededRandom } from './random';
+import { ActionableError } from '../errors';
+
+/**
+ * Options createModel cannot build, from a library call: the CLI and the child check --arch first,
+ * a dataset has at least one class, and an export's model.json is checked before it gets here.
+ */
+export class ModelConfigError extends ActionableError {
+  override readonly name = 'ModelConfigError';
+}
 
 export interface CreateModelOptions {
   arch: ArchName;
@@ -23,13 +32,15 @@ export function isArchName(name: string): name is ArchName {
 }
 
 export function createModel(opts: CreateModelOptions): ClassifierModel {
-  if (!isArchName(opts.arch)) throw new Error(`Unknown architecture '${opts.arch}'. Use one of: ${ARCH_NAMES.join(', ')}.`);
+  if (!isArchName(opts.arch)) throw new ModelConfigError(`Unknown architecture '${String(opts.arch)}'`, { fix: `Pass arch as one of ${ARCH_NAMES.join(', ')}` });
   if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) {
-    throw new Error(`numClasses must be a positive integer (got ${opts.numClasses}).`);
+    throw new ModelConfigError(`numClasses must be a positive integer (got ${opts.numClasses})`, { fix: 'Pass numClasses as the number of classes, 1 or more (a DataBunch has it as data.c)' });
   }
   const p = opts.ps ?? 0.5;
   const ps: [number, number] = typeof p === 'number' ? [p / 2, p] : [p[0], p[1]];
-  for (const v of ps) if (!(v >= 0 && v < 1)) throw new Error(`dropout probabilities must be in [0, 1) (got ${ps.join(', ')}).`);
+  for (const v of ps) {
+    if (!(v >= 0 && v < 1)) throw new ModelConfigError(`dropout probabilities must be in [0, 1) (got ${ps.join(', ')})`, { fix: 'Pass ps as a probability from 0 up to (not including) 1, or a pair of them' });
+  }
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
   return new ResNetClassifier({ arch: opts.arch, numClasses: opts.numClasses, ps }, seed);
 }
@@ -88,6 +99,8 @@ class ResNetClassifier implements ClassifierModel {
     return out;
   }
 
+  // Plain Errors: every caller that loads a file (checkpoint, export) checks it first and wraps
+  // these with the file and a fix; lr_find restores a state dict it took itself.
   loadStateDict(state: Map<string, tf.Tensor>, opts: { strict?: boolean } = {}): void {
     const strict = opts.strict ?? true;
     const unexpected = [...state.keys()].filter((n) => !this.store.get(n));

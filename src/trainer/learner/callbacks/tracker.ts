@@ -5,6 +5,8 @@
 // schedule would overwrite it on the next batch).
 import { promises as fs } from 'fs';
 import * as path from 'path';
+import { makeFolders } from '../../io/make-folders';
+import { LearnerError } from '../errors';
 import { CancelFitException, type Callback, type RunContext } from '../callback';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
 import type { EpochRecord } from '../types';
@@ -41,7 +43,10 @@ export abstract class TrackerCallback implements Callback {
 
   constructor(opts: TrackerOptions = {}) {
     this.monitor = opts.monitor ?? 'valid_loss';
-    if (!MONITORS.includes(this.monitor)) throw new Error(`Unknown monitor '${this.monitor}': use one of ${MONITORS.join(', ')}`);
+    // Library callers reach these (the CLI and the child check their flags first): say which option and what it takes.
+    if (!MONITORS.includes(this.monitor)) {
+      throw new LearnerError(`Unknown monitor '${String(this.monitor)}'`, { fix: `Pass monitor (saveBest) as one of ${MONITORS.join(', ')}` });
+    }
     this.comp = opts.comp ?? (/loss|error/.test(this.monitor) ? 'less' : 'greater');
     this.minDelta = this.comp === 'less' ? -(opts.minDelta ?? 0) : (opts.minDelta ?? 0);
     this.resetOnFit = opts.resetOnFit ?? true;
@@ -79,7 +84,11 @@ export abstract class PatienceTracker extends TrackerCallback {
   constructor(opts: TrackerOptions & { patience?: number } = {}) {
     super(opts);
     this.patience = opts.patience ?? 1;
-    if (!Number.isInteger(this.patience) || this.patience < 1) throw new Error(`patience must be a whole number ≥ 1, got ${opts.patience}`);
+    if (!Number.isInteger(this.patience) || this.patience < 1) {
+      throw new LearnerError(`patience must be a whole number ≥ 1, got ${String(opts.patience)}`, {
+        fix: 'Pass patience (earlyStop, reduceLrOnPlateau) as a whole number of epochs, 1 or more',
+      });
+    }
   }
 
   protected override onFitStart(): void {
@@ -165,7 +174,7 @@ export class CSVLogger implements Callback {
     this.file = '';
     if (ctx.kind === 'lr_find') return;
     this.file = path.join(ctx.learner.path, this.fname);
-    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    await makeFolders(path.dirname(this.file));
     await fs.writeFile(this.file, 'epoch,train_loss,valid_loss,error_rate,accuracy,time,phase\n');
   }
 
