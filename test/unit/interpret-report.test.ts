@@ -93,6 +93,27 @@ test('writeReport: interpretation.json holds the numbers; report.html is self-co
   }
 });
 
+test('writeReport makes the missing folders of --out; one in a place that refuses new folders (/proc) fails at once with the folder and the fix', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-out-'));
+  try {
+    const files = await tinyImages(dir, 5);
+    const interp = ClassificationInterpretation.fromPredictions(handPreds(files), CLASSES);
+    const nested = path.join(dir, 'a', 'b', 'out');
+    assert.equal(await writeReport(nested, interp, { thumbnails: false }), path.join(nested, 'report.html'));
+    // Node's recursive mkdir retries forever here; the test would time out instead of failing.
+    const bad = '/proc/self/no-such-folder/report';
+    await assert.rejects(writeReport(bad, interp, { thumbnails: false }), (e: Error & { file?: string; fix?: string }) => {
+      assert.equal(e.name, 'InterpretError');
+      assert.match(e.message, /Cannot create the report folder/);
+      assert.equal(e.file, bad);
+      assert.match(e.fix ?? '', /--out folder you can write to/);
+      return true;
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('runInterpret prints most confused and top losses and writes the report', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
   try {

@@ -15,6 +15,7 @@ import { freeNameCandidates, withSuffix } from './free-names';
 import { assertWritable, explainFsError, moveNoOverwrite, posixPath, resolveInside } from './safe-fs';
 import { checkUndoPaths, confineDatasetImage, confineLogFile, parseCleanerLog, readCleanerLog } from './cleaner-log';
 import { isStrictlyInside, realPathOrNearest } from '../io/confine';
+import { makeFoldersSync } from '../io/make-folders';
 
 export const CLEANER_LOG = path.join('.image-trainer', 'cleaner-log.jsonl');
 export const DATASET_TRASH = '.trash';
@@ -374,7 +375,7 @@ export class DatasetCleaner {
   /** Creates the log folder and checks the log can be written before any file is touched. */
   private prepareLog(): void {
     try {
-      fs.mkdirSync(path.dirname(this.logFile), { recursive: true });
+      makeFoldersSync(path.dirname(this.logFile));
       confineLogFile(this.root, this.logFile);
       if (fs.existsSync(this.logFile)) assertWritable(this.logFile, 'file');
       else assertWritable(path.dirname(this.logFile), 'folder');

@@ -1,11 +1,11 @@
 // A self-contained HTML report (inline CSS, images as data: URIs, no scripts) plus
 // interpretation.json, written atomically into an output folder a person can open or archive.
-import { promises as fs } from 'fs';
 import * as path from 'path';
 import { openImage } from '../data/decode';
 import type { ClassificationInterpretation } from './interpretation';
 import { InterpretError } from './errors';
 import { writeFileAtomic } from '../io/atomic-write';
+import { makeFolders } from '../io/make-folders';
 import { gradCamForFile, type GradCamSource } from './gradcam';
 import type { InterpretationSummary } from '../../protocol/interpretation';
 import { summarizeInterpretation, topLossTitle } from './summary';
@@ -50,7 +50,7 @@ export async function writeReportFiles(outDir: string, interp: ClassificationInt
   const html = renderReportHtml(summary, { ...opts, thumbnails, heatmaps, notes });
   const dir = path.resolve(outDir);
   try {
-    await fs.mkdir(dir, { recursive: true });
+    await makeFolders(dir);
   } catch (err) {
     throw new InterpretError(`Cannot create the report folder: ${(err as Error).message}`, { file: dir, fix: 'pass an --out folder you can write to' });
   }

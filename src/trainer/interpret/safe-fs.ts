@@ -6,6 +6,7 @@ import * as path from 'path';
 import { InterpretError } from './errors';
 import { writeFileAtomicSync as writeAtomicSync } from '../io/atomic-write';
 import { confineToRoot, OutsideRootError } from '../io/confine';
+import { makeFoldersSync } from '../io/make-folders';
 
 export function isReadOnly(p: string): boolean {
   const st = fs.statSync(p);
@@ -52,7 +53,7 @@ const LINK_UNSUPPORTED = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EM
  * Throws the raw EEXIST error when `dst` exists so callers can try another name.
  */
 export function moveNoOverwrite(src: string, dst: string): void {
-  fs.mkdirSync(path.dirname(dst), { recursive: true });
+  makeFoldersSync(path.dirname(dst));
   try {
     fs.linkSync(src, dst);
   } catch (err) {
