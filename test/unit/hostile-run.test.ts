@@ -204,6 +204,11 @@ test('make folders: a place that refuses new folders fails at once instead of lo
   makeFoldersSync(deep);
   makeFoldersSync(deep);
   assert.ok(fs.statSync(deep).isDirectory());
+  // A dangling symlink is not a folder, though mkdir says EEXIST: nothing is made where it points.
+  const dangling = path.join(TMP, 'dangling');
+  fs.symlinkSync(path.join(TMP, 'nowhere'), dangling);
+  assert.throws(() => makeFoldersSync(dangling), /ENOTDIR: .*dangling is not a folder/);
+  assert.ok(!fs.existsSync(path.join(TMP, 'nowhere')));
 });
 
 // --- a run that is stopped ----------------------------------------------------------------------

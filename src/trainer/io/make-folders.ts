@@ -9,7 +9,7 @@ export function makeFoldersSync(dir: string): void {
   for (let cur = path.resolve(dir); ; cur = path.dirname(cur)) {
     const st = fs.statSync(cur, { throwIfNoEntry: false });
     if (st) {
-      if (!st.isDirectory()) throw Object.assign(new Error(`ENOTDIR: ${cur} is not a folder`), { code: 'ENOTDIR' });
+      if (!st.isDirectory()) throw notAFolder(cur);
       break;
     }
     missing.push(cur);
@@ -20,8 +20,14 @@ export function makeFoldersSync(dir: string): void {
       fs.mkdirSync(d);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Another process made it meanwhile (fine), or it is a dangling symlink or a file: not a folder.
+      if (!fs.statSync(d, { throwIfNoEntry: false })?.isDirectory()) throw notAFolder(d);
     }
   }
+}
+
+function notAFolder(p: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOTDIR: ${p} is not a folder`), { code: 'ENOTDIR' });
 }
 
 export async function makeFolders(dir: string): Promise<void> {
