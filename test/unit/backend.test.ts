@@ -29,14 +29,16 @@ test('selectBackend picks the best backend present, reports why better ones were
   assert.equal(await selectBackend({ prefer: info.kind }), info);
   assert.equal(activeBackend(), info);
   const other = info.kind === 'cpu' ? 'wasm' : 'cpu';
-  await assert.rejects(selectBackend({ prefer: other }), new RegExp(`${info.kind} backend is already active.*cannot switch to ${other}`));
+  await assert.rejects(selectBackend({ prefer: other }), (e: Error & { fix?: string }) =>
+    new RegExp(`${info.kind} backend is already active.*cannot switch to ${other}`).test(e.message) && /start a new process/.test(e.fix ?? ''));
 });
 
 test('backend names: kinds and aliases resolve, unknown names list the choices', () => {
   assert.equal(resolveBackendName('gpu'), 'native-gpu');
   assert.equal(resolveBackendName('tensorflow'), 'native-cpu');
   assert.equal(resolveBackendName('WASM'), 'wasm');
-  assert.throws(() => resolveBackendName('metal'), /Unknown backend 'metal'. Use one of: torch-gpu, native-gpu, torch-cpu, native-cpu, wasm, cpu/);
+  assert.throws(() => resolveBackendName('metal'), (e: Error & { fix?: string }) =>
+    /Unknown backend 'metal'/.test(e.message) && /use one of torch-gpu, native-gpu, torch-cpu, native-cpu, wasm, cpu/.test(e.fix ?? ''));
 });
 
 const installed = (pkg: string): boolean => {
@@ -51,10 +53,10 @@ const installed = (pkg: string): boolean => {
 test('forcing a backend that is not installed fails with a clear message', (t) => {
   // Only meaningful where the package is absent (tfjs-node-gpu cannot install here or on CI).
   if (installed('@tensorflow/tfjs-node-gpu')) return t.skip('@tensorflow/tfjs-node-gpu is installed: the not-installed path cannot run');
-  const r = runChild(`b.selectBackend({ prefer: 'native-gpu' }).then(() => console.log('started'), (e) => { console.log(e.message); });`);
+  const r = runChild(`b.selectBackend({ prefer: 'native-gpu' }).then(() => console.log('started'), (e) => { console.log(e.message + ' | fix: ' + e.fix); });`);
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /started/, 'the backend must not start');
-  assert.match(r.stdout, /The native-gpu backend is not available: @tensorflow\/tfjs-node-gpu is not installed/);
+  assert.match(r.stdout, /The native-gpu backend is not available: @tensorflow\/tfjs-node-gpu is not installed.* \| fix: npm install @tensorflow\/tfjs-node-gpu/);
 });
 
 test('forced cpu works, and a program on the threaded wasm backend exits on its own', () => {

@@ -103,4 +103,7 @@ test('the CLI runs on torch when it is built, and on wasm when asked (--backend 
   const wasm = run(['--json', '--backend', 'wasm']);
   assert.equal(wasm.status, 0, wasm.stderr);
   assert.equal((JSON.parse(wasm.stdout) as { running: { name: string } }).running.name, 'wasm');
+  const unknown = run(['--backend', 'metal']);
+  assert.equal(unknown.status, 1, 'an unknown backend is an error, not a crash');
+  assert.match(unknown.stderr, /^image-trainer: error: Unknown backend 'metal'\. Fix: use one of torch-gpu, .*\n$/);
 });

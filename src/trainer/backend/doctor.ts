@@ -5,20 +5,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { execFileSync } from 'child_process';
 import type { BackendReport } from '../../protocol/backend-report';
-import { BACKEND_KINDS, selectBackend, type BackendKind } from './index';
-import { libtorchBuildInfo, loadTorchAddon, mixedPrecisionSupport, torchLoadError, TORCH_FIX } from './torch';
+import { BACKEND_FIXES, BACKEND_KINDS, selectBackend } from './index';
+import { libtorchBuildInfo, loadTorchAddon, mixedPrecisionSupport, torchLoadError } from './torch';
 
 export { formatBackendReport as formatReport } from '../../protocol/backend-report';
 export type { BackendReport };
 
-const FIXES: Record<BackendKind, string> = {
-  'torch-gpu': 'LIBTORCH=/path/to/libtorch-cuda npm rebuild image-trainer (a CUDA build of libtorch from pytorch.org, or pip install torch with CUDA)',
-  'native-gpu': 'npm install @tensorflow/tfjs-node-gpu (needs CUDA 11.2 / cuDNN 8.1; not built for current GPUs)',
-  'torch-cpu': TORCH_FIX,
-  'native-cpu': 'npm install @tensorflow/tfjs-node',
-  wasm: 'npm ci (restores @tensorflow/tfjs-backend-wasm)',
-  cpu: '',
-};
 
 function cpuFeatures(): BackendReport['cpu'] {
   const cores = os.availableParallelism();
@@ -60,7 +52,7 @@ export async function backendReport(opts: { prefer?: string; threads?: number } 
     if (kind === running.kind) break;
     let why = reasons.get(kind);
     if (!why && kind.startsWith('torch')) why = addon ? (kind === 'torch-gpu' ? 'this libtorch has no CUDA (or no GPU is visible)' : 'not selected') : String(torchLoadError());
-    faster.push({ kind, why: why ?? (opts.prefer ? `--backend ${opts.prefer} was asked for` : 'not available'), fix: FIXES[kind] });
+    faster.push({ kind, why: why ?? (opts.prefer ? `--backend ${opts.prefer} was asked for` : 'not available'), fix: BACKEND_FIXES[kind] });
   }
   const cpu = cpuFeatures();
   const gpu = nvidiaGpu();

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import type { BackendInfo } from '../../protocol/events';
+import { ActionableError } from '../errors';
 import { enableThreadedWasm } from './wasm-threads';
 import { registerWasmTrainingKernels } from './wasm-conv-grads';
 import { patchBatchNormGradient } from './batchnorm-grad';
@@ -38,12 +39,22 @@ export interface SelectBackendOptions {
   threads?: number;
 }
 
-export class BackendUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
+export class BackendUnavailableError extends ActionableError {
+  constructor(message: string, fix: string) {
+    super(message, { fix });
     this.name = 'BackendUnavailableError';
   }
 }
+
+/** How to get each backend where it is missing: one table for errors and the doctor's report. */
+export const BACKEND_FIXES: Record<BackendKind, string> = {
+  'torch-gpu': 'LIBTORCH=/path/to/libtorch-cuda npm rebuild image-trainer (a CUDA build of libtorch from pytorch.org, or pip install torch with CUDA)',
+  'native-gpu': 'npm install @tensorflow/tfjs-node-gpu (needs CUDA 11.2 / cuDNN 8.1; not built for current GPUs)',
+  'torch-cpu': TORCH_FIX,
+  'native-cpu': 'npm install @tensorflow/tfjs-node',
+  wasm: 'npm ci (restores @tensorflow/tfjs-backend-wasm)',
+  cpu: '',
+};
 
 let active: Promise<BackendInfo> | null = null;
 let activeInfo: BackendInfo | null = null;
@@ -56,7 +67,8 @@ export function resolveBackendName(name: string): BackendKind {
   const alias = ALIASES[key];
   if (!alias) {
     throw new BackendUnavailableError(
-      `Unknown backend '${name}'. Use one of: ${BACKEND_KINDS.join(', ')} (or torch, gpu, tensorflow).`,
+      `Unknown backend '${name}'`,
+      `use one of ${BACKEND_KINDS.join(', ')} (or torch, gpu, tensorflow); \`image-trainer doctor\` lists those present`,
     );
   }
   return alias;
@@ -72,7 +84,8 @@ export function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendI
     return active.then((info) => {
       if (wanted && info.kind !== wanted) {
         throw new BackendUnavailableError(
-          `The ${info.kind} backend is already active in this process; cannot switch to ${wanted}.`,
+          `The ${info.kind} backend is already active in this process; cannot switch to ${wanted}`,
+          'start a new process to use another backend (run the CLI again, or Restart Trainer in VS Code)',
         );
       }
       return info;
@@ -98,11 +111,11 @@ async function start(wanted: BackendKind | null, opts: SelectBackendOptions): Pr
       return info;
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      if (wanted) throw new BackendUnavailableError(`The ${kind} backend is not available: ${why}`);
+      if (wanted) throw new BackendUnavailableError(`The ${kind} backend is not available: ${why}`, BACKEND_FIXES[kind] || 'choose another backend (`image-trainer doctor` lists those present)');
       skipped.push(`${kind}: ${why}`);
     }
   }
-  throw new BackendUnavailableError(`No TensorFlow.js backend could start (${skipped.join('; ')}).`);
+  throw new BackendUnavailableError(`No TensorFlow.js backend could start (${skipped.join('; ')})`, `${BACKEND_FIXES['torch-cpu']}; or ${BACKEND_FIXES.wasm}`);
 }
 
 // tfjs-core 4.22 has no float16 dtype on any backend, so no backend can train in half precision.

@@ -1,9 +1,9 @@
 // `image-trainer export --model RUN_DIR --format onnx|tfjs|native [--out DIR]`.
 import * as path from 'path';
 import type { ExportFormat } from '../../protocol/export';
-import { formatErrorLine, toErrorInfo } from '../service/errors';
 import { parts } from '../service/parts';
 import { escapeTerminal } from './escape';
+import { writeCliError } from './error-line';
 
 export interface ExportFlags {
   model: string;
@@ -25,8 +25,7 @@ export async function runExport(flags: ExportFlags): Promise<number> {
     else process.stdout.write(`exported ${r.format}: ${escapeTerminal(r.dir)} (${r.files.map(escapeTerminal).join(', ')}) in ${seconds.toFixed(1)} s\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`image-trainer: error: ${escapeTerminal(formatErrorLine(toErrorInfo(err)))}\n`);
-    if (flags.verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    writeCliError(err, flags.verbose);
     return 1;
   }
 }

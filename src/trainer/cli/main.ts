@@ -1,4 +1,5 @@
 // `image-trainer`: fast.ai Lesson 1 from the command line — train, lr-find, predict, interpret, demo.
+import { writeCliError } from './error-line';
 import { backendReport, formatReport } from '../backend/doctor';
 import { Command, Option } from 'commander';
 import * as fs from 'fs';
@@ -164,9 +165,14 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--threads <n>', 'intra-op threads for torch/wasm (default: the cores)', intArg('--threads', 1, 1024))
     .option('--json', 'print the report as JSON')
     .action(async (flags: { backend?: string; threads?: number; json?: boolean }) => {
-      const report = await backendReport({ prefer: flags.backend, threads: flags.threads });
-      console.log(flags.json ? JSON.stringify(report, null, 2) : formatReport(report));
-      process.exit(0);
+      try {
+        const report = await backendReport({ prefer: flags.backend, threads: flags.threads });
+        console.log(flags.json ? JSON.stringify(report, null, 2) : formatReport(report));
+        process.exit(0);
+      } catch (err) {
+        writeCliError(err);
+        process.exit(1);
+      }
     });
 
   return program;

@@ -13,6 +13,7 @@ import { checkExportTarget } from '../export/folder';
 import { defaultExportDirName } from '../../protocol/export';
 import { escapeTerminal, escapingWriter } from './escape';
 import { HumanRenderer, JsonRenderer, type Renderer } from './render';
+import { writeCliError } from './error-line';
 import { acquireRunLock, type RunLock } from '../io/run-lock';
 import { checkCheckpointPlace, prepareRunFolder } from '../io/run-folder';
 import { assertCheckpointName } from '../learner/checkpoint';
@@ -128,8 +129,7 @@ class CliRun {
       error = formatErrorLine(info);
       if (this.flags.json) this.renderer.onEvent({ type: 'error', ...info });
       this.renderer.close();
-      process.stderr.write(`image-trainer: error: ${escapeTerminal(formatErrorLine(info))}\n`);
-      if (this.flags.verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+      writeCliError(err, this.flags.verbose);
     }
     if (this.interrupted && code === EXIT_OK) code = this.signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
     this.metrics.setOutcome({
