@@ -91,6 +91,9 @@ test('bad tracker options are LearnerErrors that say which option and what it ta
     ['monitor', () => new SaveModelCallback({ monitor: 'val_acc' as Monitor }), /Unknown monitor 'val_acc'/, /saveBest.*valid_loss, train_loss, error_rate, accuracy/],
     ['patience 0', () => new EarlyStoppingCallback({ patience: 0 }), /patience .* got 0/, /earlyStop.*whole number/],
     ['patience 1.5', () => new ReduceLROnPlateau({ patience: 1.5 }), /patience .* got 1\.5/, /reduceLrOnPlateau.*whole number/],
+    ['factor 0', () => new ReduceLROnPlateau({ factor: 0 }), /factor must be a number > 1, got 0/, /factor > 1/],
+    ['factor 0.5', () => new ReduceLROnPlateau({ factor: 0.5 }), /factor .* got 0\.5/, /factor > 1/],
+    ['minLr -1', () => new ReduceLROnPlateau({ minLr: -1 }), /minLr .* got -1/, /minLr ≥ 0/],
   ];
   for (const [name, make, message, fix] of cases) {
     assert.throws(make, (err: unknown) => {

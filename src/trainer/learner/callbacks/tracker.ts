@@ -153,6 +153,13 @@ export class ReduceLROnPlateau extends PatienceTracker {
     super(opts);
     this.factor = opts.factor ?? 10;
     this.minLr = opts.minLr ?? 0;
+    // lr / factor: a factor ≤ 1 would raise the lr (or make it infinite) instead of reducing it.
+    if (!Number.isFinite(this.factor) || this.factor <= 1) {
+      throw new LearnerError(`ReduceLROnPlateau factor must be a number > 1, got ${String(opts.factor)}`, { fix: 'Pass factor > 1 (the lr is divided by it; fastai uses 10)' });
+    }
+    if (!Number.isFinite(this.minLr) || this.minLr < 0) {
+      throw new LearnerError(`ReduceLROnPlateau minLr must be a number ≥ 0, got ${String(opts.minLr)}`, { fix: 'Pass minLr ≥ 0 (0 = no floor)' });
+    }
   }
 
   protected onPatienceLost(ctx: RunContext): void {
