@@ -11,7 +11,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../../src/trainer/backend';
-import { registerTorchBackend, torchLoadError, TORCH_FIX, TORCH_BACKEND, type TorchBackend } from '../../src/trainer/backend/torch';
+import { registerTorchBackend, torchAdamW, torchLoadError, TORCH_FIX, TORCH_BACKEND, type TorchBackend } from '../../src/trainer/backend/torch';
 import { createModel } from '../../src/trainer/models';
 import { SeededRandom } from '../../src/trainer/models/random';
 import { Learner, crossEntropyPerItem } from '../../src/trainer/learner';
@@ -87,6 +87,34 @@ test('no leaks on torch: tfjs tensors, data ids and native tensors stay level ac
   }
   assert.ok(backend.liveNativeTensors() <= backend.numDataIds());
   await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('fused AdamW in place (variables it may overwrite) equals the copying update bit for bit, and spares a tensor still held elsewhere', { skip }, async () => {
+  await tf.setBackend(TORCH_BACKEND);
+  const rnd = new SeededRandom(5);
+  const shapes = [[3, 3, 4, 8], [8]];
+  const init = shapes.map((s) => [rnd.normal(s.reduce((a, b) => a * b), 1), rnd.normal(s.reduce((a, b) => a * b), 1)]);
+  const grads = shapes.map((s) => rnd.normal(s.reduce((a, b) => a * b), 1));
+  // holdOld: a clone of every p, m, v is alive during each step, so every update must copy
+  const run = (holdOld: boolean) => {
+    const vars = shapes.map((s, i) => ({
+      p: tf.variable(tf.tensor(init[i][0], s)), m: tf.variable(tf.tensor(init[i][1], s).abs()), v: tf.variable(tf.tensor(init[i][1], s).square()),
+    }));
+    for (let step = 1; step <= 3; step++) {
+      const held = holdOld ? vars.flatMap((v) => [v.p, v.m, v.v].map((t) => tf.clone(t))) : [];
+      const before = held.map((t) => t.dataSync().slice());
+      tf.tidy(() => {
+        const items = vars.map((v, i) => ({ param: v.p, grad: tf.tensor(grads[i], shapes[i]), expAvg: v.m, expAvgSq: v.v, lr: 1e-2, mom: 0.9, wd: 1e-2, debias1: 1 - 0.9 ** step, debias2: 1 - 0.99 ** step }));
+        torchAdamW(items, 0.99, 1e-5)!.forEach(([p, m, v], i) => { vars[i].m.assign(m); vars[i].v.assign(v); vars[i].p.assign(p); });
+      });
+      held.forEach((t, k) => assert.deepEqual(t.dataSync(), before[k], `step ${step}: a clone changed with its variable`));
+      held.forEach((t) => t.dispose());
+    }
+    const out = vars.map((v) => [v.p, v.m, v.v].map((t) => t.dataSync().slice()));
+    vars.forEach((v) => [v.p, v.m, v.v].forEach((t) => t.dispose()));
+    return out;
+  };
+  assert.deepEqual(run(false), run(true));
 });
 
 test('a kernel the torch backend lacks fails loudly instead of falling back', { skip }, async () => {

@@ -72,7 +72,8 @@ export interface TorchAddon {
   bnTrainGrad(dy: Handle, x: Handle, gamma: Handle, mean: Handle, invstd: Handle, eps: number): Handle[];
   xent(logits: Handle, targets: Handle): Handle[];
   xentGrad(dloss: Handle, logSoftmax: Handle, targets: Handle): Handle;
-  adamw(ps: Handle[], gs: Handle[], ms: Handle[], vs: Handle[], hyper: number[], sqrMom: number, eps: number): Handle[];
+  /** inPlace[k]: JS knows no other tfjs tensor holds p, m, v of param k (native checks its own side). */
+  adamw(ps: Handle[], gs: Handle[], ms: Handle[], vs: Handle[], hyper: number[], sqrMom: number, eps: number, inPlace?: boolean[]): Handle[];
 }
 
 /** The package's folder: the nearest one above this file with a package.json (compiled under out/ or bundled under dist/). */

@@ -29,9 +29,14 @@ kernel(FUSED.softmaxXentGrad, (inputs, b) =>
   b.output(b.addon.xentGrad(b.handle(input(inputs, 'dy')), b.handle(input(inputs, 'logSoftmax')), b.handle(input(inputs, 'targets')))),
 );
 
-// inputs p0..pN-1, g0.., m0.., v0..; attrs.hyper = [lr, mom, wd, debias1, debias2] per param
+// inputs p0..pN-1, g0.., m0.., v0..; attrs.hyper = [lr, mom, wd, debias1, debias2] per param.
+// A param whose p, m and v no other tfjs tensor holds (refCount 1: the variables the caller is
+// about to reassign) is updated in place natively; the outputs then share its memory.
 kernel(FUSED.adamW, (inputs, b, attrs) => {
   const n = attrs.n as number;
   const hs = (prefix: string) => Array.from({ length: n }, (_, i) => b.handle(input(inputs, `${prefix}${i}`)));
-  return b.outputs(b.addon.adamw(hs('p'), hs('g'), hs('m'), hs('v'), attrs.hyper as number[], attrs.sqrMom as number, attrs.eps as number));
+  const sole = (prefix: string, i: number) => b.refCount(input(inputs, `${prefix}${i}`).dataId) === 1;
+  const inPlace = Array.from({ length: n }, (_, i) => sole('p', i) && sole('m', i) && sole('v', i));
+  return b.outputs(b.addon.adamw(hs('p'), hs('g'), hs('m'), hs('v'), attrs.hyper as number[], attrs.sqrMom as number, attrs.eps as number, inPlace));
 });
+
