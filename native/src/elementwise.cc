@@ -115,7 +115,7 @@ TT_FN(binary) {
       case 17: y = at::remainder(x, z); break;  // sign of the divisor, as tfjs Mod
       case 18: y = at::atan2(x, z); break;
       case 19: y = at::where(x > 0, x, x * z); break;  // Prelu(x, alpha)
-      case 20: y = at::where(z > 0, x, at::zeros_like(x)); break;  // ReluGrad(dy, x)
+      case 20: y = at::threshold_backward(x, z, 0); break;  // ReluGrad(dy, x): one pass, as PyTorch
       case 21: y = at::where((z > 0).logical_and(z <= 6), x, at::zeros_like(x)); break;
       case 22: y = at::where(z < 0, x * (z + 1), x); break;  // EluGrad(dy, y)
       case 23: y = x * z * (1 - z); break;  // SigmoidGrad(y, dy) as dy * y * (1 - y)

@@ -82,3 +82,25 @@ export function torchAdamW(items: AdamWItem[], sqrMom: number, eps: number): [tf
   const out = run(FUSED.adamW, inputs, { n, hyper, sqrMom, eps });
   return items.map((_, i) => [out[i], out[n + i], out[2 * n + i]]);
 }
+
+let reluGradPatched = false;
+
+/**
+ * tfjs's Relu gradient is dy · cast(step(x)): two full-size kernels, and Step alone was the
+ * fourth-costliest kernel of a resnet34 step. On torch the gradient is one threshold_backward
+ * (x = NaN gives 0 there, as in PyTorch, where tfjs gives NaN); other backends keep tfjs's own.
+ */
+export function patchReluGradient(): void {
+  if (reluGradPatched) return;
+  reluGradPatched = true;
+  const base = tf.getGradient(tf.Relu);
+  if (!base) return;
+  tf.registerGradient({
+    ...base,
+    gradFunc: (dy, saved, attrs) => {
+      const g = dy as tf.Tensor;
+      if (!onTorch() || g.dtype !== 'float32' || saved[0].dtype !== 'float32') return base.gradFunc(dy, saved, attrs);
+      return { x: () => tf.engine().runKernel(FUSED.reluGrad, { dy: g, x: saved[0] }) as tf.Tensor };
+    },
+  });
+}

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadTorchAddon, torchLoadError, type TorchAbout } from './addon';
 import { TorchBackend } from './backend';
 import { BACKEND_NAME, KERNELS, registerAll } from './kernels/util';
+import { patchReluGradient } from './fused';
 import './kernels/elementwise';
 import './kernels/reduce';
 import './kernels/shape';
@@ -36,6 +37,7 @@ export function registerTorchBackend(opts: { threads?: number; device?: 'cuda' |
   const threads = addon.setThreads(opts.threads ?? os.availableParallelism());
   if (!tf.findBackendFactory(BACKEND_NAME)) {
     registerAll();
+    patchReluGradient();
     tf.registerBackend(BACKEND_NAME, () => new TorchBackend(addon, device), 0);
   }
   return { device, threads, about: addon.about() };

@@ -2,12 +2,15 @@
 // AdamW). Callers reach them through ../fused.ts, which pairs each with its gradient.
 import { input, kernel } from './util';
 
+let reluGradCode = -1;
+
 export const FUSED = {
   batchNormTrain: 'TorchBatchNormTrain',
   batchNormTrainGrad: 'TorchBatchNormTrainGrad',
   softmaxXent: 'TorchSoftmaxCrossEntropy',
   softmaxXentGrad: 'TorchSoftmaxCrossEntropyGrad',
   adamW: 'TorchAdamW',
+  reluGrad: 'TorchReluGrad',
 } as const;
 
 kernel(FUSED.batchNormTrain, (inputs, b, attrs) =>
@@ -40,3 +43,8 @@ kernel(FUSED.adamW, (inputs, b, attrs) => {
   return b.outputs(b.addon.adamw(hs('p'), hs('g'), hs('m'), hs('v'), attrs.hyper as number[], attrs.sqrMom as number, attrs.eps as number, inPlace));
 });
 
+// dy where x > 0, else 0 (ATen's threshold_backward)
+kernel(FUSED.reluGrad, (inputs, b) => {
+  if (reluGradCode < 0) reluGradCode = b.addon.binaryOps.indexOf('ReluGrad');
+  return b.output(b.addon.binary(reluGradCode, b.handle(input(inputs, 'dy')), b.handle(input(inputs, 'x')), 'float32'));
+});
