@@ -1,6 +1,7 @@
 import { cropRgb, remapBilinear, remapPadded } from './remap';
 import { cropResize, decodeAtMost, decodeCenterCrop, decodeLongSide, decodeShortSide, decodeSquish, type RgbImage } from './decode';
 import { hasGeometry, lightingTable, mul, outputToSource, type AugmentParams, type Mat3 } from './augment';
+import type { Preprocessing } from '../../protocol/preprocessing';
 import { outputToPresize, presizeToSource, randomResizedCropBox, resizeBox, rrcRng, rrcValidSize, type AugmentV2, type PadMode, type ResizeMethod } from './transforms';
 
 export type ImageNorm = { mean: [number, number, number]; std: [number, number, number] };
@@ -37,12 +38,29 @@ export interface ItemPixels {
 
 const IDENTITY_LIGHTING = lightingTable(0.5, 1);
 
-/** Decodes and transforms one image; throws (with sharp's reason) when the file cannot be decoded. */
-export async function renderItem(plan: ItemPlan): Promise<ItemPixels> {
-  if (isV2Plan(plan)) return renderV2(plan);
-  const { file, size, augment } = plan;
-  if (!augment) return { rgb: (await decodeCenterCrop(file, size)).data, lighting: IDENTITY_LIGHTING };
-  const img = await decodeShortSide(file, size);
+/**
+ * The validation view of an item (no draws): what the validation loader renders for `file`, and
+ * what every predict path renders for its image (the same plan, the same code below).
+ */
+export function validationPlan(file: string, size: number, view: InferenceView, presize = size): V2Plan {
+  const padMode = view.padMode ?? 'reflection';
+  if (view.method === 'randomResizedCrop') return { file, size, padMode, item: { kind: 'randomResizedCrop', minScale: 1, key: null }, batch: null };
+  return { file, size, padMode, item: { kind: 'resize', method: view.method, presize, pcts: [0.5, 0.5] }, batch: null };
+}
+
+/** The part of the recorded preprocessing that decides the pixels' geometry. */
+export type InferenceView = Pick<Preprocessing, 'method' | 'padMode'>;
+export const CENTRE_CROP_VIEW: InferenceView = { method: 'crop' };
+
+/**
+ * Decodes and transforms one image; throws (with sharp's reason) when the file cannot be decoded.
+ * `input` replaces plan.file (encoded bytes for predict).
+ */
+export async function renderItem(plan: ItemPlan, input: string | Buffer = plan.file): Promise<ItemPixels> {
+  if (isV2Plan(plan)) return renderV2(plan, input);
+  const { size, augment } = plan;
+  if (!augment) return { rgb: (await decodeCenterCrop(input, size)).data, lighting: IDENTITY_LIGHTING };
+  const img = await decodeShortSide(input, size);
   let rgb: Uint8Array;
   if (hasGeometry(augment)) {
     rgb = remapBilinear(img.data, img.width, img.height, outputToSource(augment, size, img.width, img.height), size);
@@ -59,8 +77,8 @@ function lightingOf(brightness: number, contrast: number): Float32Array {
   return brightness === 0.5 && contrast === 1 ? IDENTITY_LIGHTING : lightingTable(brightness, contrast);
 }
 
-async function renderV2(plan: V2Plan): Promise<ItemPixels> {
-  const { file, size, item, batch, padMode } = plan;
+async function renderV2(plan: V2Plan, file: string | Buffer): Promise<ItemPixels> {
+  const { size, item, batch, padMode } = plan;
   if (item.kind === 'randomResizedCrop') {
     if (!item.key) {
       const full = rrcValidSize(size);
@@ -86,7 +104,7 @@ async function renderV2(plan: V2Plan): Promise<ItemPixels> {
 }
 
 /** Decoded so that Resize's box is presize pixels wide: the short side (crop), the long side (pad) or both (squish). */
-function decodeForResize(file: string, method: ResizeMethod, presize: number): Promise<RgbImage> {
+function decodeForResize(file: string | Buffer, method: ResizeMethod, presize: number): Promise<RgbImage> {
   if (method === 'squish') return decodeSquish(file, presize);
   return method === 'crop' ? decodeShortSide(file, presize) : decodeLongSide(file, presize);
 }
@@ -114,8 +132,9 @@ export function toDisplayRgb(px: ItemPixels): Uint8Array {
  * The validation transform for a single image (file or encoded bytes): what inference must do
  * so that predictions see exactly what validation saw. float32 HWC, normalised.
  */
-export async function loadImageForInference(input: string | Buffer, size: number, norm: ImageNorm = IMAGENET_STATS): Promise<Float32Array> {
+export async function loadImageForInference(input: string | Buffer, size: number, norm: ImageNorm = IMAGENET_STATS, view: InferenceView = CENTRE_CROP_VIEW): Promise<Float32Array> {
   const out = new Float32Array(size * size * 3);
-  writeNormalized({ rgb: (await decodeCenterCrop(input, size)).data, lighting: IDENTITY_LIGHTING }, norm, out, 0);
+  const plan = validationPlan(typeof input === 'string' ? input : '<image buffer>', size, view);
+  writeNormalized(await renderItem(plan, input), norm, out, 0);
   return out;
 }

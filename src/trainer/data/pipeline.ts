@@ -3,7 +3,7 @@
 import { DEFAULT_TRANSFORM_SPEC, type AugMode, type PadMode, type ResizeMethod, type TransformSpec } from '../../protocol/dataset';
 import { resolveTransforms, sampleAugment } from './augment';
 import { DataError } from './errors';
-import type { ItemPlan } from './item';
+import { CENTRE_CROP_VIEW, validationPlan, type InferenceView, type ItemPlan } from './item';
 import { sampleAugmentV2, sampleResizePcts } from './transforms';
 import type { TransformOptions } from './types';
 
@@ -45,6 +45,7 @@ export function resolvePipeline(spec: TransformSpec & { tfms?: Partial<Transform
 
 /** What happens to item `index` of a split in `epoch`: training draws, validation the centred/neutral ones. */
 export function planItem(p: Pipeline, file: string, size: number, augment: boolean, seed: number, epoch: number, index: number): ItemPlan {
+  if (!augment && p.aug !== 'v1') return validationPlan(file, size, inferenceViewOf(p), p.presize);
   if (p.aug === 'v1') return { file, size, augment: augment && p.tfms ? sampleAugment(p.tfms, seed, epoch, index) : null };
   const base = { file, size, padMode: p.padMode };
   if (p.aug === 'none' && p.minScale < 1) {
@@ -53,6 +54,16 @@ export function planItem(p: Pipeline, file: string, size: number, augment: boole
   const pcts: [number, number] = augment && p.resize !== 'squish' ? sampleResizePcts(seed, epoch, index) : [0.5, 0.5];
   const batch = augment && p.aug === 'v2' && p.tfms ? sampleAugmentV2({ ...p.tfms, minScale: p.minScale, presize: p.presize }, seed, epoch, index) : null;
   return { ...base, item: { kind: 'resize', method: p.resize, presize: p.presize, pcts }, batch };
+}
+
+/**
+ * How validation (and so inference) turns an image into size×size: Resize's method, or
+ * RandomResizedCrop's centre view; fastai v1 validates with the centre crop.
+ */
+export function inferenceViewOf(p: Pipeline): InferenceView {
+  if (p.aug === 'v1') return CENTRE_CROP_VIEW;
+  if (p.aug === 'none' && p.minScale < 1) return { method: 'randomResizedCrop' };
+  return p.resize === 'pad' ? { method: 'pad', padMode: p.padMode } : { method: p.resize };
 }
 
 /** One line for logs and the wizard: what a fastai user would write. */

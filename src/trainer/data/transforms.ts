@@ -3,6 +3,7 @@
 // (presize crop, flip, rotate, zoom, warp, min_scale crop) costs one bilinear resample.
 // The pixels are made in item.ts; formulas follow fastai/vision/augment.py (docs/data.md).
 import type { PadMode, ResizeMethod } from '../../protocol/dataset';
+import { rrcValidSide } from '../../protocol/preprocessing';
 import { homographyFromPoints, mul, type Mat3 } from './augment';
 import { Rng, Stream } from './random';
 import type { TransformOptions } from './types';
@@ -45,7 +46,7 @@ export function randomResizedCropBox(w: number, h: number, r: Rng, minScale = RR
 
 /** RandomResizedCrop on the validation set: the whole image squished to this size, then the centre size×size. */
 export function rrcValidSize(size: number, valXtra = RRC_DEFAULTS.valXtra): number {
-  return size + Math.ceil((size * valXtra) / 8) * 8;
+  return rrcValidSide(size, valXtra);
 }
 
 /**
