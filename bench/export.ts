@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const learner = {
     model,
     data: { classes: Array.from({ length: 37 }, (_, i) => `class_${i}`) },
-    preprocessing: { size: 224, normalize: { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] }, resize: 'short-side' as const, crop: 'center' as const },
+    preprocessing: { size: 224, normalize: { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] }, method: 'crop' as const },
   };
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-export-'));
   const rows: string[] = [];

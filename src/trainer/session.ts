@@ -307,11 +307,6 @@ export class TrainerSession {
   async export(p: ParamsOf<'export'>): Promise<ResultOf<'export'>> {
     return this.exclusive('export', async () => {
       const dir = path.resolve(p.dir ?? this.defaultExportDir(p.format ?? 'native'));
-      const pipeline = this.data ? parts.data().bunchSettings(this.data)?.pipeline : undefined;
-      if (pipeline && (pipeline.resize !== 'crop' || (pipeline.aug === 'none' && pipeline.minScale < 1))) {
-        // exports describe (and their loaders apply) the short-side centre crop only
-        this.emit({ type: 'log', level: 'warn', message: `export: validation used ${parts.data().describePipeline(pipeline, this.data!.size)}, but the export's preprocessing is a short-side centre crop; predictions on non-square images may differ from validation` });
-      }
       return parts.exporter().exportLearner(this.requireLearner(), { dir, format: p.format ?? 'native' });
     });
   }

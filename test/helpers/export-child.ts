@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const classes = ['a', 'b', 'c'];
   for (let seed = Number(process.argv[3] ?? 1); ; seed++) {
     const model = createTinyModel({ numClasses: classes.length, ps: [0, 0], seed, width: 16, hidden: 64 });
-    await exportModel(dir, { model, data: { classes }, preprocessing: { size: 16, normalize: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, resize: 'short-side', crop: 'center' } });
+    await exportModel(dir, { model, data: { classes }, preprocessing: { size: 16, normalize: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, method: 'crop' } });
     model.dispose();
     process.stdout.write(`exported ${seed}\n`);
   }

@@ -16,7 +16,7 @@ import { seededRandom } from '../helpers/seeded-random';
 
 const CHILD = path.join(__dirname, '../helpers/export-child.js');
 const classes = ['a', 'b', 'c'];
-const pre = { size: 16, normalize: { mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.25, 0.25, 0.25] as [number, number, number] }, resize: 'short-side' as const, crop: 'center' as const };
+const pre = { size: 16, normalize: { mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.25, 0.25, 0.25] as [number, number, number] }, method: 'crop' as const };
 const tinyFactory = (o: { numClasses: number; ps: [number, number] }) => createTinyModel({ numClasses: o.numClasses, ps: o.ps, seed: 7, width: 16, hidden: 64 });
 
 let root: string;

@@ -275,7 +275,7 @@ test('kill at random points during checkpoint save: the previous model stays loa
 // --- export (model) folders ---------------------------------------------------------------------
 
 const exportClasses = ['a', 'b', 'c'];
-const exportPre = { size: 16, normalize: { mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.25, 0.25, 0.25] as [number, number, number] }, resize: 'short-side' as const, crop: 'center' as const };
+const exportPre = { size: 16, normalize: { mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.25, 0.25, 0.25] as [number, number, number] }, method: 'crop' as const };
 const tinyFactory = (o: { numClasses: number; ps: [number, number] }) => createTinyModel({ numClasses: o.numClasses, ps: o.ps, seed: 7, width: 16, hidden: 64 });
 
 async function goodExport(): Promise<string> {

@@ -370,7 +370,7 @@ test('export → loadExported predicts the same as learn.predict, from a file an
   const json = JSON.parse(await fs.readFile(path.join(out, 'model.json'), 'utf8'));
   assert.equal(json.weightsManifest[0].paths[0], 'weights.bin');
   assert.deepEqual(json.userDefinedMetadata.classes, l.data.classes);
-  assert.deepEqual(json.userDefinedMetadata.preprocessing, { size: 16, normalize: l.data.normalize, resize: 'short-side', crop: 'center' });
+  assert.deepEqual(json.userDefinedMetadata.preprocessing, { size: 16, normalize: l.data.normalize, method: 'crop' });
   // exporting again replaces the folder whole
   await l.export();
   assert.deepEqual((await fs.readdir(dir)).sort(), ['cat_1.png', 'export']);

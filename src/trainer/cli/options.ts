@@ -11,6 +11,9 @@ import { TrainerError } from '../service/errors';
 import { compileLabelPattern } from '../data/from-name-re';
 import { resolvePipeline } from '../data/pipeline';
 
+/** The transform flags (TransformSpec's keys). */
+export const TRANSFORM_FLAGS = ['aug', 'resize', 'padMode', 'minScale', 'presize'] as const;
+
 /** Flags shared by train, lr-find and interpret, as commander hands them over. */
 export interface DataModelFlags {
   data?: string;
@@ -100,7 +103,7 @@ export function dataOptionsFrom(flags: DataModelFlags): DataOptions {
     bs: flags.bs,
   };
   if (flags.workers !== undefined) opts.numWorkers = flags.workers;
-  for (const key of ['aug', 'resize', 'padMode', 'minScale', 'presize'] as const) if (flags[key] !== undefined) Object.assign(opts, { [key]: flags[key] });
+  for (const key of TRANSFORM_FLAGS) if (flags[key] !== undefined) Object.assign(opts, { [key]: flags[key] });
   // Fails fast, before tfjs loads, on transform flags that do not go together.
   resolvePipeline(opts, opts.size ?? 224);
   return opts;

@@ -8,7 +8,8 @@ import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import type { ExportFormat } from '../../protocol/export';
 import { LearnerError } from '../learner/errors';
 import { loadExported, type ModelFactory } from '../learner/export';
-import { loadImageTensorData, type Preprocessing } from '../learner/preprocess';
+import { loadImageTensorData } from '../learner/preprocess';
+import { describeIssues, Preprocessing, PREPROCESSING_FIX } from '../../protocol/preprocessing';
 import type { PredictResult } from '../learner/types';
 import { readExportManifest, recoverExportFolder } from './folder';
 import { ONNX_FILE, ONNX_INPUT, ONNX_OUTPUT } from './onnx';
@@ -46,9 +47,18 @@ export async function loadAnyExport(dirOrFile: string, opts: { createModel?: Mod
   return { format: 'native', classes: p.classes, preprocessing: p.preprocessing, predict: (img) => p.predict(img), dispose: () => p.dispose() };
 }
 
+const IDENTITY_NORM: Preprocessing['normalize'] = { mean: [0, 0, 0], std: [1, 1, 1] };
+
 /** The exported graphs take RGB in [0, 1] and normalise themselves. */
 function rawInput(pre: Preprocessing): Preprocessing {
-  return { ...pre, normalize: { mean: [0, 0, 0], std: [1, 1, 1] } };
+  return { ...pre, normalize: IDENTITY_NORM };
+}
+
+/** A model folder's preprocessing is untrusted: checked, and a missing method read as the centre crop. */
+function checkedPreprocessing(value: unknown, file: string, what: string): Preprocessing {
+  const parsed = Preprocessing.safeParse(value);
+  if (!parsed.success) throw new LearnerError(`${file} has invalid ${what} (${describeIssues(parsed.error, 'preprocessing')})`, { file, fix: PREPROCESSING_FIX });
+  return parsed.data;
 }
 
 function result(probs: number[], classes: string[]): PredictResult {
@@ -68,10 +78,10 @@ async function loadOnnx(file: string): Promise<AnyPredictor> {
     throw new LearnerError(`${file} is not an ONNX model: ${(err as Error).message}`, { file, fix: 'Export the model again with `image-trainer export --format onnx`' });
   }
   const classes = parseJson<string[]>(meta.classes, file, 'classes');
-  const preprocessing = parseJson<Preprocessing>(meta.preprocessing, file, 'preprocessing');
-  if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string') || !Number.isInteger(preprocessing?.size) || preprocessing.size < 8 || preprocessing.size > 1024) {
-    throw new LearnerError(`${file} has no valid class list or image size in its metadata`, { file, fix: 'Export the model with Image Trainer (its metadata_props hold classes and preprocessing)' });
+  if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string')) {
+    throw new LearnerError(`${file} has no valid class list in its metadata`, { file, fix: 'Export the model with Image Trainer (its metadata_props hold classes and preprocessing)' });
   }
+  const preprocessing = checkedPreprocessing(parseJson<unknown>(meta.preprocessing, file, 'preprocessing'), file, 'its preprocessing metadata');
   const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
   const session = await ort.InferenceSession.create(bytes).catch((err: Error) => {
     throw new LearnerError(`onnxruntime cannot load ${file}: ${err.message}`, { file, fix: 'Export the model again with `image-trainer export --format onnx`' });
@@ -120,14 +130,19 @@ export async function loadGraphModelFromDir(dir: string): Promise<{ model: Graph
 
 async function loadGraph(dir: string): Promise<AnyPredictor> {
   const metaFile = path.join(dir, TFJS_METADATA);
-  const meta = (await readBoundedJson(metaFile)) as { labels?: unknown; imageSize?: unknown };
+  const meta = (await readBoundedJson(metaFile)) as { labels?: unknown; imageSize?: unknown; preprocessing?: unknown };
   const classes = meta.labels as string[];
   const size = meta.imageSize as number;
   if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string') || !Number.isInteger(size) || size < 8 || size > 1024) {
     throw new LearnerError(`${metaFile} has no valid labels or imageSize`, { file: metaFile, fix: 'Export the model with Image Trainer (metadata.json lists labels and imageSize)' });
   }
+  // exports before the preprocessing was recorded here: size and centre crop; the graph normalises itself
+  const recorded = checkedPreprocessing(meta.preprocessing ?? { size, normalize: IDENTITY_NORM }, metaFile, 'its preprocessing');
+  if (recorded.size !== size) {
+    throw new LearnerError(`${metaFile} says imageSize ${size} but preprocessing.size ${recorded.size}`, { file: metaFile, fix: 'Export the model again with Image Trainer' });
+  }
   const { model } = await loadGraphModelFromDir(dir);
-  const preprocessing: Preprocessing = { size, normalize: { mean: [0, 0, 0], std: [1, 1, 1] }, resize: 'short-side', crop: 'center' };
+  const preprocessing = rawInput(recorded);
   return {
     format: 'tfjs',
     classes,

@@ -78,7 +78,7 @@ export function buildGraphModel(graph: InferenceGraph, card: CardSource): { mode
     },
     modelTopology: { node: nodes, library: {}, versions: { producer: 1 } },
     weightsManifest: [{ paths: [TFJS_WEIGHTS], weights: specs }],
-    userDefinedMetadata: { classes: card.classes, inputContract: inputContract(card) },
+    userDefinedMetadata: { classes: card.classes, preprocessing: card.preprocessing, inputContract: inputContract(card) },
   };
   return { modelJson, weights: Buffer.concat(chunks) };
 }
@@ -148,6 +148,8 @@ function teachableMetadata(graph: InferenceGraph, card: CardSource): Record<stri
     labels: card.classes,
     imageSize: graph.size,
     userMetadata: { arch: graph.arch },
+    // what predict through this folder applies (the run's validation view; the graph normalises itself)
+    preprocessing: card.preprocessing,
     ...inputContract(card),
   };
 }

@@ -9,6 +9,8 @@ import { readSafetensors, writeSafetensors, SafetensorsError, type HostTensor, t
 import { disposeState, fromHost, snapshotState, toHost } from './state';
 import { z } from 'zod';
 import { DataOptions } from '../../protocol/requests';
+import { TransformSpec } from '../../protocol/dataset';
+import { bunchSettings } from '../data/databunch';
 import { UnsafeFileError } from '../io/bounded-read';
 
 export const CHECKPOINT_FORMAT = 'image-trainer-checkpoint';
@@ -31,8 +33,16 @@ export interface CheckpointInfo {
   bs: number;
   normalize: DataBunch['normalize'];
   rule: unknown;
+  /** The run's item/batch transforms (missing in older checkpoints: the defaults, centre crop on validation). */
+  transforms?: TransformSpec;
   frozenTo: number;
   hasOptimizer: boolean;
+}
+
+/** The transform settings a bunch was made with, as a checkpoint records them; undefined for a bunch not made by createDataBunch. */
+export function transformsOf(data: DataBunch): TransformSpec | undefined {
+  const p = bunchSettings(data)?.pipeline;
+  return p && { aug: p.aug, resize: p.resize, padMode: p.padMode, minScale: p.minScale, presize: p.presize };
 }
 
 /** What is wrong with a checkpoint name (it becomes models/<name>.safetensors), or null when it is fine. */
@@ -86,6 +96,7 @@ export async function saveCheckpoint(file: string, src: CheckpointSource, hooks?
     bs: src.data.bs,
     normalize: src.data.normalize,
     rule: src.data.dataset.rule,
+    transforms: transformsOf(src.data),
     frozenTo: src.frozenTo,
     hasOptimizer: opt.expAvg.size > 0,
   };
@@ -156,6 +167,7 @@ const CheckpointInfoSchema = z.object({
   bs: DataOptions.shape.bs.unwrap(),
   normalize: z.object({ mean: z.tuple([Finite, Finite, Finite]), std: z.tuple([Finite.positive(), Finite.positive(), Finite.positive()]) }),
   rule: z.unknown(),
+  transforms: TransformSpec.optional(),
   frozenTo: z.number().int().min(0).max(100),
   hasOptimizer: z.boolean(),
 }).superRefine((info, ctx) => {

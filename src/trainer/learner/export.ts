@@ -6,7 +6,8 @@ import * as path from 'path';
 import type { ClassifierModel, ModelConfig } from '../models/types';
 import type { PredictResult } from './types';
 import { LearnerError } from './errors';
-import { loadImageTensorData, type Preprocessing } from './preprocess';
+import { loadImageTensorData } from './preprocess';
+import { describeIssues, Preprocessing, PREPROCESSING_FIX } from '../../protocol/preprocessing';
 import { disposeState, snapshotState } from './state';
 import { recoverExportFolder, writeExportFolder } from '../export/folder';
 import { MAX_TEXT_BYTES, MAX_WEIGHTS_BYTES, readFileBounded, readTextBounded, UnsafeFileError } from '../io/bounded-read';
@@ -52,7 +53,7 @@ export async function exportModel(dir: string, src: ExportSource, opts: { extraF
     arch: src.model.config.arch,
     model: src.model.config,
     classes: src.data.classes,
-    preprocessing: src.preprocessing,
+    preprocessing: Preprocessing.parse(src.preprocessing),
     exportedAt: new Date().toISOString(),
   };
   const modelJson = {
@@ -83,12 +84,8 @@ function metadataProblem(meta: ExportMetadata, manifest: unknown): string | null
   if (!Array.isArray(meta.classes) || meta.classes.length < 1 || !meta.classes.every((c) => typeof c === 'string')) return 'classes is not a list of names';
   if (m.numClasses !== meta.classes.length) return `${meta.classes.length} classes but the model has ${String(m.numClasses)} outputs`;
   if (!Array.isArray(m.ps) || m.ps.length !== 2 || !m.ps.every((x) => typeof x === 'number' && x >= 0 && x < 1)) return 'model.ps is not two dropout probabilities in [0, 1)';
-  const pre = meta.preprocessing as Partial<Preprocessing> | undefined;
-  if (!pre || !Number.isInteger(pre.size) || (pre.size as number) < 8 || (pre.size as number) > 1024) return 'preprocessing.size is not a whole number from 8 to 1024';
-  const n = pre.normalize;
-  if (!n || !Array.isArray(n.mean) || !Array.isArray(n.std) || n.mean.length !== 3 || n.std.length !== 3 || ![...n.mean, ...n.std].every(Number.isFinite) || !n.std.every((x) => x > 0)) {
-    return 'preprocessing.normalize is not three means and three positive stds';
-  }
+  const pre = Preprocessing.safeParse(meta.preprocessing);
+  if (!pre.success) return describeIssues(pre.error, 'preprocessing');
   if (!Array.isArray(manifest) || !manifest.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights))) return 'weightsManifest is not a list of {paths, weights}';
   let values = 0;
   for (const g of manifest as { weights: unknown[] }[]) {
@@ -141,7 +138,10 @@ export async function loadExported(dirOrFile: string, opts: { createModel?: Mode
     throw new LearnerError(`${jsonFile} is not an Image Trainer export`, { file: jsonFile, fix: 'Export the model with learn.export() or `image-trainer train --out DIR`' });
   }
   const bad = metadataProblem(meta, modelJson.weightsManifest);
-  if (bad) throw new LearnerError(`${jsonFile} has invalid metadata (${bad})`, { file: jsonFile, fix: 'It was not written by Image Trainer or was altered; export the model again' });
+  if (bad) {
+    const fix = bad.startsWith('preprocessing') ? PREPROCESSING_FIX : 'It was not written by Image Trainer or was altered; export the model again';
+    throw new LearnerError(`${jsonFile} has invalid metadata (${bad})`, { file: jsonFile, fix });
+  }
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Buffer[] = [];
   let total = 0;
@@ -190,7 +190,8 @@ export async function loadExported(dirOrFile: string, opts: { createModel?: Mode
   } finally {
     disposeState(state);
   }
-  const pre = meta.preprocessing;
+  // checked above; the parse fills what older exports left out (method: the centre crop)
+  const pre = Preprocessing.parse(meta.preprocessing);
   return {
     classes: meta.classes,
     preprocessing: pre,

@@ -24,7 +24,7 @@ import { AccuracyMetric, CSVLogger, ConstantLr, EarlyStoppingCallback, FineTuneS
 import { AdamW } from './optimizer';
 import { DEFAULT_LR } from '../../protocol/lr';
 import { lrRange } from './lr';
-import { loadImageTensorData, type Preprocessing } from './preprocess';
+import { describeView, loadImageTensorData, preprocessingOf, viewOfTransforms, type Preprocessing } from './preprocess';
 import { saveCheckpoint, loadCheckpoint, assertFiniteWeights, assertCheckpointName } from './checkpoint';
 import { exportModel } from './export';
 import { LearnerError } from './errors';
@@ -430,7 +430,7 @@ export class Learner {
   // --- inference ------------------------------------------------------------------------------
 
   get preprocessing(): Preprocessing {
-    return { size: this.data.size, normalize: this.data.normalize, resize: 'short-side', crop: 'center' };
+    return preprocessingOf(this.data);
   }
 
   /** fastai learn.predict: class, index and probabilities for one image file or encoded buffer. */
@@ -465,6 +465,11 @@ export class Learner {
     this.assertIdle('load');
     const info = await loadCheckpoint(this.checkpointFile(name), this, opts);
     if (info.size !== this.data.size) this.log('info', `Loaded '${name}' (trained at ${info.size} px) into a learner at ${this.data.size} px`);
+    const trained = info.transforms && viewOfTransforms(info.transforms, info.size);
+    const now = this.preprocessing;
+    if (trained && (trained.method !== now.method || (now.method === 'pad' && trained.padMode !== now.padMode))) {
+      this.log('warn', `'${name}' was validated with the ${describeView(trained)} view but this data uses ${describeView(now)}: validation and predictions differ from its training run (open the data with the same resize options)`);
+    }
   }
 
   /** Self-contained inference model (tfjs model.json + weights.bin + preprocessing). */
