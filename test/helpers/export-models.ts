@@ -7,11 +7,13 @@ import { tf } from '../../src/trainer/backend';
 import { createModel } from '../../src/trainer/models';
 import type { ArchName } from '../../src/trainer/models/types';
 import { Learner } from '../../src/trainer/learner';
+import type { DataBunch } from '../../src/trainer/data/types';
 import { makeFakeData } from './fake-data';
 import { seededRandom } from './seeded-random';
 import { listenLocal } from './local-server';
 
-export function randomisedLearner(arch: ArchName, opts: { size: number; c: number; seed: number; dir: string }): Learner {
+/** `data`: a real DataBunch to attach (its pipeline is what exports record); default a fake in-memory one. */
+export function randomisedLearner(arch: ArchName, opts: { size: number; c: number; seed: number; dir: string; data?: DataBunch }): Learner {
   const model = createModel({ arch, numClasses: opts.c, ps: [0, 0], seed: opts.seed });
   const rand = seededRandom(opts.seed);
   const state = new Map<string, tf.Tensor>();
@@ -29,7 +31,7 @@ export function randomisedLearner(arch: ArchName, opts: { size: number; c: numbe
   }
   model.loadStateDict(state);
   for (const t of state.values()) t.dispose();
-  return new Learner({ data: makeFakeData({ size: opts.size, c: opts.c, nTrain: 8, nValid: 4 }), model, path: opts.dir });
+  return new Learner({ data: opts.data ?? makeFakeData({ size: opts.size, c: opts.c, nTrain: 8, nValid: 4 }), model, path: opts.dir });
 }
 
 /** PNGs of different sizes and aspect ratios (so resize and centre crop both happen). */
