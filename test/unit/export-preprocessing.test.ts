@@ -209,6 +209,32 @@ describe('recorded preprocessing from untrusted folders', () => {
     });
   }
 
+  test("the model card's TF.js snippet computes the recorded view (within bilinear differences)", async () => {
+    // a smooth 90×45 image: the snippet's resizeBilinear and libvips differ only by interpolation
+    const W = 90;
+    const H = 45;
+    const raw = Buffer.alloc(W * H * 3);
+    for (let y = 0, k = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) raw[k++] = Math.round(127 + 100 * Math.sin(x / 9 + c) * Math.cos(y / 7));
+    const file = path.join(tmp, 'smooth.png');
+    await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toFile(file);
+    const identity = { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
+    for (const [method, padMode] of [['crop'], ['squish'], ['pad', 'reflection'], ['pad', 'zeros'], ['pad', 'border'], ['randomResizedCrop']] as const) {
+      const pre = { size: SIZE, normalize: identity, method, ...(padMode ? { padMode } : {}) };
+      const card = modelCard({ format: 'tfjs', arch: 'resnet18', classes: ['a'], counts: null, lastEpoch: null, epochs: 0, preprocessing: pre });
+      const body = card.split('const probs = tf.tidy(() => {\n')[1]!.split('  return model.predict')[0]!.replace(/const px = .*\n/, '');
+      const run = new Function('tf', 'px', 'imageSize', `${body}\nreturn x;`) as (t: typeof tf, px: tf.Tensor3D, size: number) => tf.Tensor;
+      const px = tf.tensor3d(Float32Array.from(raw, (v) => v / 255), [H, W, 3]);
+      const out = tf.tidy(() => run(tf, px, SIZE));
+      const got = out.dataSync();
+      tf.dispose([px, out]);
+      const want = await loadImageTensorData(file, pre);
+      let sum = 0;
+      for (let i = 0; i < want.length; i++) sum += Math.abs(got[i]! - want[i]!);
+      assert.equal(got.length, want.length, `${method} ${padMode ?? ''}: shape`);
+      assert.ok(sum / want.length < 0.01, `${method} ${padMode ?? ''}: mean abs diff ${sum / want.length}`);
+    }
+  });
+
   test('the model card and its snippets describe the recorded method', () => {
     const src = { format: 'onnx' as const, arch: 'resnet18', classes: ['a', 'b'], counts: null, lastEpoch: null, epochs: 0 };
     const norm = learner.preprocessing.normalize;
@@ -221,7 +247,7 @@ describe('recorded preprocessing from untrusted folders', () => {
     const tfjsPad = modelCard({ ...src, format: 'tfjs', preprocessing: { size: 224, normalize: norm, method: 'pad' } });
     assert.match(tfjsPad, /tf\.mirrorPad\(.*'symmetric'\)/);
     const rrc = modelCard({ ...src, format: 'tfjs', preprocessing: { size: 224, normalize: norm, method: 'randomResizedCrop' } });
-    assert.match(rrc, /resizeBilinear\(px, \[256, 256\]\)/);
+    assert.match(rrc, /resizeBilinear\(px, \[256, 256\], false, true\)/);
     for (const card of [squish, pad, tfjsPad, rrc]) assert.doesNotMatch(card, /short side to 224 px and centre-crop/);
   });
 });

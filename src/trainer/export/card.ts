@@ -144,7 +144,7 @@ function usage(card: CardSource): string[] {
       "const { labels, imageSize } = await (await fetch('metadata.json')).json();",
       "const img = document.getElementById('photo');",
       'const probs = tf.tidy(() => {',
-      '  const px = tf.browser.fromPixels(img).toFloat().div(255);  // RGB in [0, 1]',
+      '  const px = tf.browser.fromPixels(img).toFloat().div(255);  // RGB in [0, 1]; resizes sample pixel centres (halfPixelCenters), as training did',
       ...jsResize(card.preprocessing),
       '  return model.predict(x.expandDims(0));',
       '}).dataSync();',
@@ -200,16 +200,16 @@ function jsResize(p: Preprocessing): string[] {
     case 'crop':
       return [
         '  const [h, w] = px.shape, s = imageSize / Math.min(h, w);',
-        '  const r = tf.image.resizeBilinear(px, [Math.max(imageSize, Math.round(h * s)), Math.max(imageSize, Math.round(w * s))]);',
+        '  const r = tf.image.resizeBilinear(px, [Math.max(imageSize, Math.round(h * s)), Math.max(imageSize, Math.round(w * s))], false, true);',
         '  const top = Math.floor((r.shape[0] - imageSize) / 2), left = Math.floor((r.shape[1] - imageSize) / 2);',
         '  const x = r.slice([top, left, 0], [imageSize, imageSize, 3]);',
       ];
     case 'squish':
-      return ['  const x = tf.image.resizeBilinear(px, [imageSize, imageSize]);'];
+      return ['  const x = tf.image.resizeBilinear(px, [imageSize, imageSize], false, true);'];
     case 'randomResizedCrop': {
       const V = rrcValidSide(p.size);
       return [
-        `  const r = tf.image.resizeBilinear(px, [${V}, ${V}]);  // RandomResizedCrop's validation view`,
+        `  const r = tf.image.resizeBilinear(px, [${V}, ${V}], false, true);  // RandomResizedCrop's validation view`,
         `  const o = Math.floor((${V} - imageSize) / 2);`,
         '  const x = r.slice([o, o, 0], [imageSize, imageSize, 3]);',
       ];
@@ -224,7 +224,7 @@ function jsResize(p: Preprocessing): string[] {
       return [
         '  const [h, w] = px.shape, s = imageSize / Math.max(h, w);',
         '  const h2 = Math.max(1, Math.round(h * s)), w2 = Math.max(1, Math.round(w * s));',
-        '  const r = tf.image.resizeBilinear(px, [h2, w2]);',
+        '  const r = tf.image.resizeBilinear(px, [h2, w2], false, true);',
         '  const top = Math.floor((imageSize - h2) / 2), left = Math.floor((imageSize - w2) / 2);',
         `${pad}  // pad_mode='${padMode}'`,
       ];
