@@ -96,13 +96,21 @@ TT_FN(adamw) {
       }
       double lr = h[0], mom = h[1], wd = h[2], d1 = h[3], d2 = h[4];
       const at::Tensor &p = get(ps[k]), &g = get(gs[k]), &m = get(ms[k]), &v = get(vs[k]);
-      bool in_place = may[k] && sole_owner(p) && sole_owner(m) && sole_owner(v) &&
-                      p.is_same_size(g) && !p.is_same(m) && !p.is_same(v) && !m.is_same(v);
+      bool in_place = may[k] && sole_owner(p) && p.is_same_size(g) && p.is_non_overlapping_and_dense() &&
+                      !p.is_same(m) && !p.is_same(v) && !m.is_same(v);
       if (in_place) {
-        at::Tensor tmp = at::mul(g, 1 - mom);
-        at::Tensor m2 = m, v2 = v, p2 = p;
+        // Everything in p's memory order: a conv filter is a channels-last OIHW view while its
+        // moments start as contiguous HWIO zeros (and the gradient may come in a third order);
+        // mixed strides make every one of the nine passes a strided transpose. A moment in
+        // another order (or shared) is re-laid once into a new tensor, and updated in place after.
+        auto like_p = [&](const at::Tensor& t) { return t.strides() == p.strides() ? t : at::empty_like(p).copy_(t); };
+        at::Tensor gp = like_p(g);
+        at::Tensor m2 = sole_owner(m) ? like_p(m) : at::empty_like(p).copy_(m);
+        at::Tensor v2 = sole_owner(v) ? like_p(v) : at::empty_like(p).copy_(v);
+        at::Tensor p2 = p;
+        at::Tensor tmp = at::mul(gp, 1 - mom);
         m2.mul_(mom).add_(tmp);
-        at::mul_out(tmp, g, g).mul_(1 - sqr);
+        at::mul_out(tmp, gp, gp).mul_(1 - sqr);
         v2.mul_(sqr).add_(tmp);
         at::div_out(tmp, v2, d2).sqrt_().add_(eps);
         at::div_out(tmp, m2, tmp).mul_(lr / d1);

@@ -100,6 +100,8 @@ test('fused AdamW in place (variables it may overwrite) equals the copying updat
     const vars = shapes.map((s, i) => ({
       p: tf.variable(tf.tensor(init[i][0], s)), m: tf.variable(tf.tensor(init[i][1], s).abs()), v: tf.variable(tf.tensor(init[i][1], s).square()),
     }));
+    // a conv re-lays the filter as channels-last OIHW: the moments and gradient then differ in order
+    tf.tidy(() => tf.conv2d(tf.ones([1, 5, 5, 4]) as tf.Tensor4D, vars[0].p as tf.Tensor4D, 1, 'same').dataSync());
     for (let step = 1; step <= 3; step++) {
       const held = holdOld ? vars.flatMap((v) => [v.p, v.m, v.v].map((t) => tf.clone(t))) : [];
       const before = held.map((t) => t.dataSync().slice());
