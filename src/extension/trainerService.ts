@@ -157,7 +157,8 @@ export class TrainerService implements vscode.Disposable {
         'backendInfo',
         err.message,
         err.file,
-        err.fix ?? `Set the imageTrainer.backend setting to "auto" (or install the missing package), then run Image Trainer: Restart Trainer`,
+        // The setting chose this backend, so the fix in VS Code starts there; the trainer's own fix says how to install it.
+        `Set the imageTrainer.backend setting to "auto" (or ${err.fix ?? 'install the missing package'}), then run Image Trainer: Restart Trainer`,
       );
     }
     this.backendChecked = true;

@@ -325,7 +325,7 @@ suite('Image Trainer in VS Code', () => {
       const errorsBefore = api.errors.length;
       assert.strictEqual(await vscode.commands.executeCommand('imageTrainer.restartTrainer'), undefined);
       const msg = api.errors.slice(errorsBefore).join('\n');
-      assert.match(msg, /Restart Trainer failed: .*native-gpu.*Fix: Set the imageTrainer.backend setting to "auto"/s);
+      assert.match(msg, /Restart Trainer failed: .*native-gpu.*Fix: Set the imageTrainer.backend setting to "auto" \(or npm install @tensorflow\/tfjs-node-gpu.*\), then run Image Trainer: Restart Trainer/s);
     } finally {
       await cfg.update('backend', undefined, vscode.ConfigurationTarget.Workspace);
     }
