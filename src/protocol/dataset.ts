@@ -51,4 +51,6 @@ export const TransformSpec = z.object({
   presize: z.number().int().min(8).max(2048).optional(),
 });
 export type TransformSpec = z.infer<typeof TransformSpec>;
+/** TransformSpec's keys: the CLI's transform flags and what a checkpoint records. */
+export const TRANSFORM_KEYS = TransformSpec.keyof().options;
 export const DEFAULT_TRANSFORM_SPEC = { resize: 'crop', padMode: 'reflection', aug: 'v2', minScale: 1 } as const;

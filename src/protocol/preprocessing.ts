@@ -47,7 +47,8 @@ export function describeInferenceResize(p: Pick<Preprocessing, 'size' | 'method'
 }
 
 /** fastai RandomResizedCrop's validation size: size + ceil(size·val_xtra / 8)·8, val_xtra 0.14. */
-export function rrcValidSide(size: number, valXtra = 0.14): number {
+export const RRC_VAL_XTRA = 0.14;
+export function rrcValidSide(size: number, valXtra = RRC_VAL_XTRA): number {
   return size + Math.ceil((size * valXtra) / 8) * 8;
 }
 

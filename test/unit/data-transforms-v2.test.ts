@@ -6,7 +6,8 @@ import * as assert from 'node:assert/strict';
 import * as path from 'path';
 import sharp from 'sharp';
 import { Rng } from '../../src/trainer/data/random';
-import { randomResizedCropBox, resizeBox, rrcValidSize, sampleAugmentV2, outputToPresize, affineV2, warpV2, type AugmentV2 } from '../../src/trainer/data/transforms';
+import { rrcValidSide } from '../../src/protocol/preprocessing';
+import { randomResizedCropBox, resizeBox, sampleAugmentV2, outputToPresize, affineV2, warpV2, type AugmentV2 } from '../../src/trainer/data/transforms';
 import { DEFAULT_TRANSFORMS } from '../../src/trainer/data/augment';
 import { planItem, resolvePipeline, describePipeline } from '../../src/trainer/data/pipeline';
 import { renderItem, type V2Plan } from '../../src/trainer/data/item';
@@ -87,9 +88,9 @@ describe('RandomResizedCrop (fastai v2 before_call)', () => {
   });
 
   test('validation: resized to size + ceil(size·0.14/8)·8, then the centre size×size', () => {
-    assert.equal(rrcValidSize(224), 256);
-    assert.equal(rrcValidSize(128), 152);
-    assert.equal(rrcValidSize(32), 40);
+    assert.equal(rrcValidSide(224), 256);
+    assert.equal(rrcValidSide(128), 152);
+    assert.equal(rrcValidSide(32), 40);
   });
 });
 

@@ -5,14 +5,11 @@ import { InvalidArgumentError } from 'commander';
 import * as path from 'path';
 import type { DataOptions, LabellingSpec } from '../../protocol/requests';
 import type { Arch } from '../../protocol/arch';
-import type { AugMode, PadMode, ResizeMethod } from '../../protocol/dataset';
+import { TRANSFORM_KEYS, type AugMode, type PadMode, type ResizeMethod } from '../../protocol/dataset';
 import { parseLr, type LrSpec } from '../../protocol/lr';
 import { TrainerError } from '../service/errors';
 import { compileLabelPattern } from '../data/from-name-re';
 import { resolvePipeline } from '../data/pipeline';
-
-/** The transform flags (TransformSpec's keys). */
-export const TRANSFORM_FLAGS = ['aug', 'resize', 'padMode', 'minScale', 'presize'] as const;
 
 /** Flags shared by train, lr-find and interpret, as commander hands them over. */
 export interface DataModelFlags {
@@ -103,7 +100,7 @@ export function dataOptionsFrom(flags: DataModelFlags): DataOptions {
     bs: flags.bs,
   };
   if (flags.workers !== undefined) opts.numWorkers = flags.workers;
-  for (const key of TRANSFORM_FLAGS) if (flags[key] !== undefined) Object.assign(opts, { [key]: flags[key] });
+  for (const key of TRANSFORM_KEYS) if (flags[key] !== undefined) Object.assign(opts, { [key]: flags[key] });
   // Fails fast, before tfjs loads, on transform flags that do not go together.
   resolvePipeline(opts, opts.size ?? 224);
   return opts;

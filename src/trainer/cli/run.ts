@@ -8,7 +8,8 @@ import { TrainerSession } from '../session';
 import { TrainerError, formatErrorLine, toErrorInfo } from '../service/errors';
 import { MetricsCollector } from './metrics';
 import { parts } from '../service/parts';
-import { dataOptionsFrom, defaultOutDir, TRANSFORM_FLAGS, type DataModelFlags } from './options';
+import { dataOptionsFrom, defaultOutDir, type DataModelFlags } from './options';
+import { TRANSFORM_KEYS } from '../../protocol/dataset';
 import { checkExportTarget } from '../export/folder';
 import { defaultExportDirName } from '../../protocol/export';
 import { escapeTerminal, escapingWriter } from './escape';
@@ -291,7 +292,7 @@ export async function runInterpret(flags: InterpretFlags): Promise<number> {
     // the run's transforms (so its validation view) unless the flags say otherwise; its presize only at its size
     const size = flags.size ?? info.size;
     const recorded = { ...info.transforms, ...(size === info.size ? {} : { presize: undefined }) };
-    const transforms = Object.fromEntries(TRANSFORM_FLAGS.map((k) => [k, flags[k] ?? recorded[k]]).filter(([, v]) => v !== undefined));
+    const transforms = Object.fromEntries(TRANSFORM_KEYS.map((k) => [k, flags[k] ?? recorded[k]]).filter(([, v]) => v !== undefined));
     await run.prepare({ ...flags, ...transforms, arch: flags.arch ?? info.model.arch, size, pretrained: 'none', unfreeze: false });
     await run.session.load({ name: flags.name });
     // Text for people on stdout; in JSON mode stdout carries events only, so one summary line.

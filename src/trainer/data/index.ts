@@ -14,6 +14,7 @@ export { IMAGENET_STATS, loadImageForInference, renderItem, type ImageNorm } fro
 export { ALPHA_BACKGROUND, decodeCenterCrop, decodeShortSide, type RgbImage } from './decode';
 export { createDataBunch, rebuildDataBunch, bunchSettings, type DataChanges } from './databunch';
 export { resolvePipeline, describePipeline, type Pipeline } from './pipeline';
-export { randomResizedCropBox, resizeBox, rrcValidSize, sampleAugmentV2, type AugmentV2, type Box } from './transforms';
+export { rrcValidSide } from '../../protocol/preprocessing';
+export { randomResizedCropBox, resizeBox, sampleAugmentV2, type AugmentV2, type Box } from './transforms';
 export { ttaLoader } from './tta-loader';
 export { showBatch, classCounts, type ShowBatchOptions, type ShownImage } from './show';

@@ -1,8 +1,8 @@
 import { cropRgb, remapBilinear, remapPadded } from './remap';
 import { cropResize, decodeAtMost, decodeCenterCrop, decodeLongSide, decodeShortSide, decodeSquish, type RgbImage } from './decode';
 import { hasGeometry, lightingTable, mul, outputToSource, type AugmentParams, type Mat3 } from './augment';
-import type { Preprocessing } from '../../protocol/preprocessing';
-import { outputToPresize, presizeToSource, randomResizedCropBox, resizeBox, rrcRng, rrcValidSize, type AugmentV2, type PadMode, type ResizeMethod } from './transforms';
+import { rrcValidSide, type Preprocessing } from '../../protocol/preprocessing';
+import { outputToPresize, presizeToSource, randomResizedCropBox, resizeBox, rrcRng, type AugmentV2, type PadMode, type ResizeMethod } from './transforms';
 
 export type ImageNorm = { mean: [number, number, number]; std: [number, number, number] };
 
@@ -81,7 +81,7 @@ async function renderV2(plan: V2Plan, file: string | Buffer): Promise<ItemPixels
   const { size, item, batch, padMode } = plan;
   if (item.kind === 'randomResizedCrop') {
     if (!item.key) {
-      const full = rrcValidSize(size);
+      const full = rrcValidSide(size);
       const sq = await decodeSquish(file, full);
       const off = Math.floor((full - size) / 2);
       return { rgb: cropRgb(sq.data, full, off, off, size, false), lighting: IDENTITY_LIGHTING };

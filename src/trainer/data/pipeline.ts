@@ -49,10 +49,10 @@ export function planItem(p: Pipeline, file: string, size: number, augment: boole
   if (p.aug === 'v1') return { file, size, augment: augment && p.tfms ? sampleAugment(p.tfms, seed, epoch, index) : null };
   const base = { file, size, padMode: p.padMode };
   if (p.aug === 'none' && p.minScale < 1) {
-    return { ...base, item: { kind: 'randomResizedCrop', minScale: p.minScale, key: augment ? [seed, epoch, index] : null }, batch: null };
+    return { ...base, item: { kind: 'randomResizedCrop', minScale: p.minScale, key: [seed, epoch, index] }, batch: null };
   }
-  const pcts: [number, number] = augment && p.resize !== 'squish' ? sampleResizePcts(seed, epoch, index) : [0.5, 0.5];
-  const batch = augment && p.aug === 'v2' && p.tfms ? sampleAugmentV2({ ...p.tfms, minScale: p.minScale, presize: p.presize }, seed, epoch, index) : null;
+  const pcts: [number, number] = p.resize !== 'squish' ? sampleResizePcts(seed, epoch, index) : [0.5, 0.5];
+  const batch = p.aug === 'v2' && p.tfms ? sampleAugmentV2({ ...p.tfms, minScale: p.minScale, presize: p.presize }, seed, epoch, index) : null;
   return { ...base, item: { kind: 'resize', method: p.resize, presize: p.presize, pcts }, batch };
 }
 

@@ -3,7 +3,7 @@
 // (presize crop, flip, rotate, zoom, warp, min_scale crop) costs one bilinear resample.
 // The pixels are made in item.ts; formulas follow fastai/vision/augment.py (docs/data.md).
 import type { PadMode, ResizeMethod } from '../../protocol/dataset';
-import { rrcValidSide } from '../../protocol/preprocessing';
+import { RRC_VAL_XTRA } from '../../protocol/preprocessing';
 import { homographyFromPoints, mul, type Mat3 } from './augment';
 import { Rng, Stream } from './random';
 import type { TransformOptions } from './types';
@@ -17,7 +17,7 @@ export interface Box {
 }
 
 /** fastai RandomResizedCrop defaults. */
-export const RRC_DEFAULTS = { minScale: 0.08, ratio: [3 / 4, 4 / 3] as [number, number], valXtra: 0.14 };
+export const RRC_DEFAULTS = { minScale: 0.08, ratio: [3 / 4, 4 / 3] as [number, number], valXtra: RRC_VAL_XTRA };
 
 /** Python's random.randint(a, b): both ends included. */
 function randint(r: Rng, a: number, b: number): number {
@@ -42,11 +42,6 @@ export function randomResizedCropBox(w: number, h: number, r: Rng, minScale = RR
   if (w / h < ratio[0]) ch = Math.trunc(w / ratio[0]);
   else if (w / h > ratio[1]) cw = Math.trunc(h * ratio[1]);
   return { left: Math.floor((w - cw) / 2), top: Math.floor((h - ch) / 2), width: cw, height: ch };
-}
-
-/** RandomResizedCrop on the validation set: the whole image squished to this size, then the centre size×size. */
-export function rrcValidSize(size: number, valXtra = RRC_DEFAULTS.valXtra): number {
-  return rrcValidSide(size, valXtra);
 }
 
 /**

@@ -9,7 +9,7 @@ import { readSafetensors, writeSafetensors, SafetensorsError, type HostTensor, t
 import { disposeState, fromHost, snapshotState, toHost } from './state';
 import { z } from 'zod';
 import { DataOptions } from '../../protocol/requests';
-import { TransformSpec } from '../../protocol/dataset';
+import { TRANSFORM_KEYS, TransformSpec } from '../../protocol/dataset';
 import { bunchSettings } from '../data/databunch';
 import { UnsafeFileError } from '../io/bounded-read';
 
@@ -42,7 +42,7 @@ export interface CheckpointInfo {
 /** The transform settings a bunch was made with, as a checkpoint records them; undefined for a bunch not made by createDataBunch. */
 export function transformsOf(data: DataBunch): TransformSpec | undefined {
   const p = bunchSettings(data)?.pipeline;
-  return p && { aug: p.aug, resize: p.resize, padMode: p.padMode, minScale: p.minScale, presize: p.presize };
+  return p && Object.fromEntries(TRANSFORM_KEYS.map((k) => [k, p[k]]));
 }
 
 /** What is wrong with a checkpoint name (it becomes models/<name>.safetensors), or null when it is fine. */
