@@ -68,7 +68,7 @@ export function runChild(): void {
     process.stderr.write('image-trainer child: start this file with child_process.fork (it talks over Node IPC)\n');
     process.exit(2);
   }
-  const session = new TrainerSession({ onEvent: sendEvent });
+  const session = new TrainerSession({ onEvent: sendEvent, runLockHolder: 'Image Trainer (VS Code)' });
   process.on('message', (raw) => {
     handle(session, raw).catch((err) => sendEvent({ type: 'error', ...toErrorInfo(err) }));
   });

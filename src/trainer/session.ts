@@ -15,6 +15,7 @@ import type { AnyPredictor } from './export';
 import { parseRequest } from './service/dispatch';
 import { TrainerError } from './service/errors';
 import { JobLock } from './service/job-lock';
+import { acquireRunLock } from './io/run-lock';
 import { swapLoaders } from './service/loader-swap';
 import { fitBatchToMemory } from './service/memory-guard';
 import { parts } from './service/parts';
@@ -25,7 +26,16 @@ export interface SessionOptions {
   onEvent?: EventSink;
   /** Run folder of the learner (checkpoints in `${outDir}/models`); default: the dataset's root, as fastai. */
   outDir?: string;
+  /**
+   * Who this session is, when it must lock the run folder itself for each job that writes there
+   * (the extension's child, whose run folder is the dataset and is shared with other windows and CLI
+   * runs). Unset where the caller holds the lock for the whole run (the CLI).
+   */
+  runLockHolder?: string;
 }
+
+/** Jobs that write into the run folder or the dataset: one at a time per folder, across processes. */
+const WRITING_JOBS: ReadonlySet<Method> = new Set<Method>(['fit', 'fitOneCycle', 'fineTune', 'save', 'export', 'relabel', 'deleteFile', 'undo']);
 
 export class TrainerSession {
   private readonly emit: EventSink;
@@ -39,10 +49,12 @@ export class TrainerSession {
   private arch?: Arch;
   private pretrained?: string;
   private readonly lock = new JobLock();
+  private readonly runLockHolder?: string;
 
   constructor(opts: SessionOptions = {}) {
     this.emit = opts.onEvent ?? (() => undefined);
     if (opts.outDir !== undefined) this.outDir = opts.outDir;
+    if (opts.runLockHolder !== undefined) this.runLockHolder = opts.runLockHolder;
   }
 
   /** Validate untrusted params against the protocol schema, then call the method. */
@@ -58,8 +70,18 @@ export class TrainerSession {
   }
 
   private exclusive<T>(method: Method, run: () => Promise<T>): Promise<T> {
-    return this.lock.run(method, run);
+    const holder = this.runLockHolder;
+    if (holder === undefined || !WRITING_JOBS.has(method) || !this.dataset) return this.lock.run(method, run);
+    return this.lock.run(method, async () => {
+      const runLock = acquireRunLock(this.runDir(), { command: holder, otherwise: 'stop it (Image Trainer: Stop in that window, or Ctrl-C in its terminal)' });
+      try {
+        return await run();
+      } finally {
+        runLock.release();
+      }
+    });
   }
+
 
   private requireData(): DataBunch {
     if (!this.data || !this.dataset) throw new TrainerError('No dataset is open', { fix: 'Open a dataset first (openDataset)' });

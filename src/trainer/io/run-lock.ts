@@ -97,11 +97,11 @@ function clearStale(file: string): boolean {
   return true;
 }
 
-function lockedError(dir: string, file: string, owner: RunLockOwner | null): RunLockedError {
+function lockedError(dir: string, file: string, owner: RunLockOwner | null, other: string): RunLockedError {
   const who = owner ? `${owner.command} run, pid ${owner.pid} on ${owner.host}, started ${owner.startedAt}` : 'a run whose lock file cannot be read';
   return new RunLockedError(`The run folder ${dir} is in use by another ${who}`, {
     file: dir,
-    fix: `Wait for that run to finish, or pass another --out folder; if no run is using it (e.g. it ran on another machine and was killed), delete ${file}`,
+    fix: `Wait for that run to finish, or ${other}; if no run is using it (e.g. it ran on another machine and was killed), delete ${file}`,
   });
 }
 
@@ -111,8 +111,16 @@ function releaseAllOnExit(): void {
   for (const l of [...held]) l.release();
 }
 
+export interface RunLockOptions {
+  /** Who holds it, as the refusal names it ("image-trainer train", "VS Code window"). */
+  command?: string;
+  /** The other way out the refusal offers; default: the CLI's. */
+  otherwise?: string;
+}
+
 /** Takes the lock of run folder `dir` (which must exist) or throws RunLockedError naming the holder. */
-export function acquireRunLock(dir: string, opts: { command?: string } = {}): RunLock {
+export function acquireRunLock(dir: string, opts: RunLockOptions = {}): RunLock {
+  const otherwise = opts.otherwise ?? 'pass another --out folder';
   const file = path.join(dir, RUN_LOCK_FILE);
   const owner: RunLockOwner = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command: opts.command ?? 'image-trainer' };
   const text = JSON.stringify(owner) + '\n';
@@ -125,12 +133,12 @@ export function acquireRunLock(dir: string, opts: { command?: string } = {}): Ru
       if (code !== 'EEXIST') {
         throw new RunLockedError(`Cannot create the lock file ${file}: ${(err as Error).message}`, {
           file: dir,
-          fix: code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `Make ${dir} writable, or pass an --out folder you can write to` : 'Pass another --out folder',
+          fix: code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `Make ${dir} writable, or ${otherwise}` : otherwise.charAt(0).toUpperCase() + otherwise.slice(1),
         });
       }
       const j = judge(file);
       if (j === 'gone') continue;
-      if (!j.stale) throw lockedError(dir, file, j.owner);
+      if (!j.stale) throw lockedError(dir, file, j.owner, otherwise);
       if (!clearStale(file)) sleepSync(10);
       continue;
     }
@@ -158,5 +166,5 @@ export function acquireRunLock(dir: string, opts: { command?: string } = {}): Ru
     }
     return lock;
   }
-  throw lockedError(dir, file, readOwner(file));
+  throw lockedError(dir, file, readOwner(file), otherwise);
 }
