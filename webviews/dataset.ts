@@ -143,8 +143,7 @@ function createDatasetPanel(root: HTMLElement, ctx: PanelContext<DatasetState>):
       } else if (m.type === 'datasetBatch') {
         s.batch = m.batch;
         s.split = m.batch.split;
-      } else if (m.type === 'notice') s.notice = { level: m.level, message: m.message };
-      else return false;
+      } else return false;
       return true;
     },
     summary: () => ({ root: s.dataset?.root.slice(-256) ?? null, classes: s.dataset?.classes.length ?? 0, images: s.batch?.items.length ?? 0, skipped: s.dataset?.skipped.length ?? 0 }),

@@ -5,7 +5,6 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type uPlot from 'uplot';
 import type { TrainerEvent } from '../src/protocol/events';
 import { beginRun, reduceRun, type RunChange, type RunCurves, type RunState } from '../src/protocol/run-reducer';
-import type { HostMessage } from '../src/protocol/webview';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
 import { formatLrValue } from '../src/protocol/lr';
@@ -262,11 +261,6 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext<TrainingState>
       drawCurves();
     },
     onEvent: apply,
-    onMessage(m: HostMessage) {
-      if (m.type !== 'notice') return;
-      s.notice = { level: m.level, message: m.message };
-      ctx.frames.schedule('header', drawHeader);
-    },
     summary: () => ({ runId: s.run?.runId ?? null, status: statusOf(s), points: curvesOf(s).step.length, rows: s.run?.epochRows.length ?? 0, lastStep: curvesOf(s).step.at(-1) ?? null }),
   };
 }

@@ -113,5 +113,21 @@ export const GradCamResult = z.object({
   raw: z.array(z.number()),
   rawWidth: z.number().int(),
   rawHeight: z.number().int(),
+  /** Why this map cannot show where the model looked (gradCamEmptyReason), when it cannot. */
+  note: z.string().optional(),
 });
 export type GradCamResult = z.infer<typeof GradCamResult>;
+
+/**
+ * Why a Grad-CAM map carries no "where", or undefined when it does: a 1×1 last conv block (small
+ * image sizes: resnets give size/32, so 32 px is 1×1 and 224 px is 7×7) is one value spread over
+ * the whole image, and an all-zero map means no channel speaks for the class. Both would draw as a
+ * flat wash of colour that looks like an answer.
+ */
+export function gradCamEmptyReason(cam: { rawHeight: number; rawWidth: number; raw: ArrayLike<number> }): string | undefined {
+  if (cam.rawHeight * cam.rawWidth <= 1) {
+    return `the last conv block is ${cam.rawHeight}×${cam.rawWidth} at this image size; open the data at 128 px or more (Change Image Size…, --size) to see where the model looks`;
+  }
+  for (let i = 0; i < cam.raw.length; i++) if (cam.raw[i] > 0) return undefined;
+  return 'nothing in the image speaks for the predicted class';
+}

@@ -399,3 +399,21 @@ test('Streams recorded from the real trainer (image-trainer --json, resnet18) re
   await assertClean(d);
   await d.page.close();
 });
+
+test('Every page shows the host\'s notices (a failed intent, a Grad-CAM that cannot localise) above its content; they survive re-creation until dismissed', async () => {
+  for (const kind of ['interpretation', 'lrFinder', 'runComparison', 'training', 'dataset'] as const) {
+    const p = await openPanel(browser, server, kind, 'vscode-dark');
+    await p.send({ type: 'notice', level: 'info', message: `Grad-CAM of a.png cannot show where the model looked (${kind})` });
+    const text = () => p.page.locator('[data-testid=notice]').textContent();
+    assert.match((await text()) ?? '', new RegExp(`cannot show where the model looked \\(${kind}\\)`), kind);
+    await p.send({ type: 'notice', level: 'error', message: 'Relabel failed' });
+    assert.equal(await p.page.locator('[data-testid=notice] .notice.error').count(), 1, `${kind}: one notice, the newest`);
+    await p.page.waitForTimeout(500); // the debounced save
+    await p.page.reload();
+    await p.page.waitForFunction(() => !!(window as unknown as { imageTrainerPanel?: unknown }).imageTrainerPanel);
+    assert.match((await text()) ?? '', /Relabel failed/, `${kind}: the notice comes back with the page`);
+    await p.page.click('[data-testid=notice] .dismiss');
+    assert.equal(await p.page.locator('[data-testid=notice] .notice').count(), 0, `${kind}: dismissed`);
+    await closeClean(p);
+  }
+});

@@ -10,6 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import sharp from 'sharp';
 import { computeGradCam, gradCamForFile, renderOverlayPng } from '../../src/trainer/interpret/gradcam';
+import { gradCam } from '../../src/trainer/interpret';
+import { gradCamEmptyReason } from '../../src/protocol/interpretation';
 import { TinyCamModel, drawSquares, randomSquare, seededRandom, trainOnSquares, type Square } from '../helpers/interp-model';
 
 const SIZE = 16;
@@ -120,4 +122,22 @@ test('overlay colours follow the map: hot pixels bright, cold ones dark', async 
   const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   assert.ok(data[0] > 240 && data[1] > 240, 'map 1 → pale yellow');
   assert.ok(data[15 * 3] < 10 && data[15 * 3 + 2] < 10, 'map 0 → near black');
+});
+
+test('a map with no "where" is named so, not drawn as an answer: a 1x1 grid (small image sizes) or an all-zero map; the trainer\'s answer carries the reason', async () => {
+  assert.match(gradCamEmptyReason({ rawHeight: 1, rawWidth: 1, raw: [0.7] }) ?? '', /last conv block is 1×1 at this image size; open the data at 128 px or more/);
+  assert.equal(gradCamEmptyReason({ rawHeight: 2, rawWidth: 2, raw: [0, 0, 0, 0] }), 'nothing in the image speaks for the predicted class');
+  assert.equal(gradCamEmptyReason({ rawHeight: 2, rawWidth: 2, raw: [0, 0.1, 0, 0] }), undefined);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradcam-note-'));
+  try {
+    const file = path.join(dir, 'red_1.png');
+    const x = drawSquares(SIZE, [{ cls: 0, top: 4, left: 4 }], SIDE, seededRandom(9));
+    await sharp(Buffer.from(x.map((v) => Math.round(255 * v))), { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toFile(file);
+    const source = { model, data: { classes: ['red', 'blue'], size: SIZE, normalize: { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] } } };
+    const answer = await gradCam(source, file);
+    assert.equal(answer.note, gradCamEmptyReason(answer), 'the note is the shared rule applied to the map');
+    assert.equal(answer.note, undefined, `an 8x8 map over a square has a "where" (${answer.rawHeight}x${answer.rawWidth})`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

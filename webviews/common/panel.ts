@@ -7,6 +7,7 @@ import type { TrainerEvent } from '../../src/protocol/events';
 import type { HostMessage, RenderedSummary } from '../../src/protocol/webview';
 import { connectHost, isHostMessage, type Host } from './host';
 import { FrameScheduler } from './frame';
+import { h } from './dom';
 import './panels.css';
 
 export interface PanelContext<S> {
@@ -67,9 +68,16 @@ declare global {
   }
 }
 
+interface Notice {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
 interface Saved<S> {
   kind: string;
   state: S;
+  /** The host's last notice, until the person dismisses it or another replaces it. */
+  notice?: Notice;
 }
 
 /** Replaces what `target` holds with `next`'s fields, keeping the object. */
@@ -83,15 +91,32 @@ export function bootstrap<S extends object>(kind: string, spec: PanelSpec<S>): P
   const frames = new FrameScheduler();
   const root = document.getElementById('root') ?? document.body.appendChild(document.createElement('main'));
   const state = spec.empty();
+  // Host notices (a failed intent, a Grad-CAM that cannot localise) are the same on every page:
+  // one line above the page's own content, kept across hide/show, dismissed by the person.
+  const noticeBox = document.createElement('div');
+  noticeBox.dataset.testid = 'notice';
+  root.before(noticeBox);
+  let notice: Notice | undefined;
   const restore = spec.restore ?? ((saved: Partial<S>) => ({ ...spec.empty(), ...saved }));
   let saveTimer: ReturnType<typeof setTimeout> | undefined;
   const save = () => {
     if (saveTimer) clearTimeout(saveTimer);
     saveTimer = undefined;
-    host.setState<Saved<S>>({ kind, state });
+    host.setState<Saved<S>>({ kind, state, ...(notice ? { notice } : {}) });
   };
   const stateChanged = () => {
     saveTimer ??= setTimeout(save, 400);
+  };
+  const showNotice = (next: Notice | undefined) => {
+    notice = next;
+    noticeBox.replaceChildren();
+    if (!next) return;
+    const dismiss = h('button', { className: 'dismiss', title: 'Dismiss', 'aria-label': 'Dismiss' }, '×');
+    dismiss.addEventListener('click', () => {
+      showNotice(undefined);
+      stateChanged();
+    });
+    noticeBox.append(h('div', { className: `notice ${next.level}`, role: next.level === 'error' ? 'alert' : 'status' }, next.message, dismiss));
   };
   const ctx: PanelContext<S> = { host, frames, state, stateChanged, redrawAll: () => frames.schedule('all', view.drawAll) };
   const view = spec.create(root, ctx);
@@ -104,7 +129,8 @@ export function bootstrap<S extends object>(kind: string, spec: PanelSpec<S>): P
     if (message.type === 'reset') {
       refill(state, { ...spec.empty(), ...spec.keepOnReset?.(state) });
       ctx.redrawAll();
-    } else if (message.type === 'events' && view.onEvent) message.events.forEach(view.onEvent);
+    } else if (message.type === 'notice') showNotice({ level: message.level, message: message.message });
+    else if (message.type === 'events' && view.onEvent) message.events.forEach(view.onEvent);
     else if (view.onMessage?.(message) === true) ctx.redrawAll();
     stateChanged();
   };
@@ -114,7 +140,10 @@ export function bootstrap<S extends object>(kind: string, spec: PanelSpec<S>): P
   const saved = host.getState<Saved<S>>();
   const embedded = document.getElementById('initial-state')?.textContent;
   const embeddedMessages = document.getElementById('initial-messages')?.textContent;
-  if (saved && saved.kind === kind) render(saved.state);
+  if (saved && saved.kind === kind) {
+    render(saved.state);
+    if (saved.notice) showNotice(saved.notice);
+  }
   else if (embedded) render(JSON.parse(embedded) as Partial<S>);
   if (!saved && embeddedMessages) for (const m of JSON.parse(embeddedMessages) as unknown[]) if (isHostMessage(m)) dispatch(m);
   window.addEventListener('message', (e: MessageEvent) => {

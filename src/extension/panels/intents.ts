@@ -1,6 +1,7 @@
 // Default handling of the panels' user intents through the trainer service: Stop, the cleaner
 // (relabel/delete/undo), Grad-CAM overlays and re-shuffling the sample batch. The extension may
 // use this as is or handle WebviewPanels.onUserIntent itself. No logic the trainer already has.
+import * as path from 'path';
 import type * as vscode from 'vscode';
 import type { Method, ParamsOf, ResultOf } from '../../protocol/requests';
 import type { CleanerChange, PanelKind } from '../../protocol/webview';
@@ -58,8 +59,9 @@ export function handlePanelIntents(panels: WebviewPanels, service: TrainerReques
           changes.pop();
         });
         break;
-      case 'toggleGradCam':
+      case 'toggleGradCam': {
         if (!intent.enabled) break;
+        let explained = false;
         for (const file of intent.files ?? []) {
           // the page knows an image by the path it was interpreted at; the cleaner may have moved or deleted it since
           const change = [...changes].reverse().find((c) => c.file === file);
@@ -68,11 +70,16 @@ export function handlePanelIntents(panels: WebviewPanels, service: TrainerReques
           try {
             const r = await service.request('gradCam', { file: now });
             panels.showGradCam(file, r.png);
+            if (r.note && !explained) {
+              explained = true; // one reason for the whole grid: at one image size every map is alike
+              panels.notice(panel, 'info', `Grad-CAM of ${path.basename(now)} cannot show where the model looked: ${r.note}`);
+            }
           } catch (err) {
             panels.notice(panel, 'error', fail(`Grad-CAM of ${now}`)(err)); // one image failing leaves the others their overlay
           }
         }
         break;
+      }
       case 'reshuffle':
         try {
           const batch = await service.request('showBatch', { split: intent.split ?? 'train', n: 16, seed: Math.floor(Math.random() * 2 ** 31) });

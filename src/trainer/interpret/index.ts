@@ -10,7 +10,7 @@ import { confineDatasetImage } from './cleaner-log';
 import { gradCamForFile, type GradCamSource } from './gradcam';
 import { ClassificationInterpretation, type PredictionSource } from './interpretation';
 import { summarizeInterpretation } from './summary';
-import type { GradCamResult, InterpretationSummary } from '../../protocol/interpretation';
+import { gradCamEmptyReason, type GradCamResult, type InterpretationSummary } from '../../protocol/interpretation';
 
 export { ClassificationInterpretation, argmax } from './interpretation';
 export type { InterpItem, ResultItem, PredictionSource } from './interpretation';
@@ -43,7 +43,9 @@ export function summarize(interp: ClassificationInterpretation, opts: { k?: numb
 
 export async function gradCam(learner: GradCamSource, file: string, opts: { classIndex?: number } = {}): Promise<GradCamResult> {
   const r = await gradCamForFile(learner, path.resolve(file), { classIndex: opts.classIndex, outSize: 224 });
+  const note = gradCamEmptyReason(r);
   return {
+    ...(note ? { note } : {}),
     file: r.file,
     classIndex: r.classIndex,
     className: r.className,

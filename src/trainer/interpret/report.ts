@@ -7,7 +7,7 @@ import { InterpretError } from './errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import { makeFolders } from '../io/make-folders';
 import { gradCamForFile, type GradCamSource } from './gradcam';
-import type { InterpretationSummary } from '../../protocol/interpretation';
+import { gradCamEmptyReason, type InterpretationSummary } from '../../protocol/interpretation';
 import { summarizeInterpretation, topLossTitle } from './summary';
 
 export interface ReportImages {
@@ -88,10 +88,9 @@ async function collectImages(files: string[], heatmapFiles: string[], opts: Repo
     if (!opts.heatmaps && opts.heatmapsFrom && wantsHeatmap.has(file) && !heatmaps.has(file)) {
       try {
         const cam = await gradCamForFile(opts.heatmapsFrom, file, { outSize: 224 });
-        // A 1×1 feature map (small input size) or an all-zero map carries no "where": show the
-        // plain image and say why, rather than a flat wash of colour.
-        if (cam.rawHeight * cam.rawWidth <= 1) notes.set(file, `no heatmap: the last conv block is ${cam.rawHeight}×${cam.rawWidth} at this image size`);
-        else if (!cam.raw.some((v) => v > 0)) notes.set(file, 'no heatmap: nothing in the image speaks for the predicted class');
+        // A map with no "where": show the plain image and say why, rather than a flat wash of colour.
+        const empty = gradCamEmptyReason(cam);
+        if (empty) notes.set(file, `no heatmap: ${empty}`);
         else heatmaps.set(file, cam.png);
       } catch (err) {
         warnings.push(`${file}: no heatmap (${(err as Error).message})`);

@@ -94,6 +94,12 @@ module.exports = async function panelsTrust({ page, outDir, workspace }) {
   colour /= 32 * 32;
   console.log(`    Grad-CAM overlay ${cam.width}px over ${path.basename(cam.file)}: mean |overlay − plain| ${diff.toFixed(1)}, mean |R − B| ${colour.toFixed(1)} (the plain image is grey)`);
   assert.ok(diff > 8, `the overlay differs from the plain image (mean abs diff ${diff.toFixed(2)})`);
+  // At 32 px resnet18's last conv block is 1×1: the map is one value, and the page says so with the fix.
+  const why = await w.waitInFrame(page, 'interpretation', () => {
+    const t = document.querySelector('[data-testid=notice]')?.textContent ?? '';
+    return { ok: /cannot show where the model looked: the last conv block is 1×1/.test(t), text: t };
+  }, 'the note that a 1×1 Grad-CAM cannot localise', 30000);
+  console.log(`    notice: ${why.text.slice(0, 120)}`);
   await page.screenshot({ path: path.join(outDir, 'trust-gradcam.png') });
 
   // Hidden, then shown: each tab's page is destroyed while hidden and must draw again when shown.
