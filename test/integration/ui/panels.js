@@ -83,8 +83,9 @@ const layoutProbe = () => {
 };
 
 /**
- * Screenshots of the panel in dark and light, at 1400×900 and in a 700 px-wide column, kept in
- * .test-output/ui/screenshots/<panel>-<theme>-<1400x900|700col>.png, each measured by layoutProbe;
+ * Screenshots of the panel in dark and light, at 1400×900, at its full length (a window tall
+ * enough that the panel does not scroll) and in a 700 px-wide column, kept in
+ * .test-output/ui/screenshots/<panel>-<theme>-<1400x900|full|700col>.png, each measured by layoutProbe;
  * what it finds goes to `problems` (asserted once every panel has its screenshots). Back to dark
  * and 1400×900 afterwards.
  */
@@ -102,6 +103,16 @@ async function themed(page, workspace, outDir, name, kind, problems) {
     await page.waitForTimeout(600);
     await page.screenshot({ path: path.join(shots, `${name}-${t}-1400x900.png`) });
     found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} 1400x900: ${p}`));
+    // the whole page, not only its top: a window tall enough that nothing in the panel scrolls
+    const below = await (await panelFrame(page, kind)).evaluate(() => Math.max(0, document.documentElement.scrollHeight - window.innerHeight));
+    if (below > 0) {
+      await page.setViewportSize({ width: 1400, height: Math.min(900 + below + 40, 6000) });
+      await page.waitForTimeout(600);
+      await page.screenshot({ path: path.join(shots, `${name}-${t}-full.png`) });
+      found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} full length: ${p}`));
+      await page.setViewportSize({ width: 1400, height: 900 });
+      await page.waitForTimeout(300);
+    }
     // a 700 px-wide column: resize the window until the panel's column is 700 px wide
     const box = await webviewBox(page, kind);
     if (box) {
