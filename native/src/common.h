@@ -20,6 +20,21 @@ size_t live_count();
 at::Device device();
 void set_device(at::Device d);
 
+// ---- compute precision (autocast for conv and matmul) ----------------------------------------
+// fp32 by default; setComputePrecision('bf16' | 'fp16') makes the conv and matmul kernels cast
+// their float32 inputs to that dtype, compute, and hand back float32. Weights, gradients and
+// every other kernel (reductions, batch norm, softmax/cross-entropy, AdamW) stay fp32, so tfjs
+// only ever sees float32 tensors. One setting for the process: all calls come from Node's main thread.
+at::ScalarType compute_dtype();
+void set_compute_dtype(at::ScalarType t);
+// t cast to the compute dtype when it is float32 and a half precision is on; t itself otherwise.
+inline at::Tensor lowp(const at::Tensor& t) {
+  at::ScalarType d = compute_dtype();
+  return (d != at::kFloat && t.defined() && t.scalar_type() == at::kFloat) ? t.to(d) : t;
+}
+// A kernel's result back in float32 (memory layout kept).
+inline at::Tensor fp32(const at::Tensor& t) { return t.scalar_type() == at::kFloat ? t : t.to(at::kFloat); }
+
 // ---- dtypes: tfjs knows float32, int32, bool ----------------------------------------------
 at::ScalarType dtype_of(const std::string& name);
 const char* dtype_name(at::ScalarType t);

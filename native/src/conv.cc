@@ -59,12 +59,13 @@ TT_FN(conv2d) {
     std::string act = a.is_nullish(6) ? "" : a.str(6);
     at::Tensor prelu = a.opt_t(7);
     double alpha = a.is_nullish(8) ? 0.2 : a.f64(8);
-    at::Tensor xin = padded_input(x, g);
+    at::Tensor xin = lowp(padded_input(x, g));
     // ATen expects a bias of [O]; tfjs allows a broadcastable one, applied after.
     bool native_bias = bias.defined() && bias.dim() == 1 && bias.size(0) == w.size(0);
-    at::Tensor y = at::convolution(xin, w, native_bias ? c10::optional<at::Tensor>(bias) : c10::nullopt, g.stride,
+    at::Tensor y = at::convolution(xin, lowp(w), native_bias ? c10::optional<at::Tensor>(lowp(bias)) : c10::nullopt, g.stride,
                                    sym_pad(g), g.dil, false, {0, 0}, 1);
-    at::Tensor out = nhwc(y);
+    // The activation runs on the float32 result, as autocast runs elementwise ops in fp32.
+    at::Tensor out = nhwc(fp32(y));
     if (bias.defined() && !native_bias) out = out + bias;
     return ret_id(env, activate(out, act, prelu, alpha));
   });
@@ -74,8 +75,8 @@ TT_FN(conv2d) {
 TT_FN(conv2dBackpropInput) {
   return guarded(env, "conv2dBackpropInput", [&] {
     Args a(env, info, 6);
-    at::Tensor dy = nchw(a.t(0));
-    auto w = filter_oihw(a.id(1));
+    at::Tensor dy = lowp(nchw(a.t(0)));
+    auto w = lowp(filter_oihw(a.id(1)));
     auto shape = a.ints(2);
     auto g = geometry(a, 3);
     int64_t ph = g.symmetric() ? 0 : g.top + g.bottom, pw = g.symmetric() ? 0 : g.left + g.right;
@@ -83,7 +84,7 @@ TT_FN(conv2dBackpropInput) {
                         dy.options().memory_format(at::MemoryFormat::ChannelsLast));
     auto r = at::convolution_backward(dy, in, w, c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, 1,
                                       {true, false, false});
-    at::Tensor dx = std::get<0>(r);
+    at::Tensor dx = fp32(std::get<0>(r));
     if (!g.symmetric()) dx = dx.narrow(2, g.top, shape[1]).narrow(3, g.left, shape[2]);
     return ret_id(env, nhwc(dx));
   });
@@ -94,13 +95,14 @@ TT_FN(conv2dBackpropFilter) {
   return guarded(env, "conv2dBackpropFilter", [&] {
     Args a(env, info, 6);
     auto g = geometry(a, 3);
-    at::Tensor x = padded_input(a.t(0), g);
-    at::Tensor dy = nchw(a.t(1));
+    at::Tensor x = lowp(padded_input(a.t(0), g));
+    at::Tensor dy = lowp(nchw(a.t(1)));
     auto fs = a.ints(2);
     auto w = at::empty({fs[3], fs[2], fs[0], fs[1]}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
     auto r = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, 1,
                                       {false, true, false});
-    return ret_id(env, std::get<1>(r).permute({2, 3, 1, 0}));
+    // The filter gradient goes back to float32: the master weights and AdamW stay fp32.
+    return ret_id(env, fp32(std::get<1>(r)).permute({2, 3, 1, 0}));
   });
 }
 
@@ -112,8 +114,8 @@ TT_FN(depthwiseConv2d) {
     auto g = geometry(a, 2);
     int64_t C = f.size(2), M = f.size(3);
     auto w = f.reshape({f.size(0), f.size(1), C * M, 1}).permute({2, 3, 0, 1}).contiguous(at::MemoryFormat::ChannelsLast);
-    auto y = at::convolution(padded_input(x, g), w, c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, C);
-    return ret_id(env, nhwc(y));
+    auto y = at::convolution(lowp(padded_input(x, g)), lowp(w), c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, C);
+    return ret_id(env, nhwc(fp32(y)));
   });
 }
 

@@ -8,12 +8,14 @@ namespace tt {
 TT_FN(matmul) {
   return guarded(env, "matmul", [&] {
     Args a(env, info, 8);
-    at::Tensor x = a.t(0), y = a.t(1);
+    at::Tensor x = lowp(a.t(0)), y = lowp(a.t(1));
     if (a.b(2)) x = x.transpose(-1, -2);
     if (a.b(3)) y = y.transpose(-1, -2);
     at::Tensor bias = a.opt_t(4);
-    at::Tensor out = (bias.defined() && x.dim() == 2 && y.dim() == 2) ? at::addmm(bias, x, y) : at::matmul(x, y);
-    if (bias.defined() && !(x.dim() == 2 && y.dim() == 2)) out = out + bias;
+    bool fused_bias = bias.defined() && x.dim() == 2 && y.dim() == 2;
+    // The product in the compute precision, the bias and activation on its float32 result.
+    at::Tensor out = fp32(fused_bias ? at::addmm(lowp(bias), x, y) : at::matmul(x, y));
+    if (bias.defined() && !fused_bias) out = out + bias;
     std::string act = a.is_nullish(5) ? "" : a.str(5);
     if (act == "relu") out = out.relu_();
     else if (act == "relu6") out = out.clamp_(0, 6);

@@ -27,6 +27,9 @@ bool drop(int32_t id) { return table.erase(id) > 0; }
 size_t live_count() { return table.size(); }
 at::Device device() { return g_device; }
 void set_device(at::Device d) { g_device = d; }
+static at::ScalarType g_compute = at::kFloat;
+at::ScalarType compute_dtype() { return g_compute; }
+void set_compute_dtype(at::ScalarType t) { g_compute = t; }
 
 at::ScalarType dtype_of(const std::string& n) {
   if (n == "float32") return at::kFloat;
@@ -306,6 +309,33 @@ TT_FN(useDevice) {
   });
 }
 
+static const char* precision_name(at::ScalarType t) {
+  return t == at::kBFloat16 ? "bf16" : t == at::kHalf ? "fp16" : "fp32";
+}
+
+// setComputePrecision('fp32' | 'bf16' | 'fp16') -> the precision conv/matmul now compute in.
+// fp16 is refused on the CPU: libtorch 1.13 has no fp16 convolution or matmul there (slow_conv2d_cpu
+// and addmm_impl_cpu_ are "not implemented for 'Half'"), so it would fail at the first conv.
+TT_FN(setComputePrecision) {
+  return guarded(env, "setComputePrecision", [&] {
+    Args a(env, info, 1);
+    std::string p = a.str(0);
+    at::ScalarType t;
+    if (p == "fp32") t = at::kFloat;
+    else if (p == "bf16") t = at::kBFloat16;
+    else if (p == "fp16") t = at::kHalf;
+    else throw std::runtime_error("unknown precision '" + p + "' (fp32, bf16 or fp16)");
+    if (t == at::kHalf && g_device.is_cpu())
+      throw std::runtime_error("fp16 needs a CUDA GPU: libtorch has no fp16 convolution or matmul on the CPU; use bf16 on the CPU (--bf16, learn.toBf16())");
+    set_compute_dtype(t);
+    return ret_str(env, precision_name(t));
+  });
+}
+
+TT_FN(computePrecision) {
+  return guarded(env, "computePrecision", [&] { return ret_str(env, precision_name(g_compute)); });
+}
+
 void init_tensors(napi_env env, napi_value exports) {
   // A V8-owned buffer (external buffers are refused inside Electron's memory cage), kept alive
   // by a reference for the life of the module.
@@ -321,7 +351,8 @@ void init_tensors(napi_env env, napi_value exports) {
     {"upload", upload}, {"download", download}, {"dispose", dispose}, {"liveCount", liveCount},
     {"liveBytes", liveBytes}, {"shapeOf", shapeOf}, {"dtypeOf", dtypeOf}, {"reshape", reshape},
     {"cast", cast}, {"clone", clone}, {"fill", fill}, {"range", range}, {"setThreads", setThreads},
-    {"about", about}, {"useDevice", useDevice},
+    {"about", about}, {"useDevice", useDevice}, {"setComputePrecision", setComputePrecision},
+    {"computePrecision", computePrecision},
   });
 }
 
