@@ -151,7 +151,7 @@ export function learnerNodes(service: TrainerService): ViewNode[] {
   }
   const b = service.backend;
   if (b) {
-    const details = [b.threads ? `${b.threads} threads` : '', b.simd ? 'SIMD' : '', b.fp16 ? 'fp16' : ''].filter(Boolean).join(', ');
+    const details = [b.threads ? `${b.threads} threads` : '', b.simd ? 'SIMD' : '', b.fp16 ? 'fp16' : '', b.bf16 ? 'bf16' : ''].filter(Boolean).join(', ');
     nodes.push({
       id: 'l.backend',
       label: 'Backend',

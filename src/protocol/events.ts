@@ -10,13 +10,18 @@ export const BackendInfo = z.object({
   device: z.string().optional(), // GPU name, when known
   threads: z.number().int().optional(),
   simd: z.boolean().optional(),
-  fp16: z.boolean(), // whether this backend can train in half precision
+  fp16: z.boolean(), // whether this backend can train in fp16 mixed precision (torch on a CUDA GPU)
+  bf16: z.boolean().optional(), // whether it can train in bf16 mixed precision (torch on AVX512_BF16 CPUs, Ampere+ GPUs); absent: no
   reason: z.string().optional(), // why better backends were not used
   libtorch: z.string().optional(), // libtorch version and where it was found (torch backend)
 });
 export type BackendInfo = z.infer<typeof BackendInfo>;
 
-/** One line for people: "wasm (2 threads, SIMD, fp16 no)", "tensorflow (native-gpu, RTX 4090, fp16 yes) — why". */
+/** What the conv and matmul kernels compute in during a fit (autocast); everything else stays fp32. */
+export const ComputePrecision = z.enum(['fp32', 'bf16', 'fp16']);
+export type ComputePrecision = z.infer<typeof ComputePrecision>;
+
+/** One line for people: "wasm (2 threads, SIMD, fp16 no, bf16 no)", "tensorflow (native-gpu, RTX 4090, fp16 yes) — why". */
 export function formatBackend(b: BackendInfo): string {
   const details = [
     ...(b.kind === b.name ? [] : [b.kind]),
@@ -24,6 +29,7 @@ export function formatBackend(b: BackendInfo): string {
     ...(b.threads !== undefined ? [`${b.threads} thread${b.threads === 1 ? '' : 's'}`] : []),
     ...(b.simd !== undefined ? [b.simd ? 'SIMD' : 'no SIMD'] : []),
     `fp16 ${b.fp16 ? 'yes' : 'no'}`,
+    `bf16 ${b.bf16 ? 'yes' : 'no'}`,
   ];
   return `${b.name} (${details.join(', ')})${b.reason ? ` — ${b.reason}` : ''}`;
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Arch } from './arch';
 import { CleanerAction } from './cleaner';
 import { DatasetBatch, DatasetSummary, TransformSpec } from './dataset';
-import { BackendInfo, TrainerEvent } from './events';
+import { BackendInfo, ComputePrecision, TrainerEvent } from './events';
 import { BackendReport } from './backend-report';
 import { GradCamResult, InterpretResult, TtaSummary } from './interpretation';
 import { LrSpec } from './lr';
@@ -35,7 +35,8 @@ export const CreateLearnerOptions = z.object({
   arch: Arch.optional(),
   pretrained: z.string().optional(), // 'auto' | 'none' | path to .safetensors
   weightsCacheDir: z.string().optional(),
-  fp16: z.boolean().optional(), // learn.to_fp16(): mixed precision where the backend can, else a warning and fp32
+  fp16: z.boolean().optional(), // learn.to_fp16(): fp16 mixed precision with loss scaling where the backend can, else a warning and fp32
+  bf16: z.boolean().optional(), // learn.to_bf16(): bf16 mixed precision (no loss scaling) where the backend can; not with fp16
   // fastai v2 callbacks for every run of this learner (cbs=[...]); a CSVLogger always writes OUT/history.csv
   saveBest: z.enum(['valid_loss', 'train_loss', 'error_rate', 'accuracy']).optional(), // SaveModelCallback(monitor)
   earlyStop: z.number().int().min(1).optional(), // EarlyStoppingCallback(patience)
@@ -90,6 +91,8 @@ export const LearnerSummary = z.object({
   frozenTo: z.number().int(),
   /** Run folder (checkpoints in `${path}/models`). */
   path: z.string(),
+  /** What its fits compute convolutions and matmuls in (fp32 unless fp16/bf16 was asked and the backend can). */
+  precision: ComputePrecision.optional(),
 });
 export type LearnerSummary = z.infer<typeof LearnerSummary>;
 

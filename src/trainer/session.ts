@@ -198,6 +198,7 @@ export class TrainerSession {
   async createLearner(p: ParamsOf<'createLearner'>): Promise<ResultOf<'createLearner'>> {
     return this.exclusive('createLearner', async () => {
       const data = this.requireData();
+      if (p.fp16 && p.bf16) throw new TrainerError('fp16 and bf16 were both asked for: a learner trains in one precision', { fix: 'Choose one: fp16 (CUDA GPUs) or bf16 (CPUs with AVX512_BF16, Ampere+ GPUs)' });
       await this.backendInfo({});
       const arch = p.arch ?? DEFAULT_ARCH;
       const pretrained = p.pretrained ?? 'auto';
@@ -224,6 +225,7 @@ export class TrainerSession {
       // fastai's cnn_learner freezes the body only when it starts from pretrained weights.
       if (loaded) this.learner.freeze();
       if (p.fp16) this.learner.toFp16(this.backend);
+      if (p.bf16) this.learner.toBf16(this.backend);
       this.learner.addTrainingCallbacks({ ...p, seed: this.seed });
       return this.learnerSummary();
     });
@@ -238,6 +240,7 @@ export class TrainerSession {
       layerGroups: l.layerGroupCount,
       frozenTo: l.frozenTo,
       path: this.runDir(),
+      precision: l.precision,
     };
   }
 

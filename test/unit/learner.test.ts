@@ -347,7 +347,7 @@ test('toFp16 says plainly that the cpu backend stays fp32; the scaler path train
   const before = await l.validate();
   await l.fit(2, 1e-2);
   assert.ok((await l.validate()).validLoss < before.validLoss);
-  assert.deepEqual(l.getCallback(MixedPrecision)!.scaler.skipped, []);
+  assert.deepEqual(l.getCallback(MixedPrecision)!.scaler?.skipped, []);
   l.dispose();
 });
 

@@ -11,7 +11,8 @@ import { ActionableError } from '../errors';
 import { enableThreadedWasm } from './wasm-threads';
 import { registerWasmTrainingKernels } from './wasm-conv-grads';
 import { patchBatchNormGradient } from './batchnorm-grad';
-import { libtorchBuildInfo, loadTorchAddon, registerTorchBackend, torchLoadError, TORCH_FIX } from './torch';
+import { libtorchBuildInfo, loadTorchAddon, mixedPrecisionSupport, registerTorchBackend, torchLoadError, TORCH_FIX } from './torch';
+import { cpuFeatures, nvidiaGpu } from './host';
 
 export { tf };
 
@@ -118,7 +119,8 @@ async function start(wanted: BackendKind | null, opts: SelectBackendOptions): Pr
   throw new BackendUnavailableError(`No TensorFlow.js backend could start (${skipped.join('; ')})`, `${BACKEND_FIXES['torch-cpu']}; or ${BACKEND_FIXES.wasm}`);
 }
 
-// tfjs-core 4.22 has no float16 dtype on any backend, so no backend can train in half precision.
+// tfjs-core 4.22 has no float16 dtype on any backend: only torch computes in half precision,
+// inside its own kernels (torch/precision.ts).
 const FP16 = false;
 
 /** When the fast backend is not built, say so once per process, with the command that builds it. */
@@ -141,8 +143,10 @@ async function startTorch(device: 'cuda' | 'cpu', opts: SelectBackendOptions): P
   patchBatchNormGradient();
   const built = libtorchBuildInfo();
   const libtorch = built?.version ? `libtorch ${built.version} (${built.source}: ${built.lib})` : undefined;
+  const kind = device === 'cuda' ? 'torch-gpu' : 'torch-cpu';
+  const precision = mixedPrecisionSupport(kind, device === 'cpu' && cpuFeatures().bf16, device === 'cuda' ? nvidiaGpu()?.capability : undefined);
   return {
-    name: 'torch', kind: device === 'cuda' ? 'torch-gpu' : 'torch-cpu', threads: reg.threads, fp16: FP16,
+    name: 'torch', kind, threads: reg.threads, fp16: precision.fp16, bf16: precision.bf16,
     ...(device === 'cuda' ? { device: 'cuda' } : {}), ...(libtorch ? { libtorch } : {}),
   };
 }
@@ -226,3 +230,4 @@ function nativeGpuName(): string | undefined {
 }
 export * from './memory';
 export { onTorch, torchBatchNormTrain, torchCrossEntropyPerItem, torchAdamW, type AdamWItem } from './torch/fused';
+export { setTorchComputePrecision, torchComputePrecision, mixedPrecisionRefusal } from './torch/precision';

@@ -1,7 +1,7 @@
 // OUT/metrics.json: what a run measured, collected from the session's events so that a stopped
 // or failed run still reports the epochs it finished.
 import { z } from 'zod';
-import { BackendInfo, type TrainerEvent } from '../../protocol/events';
+import { BackendInfo, ComputePrecision, type TrainerEvent } from '../../protocol/events';
 import { beginRun, reduceRun, type RunState } from '../../protocol/run-reducer';
 import { LrFindResult } from '../../protocol/runs';
 import { writeJsonAtomic } from '../io/atomic-write';
@@ -30,6 +30,8 @@ export const Metrics = z.object({
   checkpoint: z.string().nullable(),
   error: z.string().optional(),
   backend: BackendInfo,
+  /** What the fits computed convolutions and matmuls in (--fp16 / --bf16 where the backend can, else fp32). */
+  precision: ComputePrecision.optional(),
   classes: z.array(z.string()),
   train_count: z.number().int(),
   valid_count: z.number().int(),
@@ -44,9 +46,15 @@ export class MetricsCollector {
   private trainCount = 0;
   private validCount = 0;
   private haveDataset = false;
+  private precision?: ComputePrecision;
   /** This invocation's runs (train may fit twice: frozen, then unfrozen), folded by the run reducer. */
   private readonly runs: RunState[] = [];
   private outcome: { status: RunOutcome; checkpoint: string | null; error?: string } = { status: 'running', checkpoint: null };
+
+  /** Set by the CLI once the learner exists (createLearner says what it computes in). */
+  setPrecision(p: ComputePrecision): void {
+    this.precision = p;
+  }
 
   /** Set by the CLI when the run ends, before the last write: metrics.json then agrees with what is on disk. */
   setOutcome(o: { status: RunOutcome; checkpoint: string | null; error?: string }): void {
@@ -101,6 +109,7 @@ export class MetricsCollector {
       checkpoint: this.outcome.checkpoint,
       ...(this.outcome.error !== undefined ? { error: this.outcome.error } : {}),
       backend: this.backend,
+      ...(this.precision ? { precision: this.precision } : {}),
       classes: this.classes,
       train_count: this.trainCount,
       valid_count: this.validCount,

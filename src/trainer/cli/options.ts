@@ -29,6 +29,7 @@ export interface DataModelFlags {
   backend?: string;
   workers?: number;
   fp16?: boolean;
+  bf16?: boolean;
   saveBest?: 'valid_loss' | 'train_loss' | 'error_rate' | 'accuracy';
   earlyStop?: number;
   labelSmoothing?: number;

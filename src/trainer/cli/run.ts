@@ -161,15 +161,17 @@ class CliRun {
     await this.session.backendInfo(flags.backend !== undefined ? { backend: flags.backend } : {});
     await this.session.openDataset(data);
     if (this.interrupted) return;
-    await this.session.createLearner({
+    const learner = await this.session.createLearner({
       arch: flags.arch,
       pretrained: flags.pretrained,
       ...(flags.fp16 ? { fp16: true } : {}),
+      ...(flags.bf16 ? { bf16: true } : {}),
       ...(flags.saveBest !== undefined ? { saveBest: flags.saveBest } : {}),
       ...(flags.earlyStop !== undefined ? { earlyStop: flags.earlyStop } : {}),
       ...(flags.labelSmoothing !== undefined ? { labelSmoothing: flags.labelSmoothing } : {}),
       ...(flags.mixup !== undefined ? { mixup: flags.mixup } : {}),
     });
+    this.metrics.setPrecision(learner.precision ?? 'fp32');
     if (flags.unfreeze) await this.session.unfreeze({});
   }
 }

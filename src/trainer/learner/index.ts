@@ -3,7 +3,7 @@ export { Learner, crossEntropyPerItem, labelSmoothingCrossEntropy, type Training
 export type { Callback, CallbackHook, RunContext, RunKind, RunStatus, ValidBatchOutput } from './callback';
 export { CancelBatchException, CancelStepException, CancelTrainException, CancelValidException, CancelEpochException, CancelFitException } from './callback';
 export { TrackerCallback, PatienceTracker, EarlyStoppingCallback, SaveModelCallback, ReduceLROnPlateau, CSVLogger, MONITORS } from './callbacks';
-export { Recorder, AccuracyMetric, Timer, ConstantLr, OneCycleScheduler, LrFinder, ProgressEvents, MixedPrecision, MixUp, sampleBeta, sampleGamma, mixBatch, mixedLoss, type MixUpOptions } from './callbacks';
+export { Recorder, AccuracyMetric, Timer, ConstantLr, OneCycleScheduler, LrFinder, ProgressEvents, MixedPrecision, type AmpMode, MixUp, sampleBeta, sampleGamma, mixBatch, mixedLoss, type MixUpOptions } from './callbacks';
 export { AdamW, type AdamWOptions, type AdamWState } from './optimizer';
 export { DynamicLossScaler, type LossScalerOptions } from './loss-scaler';
 export { lrRange, evenMults } from './lr';

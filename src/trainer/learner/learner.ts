@@ -1,12 +1,12 @@
 // fastai v2's Learner: a small training loop (forward, loss, backward, step) over a DataBunch and
 // a ClassifierModel, each stage a few lines wrapped in its before/after events; schedules,
 // recording, timing, metrics, progress, loss scaling and lr_find are callbacks.
-import { tf, torchCrossEntropyPerItem } from '../backend';
+import { mixedPrecisionRefusal, tf, torchCrossEntropyPerItem } from '../backend';
 import * as path from 'path';
 import { randomUUID } from 'crypto';
 import type { Batch, DataBunch, DataLoader } from '../data/types';
 import type { ClassifierModel, ModelParam } from '../models/types';
-import type { BackendInfo, EventSink, TrainerEvent } from '../../protocol/events';
+import type { BackendInfo, ComputePrecision, EventSink, TrainerEvent } from '../../protocol/events';
 import {
   CancelBatchException,
   CancelEpochException,
@@ -20,7 +20,7 @@ import {
   type RunKind,
   type ValidBatchOutput,
 } from './callback';
-import { AccuracyMetric, CSVLogger, ConstantLr, EarlyStoppingCallback, FineTuneSchedule, ReduceLROnPlateau, SaveModelCallback, type Monitor, LrFinder, MixedPrecision, MixUp, OneCycleScheduler, ProgressEvents, Recorder, RequireBatches, TerminateOnNaN, Timer } from './callbacks';
+import { AccuracyMetric, CSVLogger, ConstantLr, EarlyStoppingCallback, FineTuneSchedule, ReduceLROnPlateau, SaveModelCallback, type Monitor, LrFinder, MixedPrecision, type AmpMode, MixUp, OneCycleScheduler, ProgressEvents, Recorder, RequireBatches, TerminateOnNaN, Timer } from './callbacks';
 import { AdamW } from './optimizer';
 import { DEFAULT_LR } from '../../protocol/lr';
 import { lrRange } from './lr';
@@ -482,22 +482,45 @@ export class Learner {
   // --- mixed precision ------------------------------------------------------------------------
 
   /**
-   * fastai to_fp16. tfjs has no half-precision training path on the wasm and cpu backends, so
-   * there this only says so and training stays fp32. Where the backend reports fp16 support,
-   * it turns on dynamic loss scaling (the master weights are fp32 tf.Variables throughout).
+   * fastai to_fp16: for each fit, convolutions and matmuls in fp16 with dynamic loss scaling,
+   * fp32 master weights, loss and reductions. Only the torch backend on a CUDA GPU has fp16
+   * kernels; elsewhere this says why once and training stays fp32.
    */
   toFp16(backend?: BackendInfo | null): Fp16Status {
-    const info = backend ?? activeBackendInfo();
-    const name = info?.name ?? tf.getBackend();
+    return this.toMixedPrecision('fp16', backend);
+  }
+
+  /**
+   * fastai to_bf16 (MixedPrecision(amp_mode='bf16')): as toFp16 but in bf16, which has fp32's
+   * exponent range, so without loss scaling. The torch backend runs it on CPUs with AVX512_BF16
+   * and on GPUs of compute capability 8.0+; elsewhere this says why once and training stays fp32.
+   */
+  toBf16(backend?: BackendInfo | null): Fp16Status {
+    return this.toMixedPrecision('bf16', backend);
+  }
+
+  /** fastai to_fp32: later fits compute in fp32 again. */
+  toFp32(): void {
     this.removeCallback(MixedPrecision);
-    if (!info?.fp16) {
-      const message = `fp16 not supported on ${name}; training stays fp32`;
-      this.log('warn', message);
-      return { enabled: false, message };
+  }
+
+  /** What this learner's fits compute convolutions and matmuls in. */
+  get precision(): ComputePrecision {
+    return this.getCallback(MixedPrecision)?.ampMode ?? 'fp32';
+  }
+
+  private toMixedPrecision(mode: AmpMode, backend?: BackendInfo | null): Fp16Status {
+    const info = backend ?? activeBackendInfo();
+    this.removeCallback(MixedPrecision);
+    const refusal = info ? mixedPrecisionRefusal(info, mode) : `${mode} not supported on ${tf.getBackend()}; training stays fp32`;
+    if (refusal) {
+      this.log('warn', refusal);
+      return { enabled: false, message: refusal };
     }
-    const mp = new MixedPrecision();
+    const mp = new MixedPrecision({ ampMode: mode });
     this.callbacks.push(mp);
-    const message = `Mixed precision on ${name}: dynamic loss scaling (initial scale ${mp.scaler.scale}), fp32 master weights`;
+    const scaling = mp.scaler ? `dynamic loss scaling (initial scale ${mp.scaler.scale})` : 'no loss scaling';
+    const message = `Mixed precision ${mode} on ${info!.name}: convolutions and matmuls in ${mode}, ${scaling}, fp32 master weights, loss and reductions`;
     this.log('info', message);
     return { enabled: true, message };
   }

@@ -35,6 +35,9 @@ export interface TorchAddon {
   setThreads(n: number): number;
   about(): TorchAbout;
   useDevice(device: string): string;
+  /** What conv/matmul compute in from now on ('fp32' | 'bf16' | 'fp16'; fp16 throws on the CPU); returns it. */
+  setComputePrecision(precision: string): string;
+  computePrecision(): string;
   unary(code: number, x: Handle, p1: number, p2: number): Handle;
   binary(code: number, a: Handle, b: Handle, outDtype: string): Handle;
   select(c: Handle, a: Handle, b: Handle): Handle;

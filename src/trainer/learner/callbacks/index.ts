@@ -6,7 +6,7 @@ export { ConstantLr } from './constant-lr';
 export { OneCycleScheduler } from './one-cycle';
 export { LrFinder } from './lr-finder';
 export { ProgressEvents } from './progress-events';
-export { MixedPrecision } from './mixed-precision';
+export { MixedPrecision, type AmpMode, type MixedPrecisionOptions } from './mixed-precision';
 export { TerminateOnNaN } from './terminate-on-nan';
 export { RequireBatches } from './require-batches';
 export { FineTuneSchedule, type FineTunePlan, type FineTunePhase } from './fine-tune';
