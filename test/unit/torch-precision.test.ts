@@ -113,7 +113,7 @@ test('train --bf16 trains (loss falls) and metrics.json records the precision; -
     }
     const out = path.join(work, 'run');
     const args = ['train', '--data', path.join(work, 'images'), '--label-re', '/([^/]+)_\\d+\\.png$', '--arch', 'resnet18', '--pretrained', 'none',
-      '--size', '16', '--bs', '8', '--epochs', '3', '--lr', '3e-3', '--seed', '1', '--backend', 'torch-cpu', '--out', out, '--json'];
+      '--size', '32', '--bs', '8', '--epochs', '3', '--lr', '1e-3', '--seed', '1', '--backend', 'torch-cpu', '--out', out, '--json'];
     const r = spawnSync(process.execPath, [MAIN, ...args, '--bf16'], { encoding: 'utf8', timeout: 100_000 });
     assert.equal(r.status, 0, r.stderr);
     const expected = cpuFeatures().bf16 ? 'bf16' : 'fp32';
