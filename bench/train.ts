@@ -3,7 +3,8 @@
 // Debian's PyTorch training torchvision's resnet34 with AdamW on the same machine, same threads, in
 // the same run. Every row runs in its own process so its peak RSS is its own.
 // Run: npm run bench:train   (options: --sizes 64,128,224 --bs 32 --warmup 2 --steps 3 --arch resnet34
-//      --backends torch,wasm)
+//      --backends torch,wasm --precisions fp32,bf16). bf16 rows: ours through learn.toBf16() on the
+//      torch backend, PyTorch's under torch.autocast('cpu', torch.bfloat16); wasm runs fp32 only.
 import { spawnSync } from 'child_process';
 import { promises as fs } from 'fs';
 import * as os from 'os';
@@ -26,6 +27,7 @@ const BS = Number(arg('bs', '32'));
 const WARMUP = Number(arg('warmup', '2'));
 const STEPS = Number(arg('steps', '3'));
 const ARCH = arg('arch', 'resnet34') as ArchName;
+const PRECISIONS = arg('precisions', 'fp32,bf16').split(',') as ('fp32' | 'bf16')[];
 const CLASSES = 37;
 
 /** A DataBunch of one random batch served WARMUP + STEPS times, so only the step is timed. */
@@ -75,12 +77,13 @@ interface Row {
   peakRssMB?: number;
 }
 
-async function benchTfjs(size: number, backendName: string): Promise<Row> {
+async function benchTfjs(size: number, backendName: string, precision: 'fp32' | 'bf16', info: Awaited<ReturnType<typeof selectBackend>>): Promise<Row> {
   const data = syntheticData(size);
   const model = createModel({ arch: ARCH, numClasses: CLASSES, seed: 1 });
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-train-'));
   const learner = new Learner({ data, model, path: dir });
   learner.unfreeze();
+  if (precision === 'bf16' && !learner.toBf16(info).enabled) throw new Error(`bf16 does not run on ${backendName}`);
   const times: number[] = [];
   let t0 = 0;
   const timer: Callback = {
@@ -96,7 +99,7 @@ async function benchTfjs(size: number, backendName: string): Promise<Row> {
   learner.dispose();
   await fs.rm(dir, { recursive: true, force: true });
   return {
-    system: `tfjs ${tf.version_core} ${backendName}, Learner step (AdamW)`,
+    system: `tfjs ${tf.version_core} ${backendName}, Learner step (AdamW), ${precision}`,
     size,
     stepMs: times.map(Math.round),
     imgPerSec: +((BS * 1000) / median(times)).toFixed(2),
@@ -104,9 +107,9 @@ async function benchTfjs(size: number, backendName: string): Promise<Row> {
   };
 }
 
-function benchTorch(size: number): Row | { system: string; size: number; error: string } {
+function benchTorch(size: number, precision: 'fp32' | 'bf16'): Row | { system: string; size: number; error: string } {
   const script = path.join(ROOT, 'bench', 'train_torch.py');
-  const r = spawnSync(PYTHON, [script, ARCH, String(size), String(BS), String(STEPS), String(WARMUP), String(os.availableParallelism())], {
+  const r = spawnSync(PYTHON, [script, ARCH, String(size), String(BS), String(STEPS), String(WARMUP), String(os.availableParallelism()), precision], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     // the same OpenMP wait policy the torch backend uses (spinning is ruinous on a busy machine)
@@ -115,22 +118,22 @@ function benchTorch(size: number): Row | { system: string; size: number; error: 
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) return { system: 'PyTorch', size, error: `exit ${r.status}${r.error ? `: ${r.error.message}` : ''}` };
   const o = JSON.parse(line.slice(7));
-  return { system: `PyTorch ${o.torch} (torchvision ${o.torchvision}), ${o.threads} threads, AdamW`, size, stepMs: o.trainStepMs, imgPerSec: o.trainImgPerSec, peakRssMB: o.peakRssMB };
+  return { system: `PyTorch ${o.torch} (torchvision ${o.torchvision}), ${o.threads} threads, AdamW, ${precision}`, size, stepMs: o.trainStepMs, imgPerSec: o.trainImgPerSec, peakRssMB: o.peakRssMB };
 }
 
 /** One tfjs row in a child process (`--row BACKEND SIZE`), so peak RSS is that row's alone. */
-function tfjsRow(backend: string, size: number): Row | { system: string; size: number; error: string } {
-  const args = [__filename, '--row', backend, String(size), '--bs', String(BS), '--warmup', String(WARMUP), '--steps', String(STEPS), '--arch', ARCH];
+function tfjsRow(backend: string, size: number, precision: 'fp32' | 'bf16'): Row | { system: string; size: number; error: string } {
+  const args = [__filename, '--row', backend, String(size), precision, '--bs', String(BS), '--warmup', String(WARMUP), '--steps', String(STEPS), '--arch', ARCH];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) return { system: `tfjs ${backend}`, size, error: `exit ${r.status}` };
   return JSON.parse(line.slice(7)) as Row;
 }
 
-async function row(backend: string, size: number): Promise<void> {
+async function row(backend: string, size: number, precision: 'fp32' | 'bf16'): Promise<void> {
   const info = await selectBackend({ prefer: backend, threads: THREADS });
   const name = `${info.name}${info.threads ? ` ${info.threads} threads` : ''}${info.simd ? ' SIMD' : ''}${info.device ? ` (${info.device})` : ''}`;
-  console.log('RESULT ' + JSON.stringify(await benchTfjs(size, name)));
+  console.log('RESULT ' + JSON.stringify(await benchTfjs(size, name, precision, info)));
 }
 
 const fmt = (r: Row | { error: string }) => ('imgPerSec' in r ? `${r.imgPerSec.toFixed(2)} | ${r.peakRssMB ?? '?'} MB` : `n/a (${r.error}) | `);
@@ -139,20 +142,23 @@ const ratio = (a: Row | { error: string }, b: Row | { error: string }) =>
 
 async function main(): Promise<void> {
   const rowAt = process.argv.indexOf('--row');
-  if (rowAt > 0) return row(process.argv[rowAt + 1], Number(process.argv[rowAt + 2]));
+  if (rowAt > 0) return row(process.argv[rowAt + 1], Number(process.argv[rowAt + 2]), (process.argv[rowAt + 3] === 'bf16' ? 'bf16' : 'fp32'));
   const load = os.loadavg()[0].toFixed(1);
   console.log(`${ARCH} training, batch ${BS}, ${WARMUP} warm-up + ${STEPS} timed steps, ${THREADS} cores/threads, load average ${load} at start`);
-  const results: { size: number; torch: ReturnType<typeof benchTorch>; rows: Record<string, ReturnType<typeof tfjsRow>> }[] = [];
+  const results: { size: number; precision: 'fp32' | 'bf16'; torch: ReturnType<typeof benchTorch>; rows: Record<string, ReturnType<typeof tfjsRow>> }[] = [];
   for (const size of SIZES) {
-    const rows: Record<string, ReturnType<typeof tfjsRow>> = {};
-    for (const b of BACKENDS) rows[b] = tfjsRow(b, size);
-    results.push({ size, torch: benchTorch(size), rows });
+    for (const precision of PRECISIONS) {
+      const rows: Record<string, ReturnType<typeof tfjsRow>> = {};
+      // tfjs tensors stay float32 on wasm: its bf16 row would be its fp32 row again
+      for (const b of BACKENDS) rows[b] = precision === 'fp32' || b === 'torch' ? tfjsRow(b, size, precision) : { system: `tfjs ${b}`, size, error: 'fp32 only' };
+      results.push({ size, precision, torch: benchTorch(size, precision), rows });
+    }
   }
   const head = BACKENDS.map((b) => `tfjs ${b} img/s | peak RSS | ${b} / PyTorch`).join(' | ');
-  console.log(`\n| px | PyTorch img/s | peak RSS | ${head} |`);
-  console.log(`| --- | --- | --- | ${BACKENDS.map(() => '--- | --- | ---').join(' | ')} |`);
+  console.log(`\n| px | precision | PyTorch img/s | peak RSS | ${head} |`);
+  console.log(`| --- | --- | --- | --- | ${BACKENDS.map(() => '--- | --- | ---').join(' | ')} |`);
   for (const r of results) {
-    console.log(`| ${r.size} | ${fmt(r.torch)} | ${BACKENDS.map((b) => `${fmt(r.rows[b])} | ${ratio(r.rows[b], r.torch)}`).join(' | ')} |`);
+    console.log(`| ${r.size} | ${r.precision} | ${fmt(r.torch)} | ${BACKENDS.map((b) => `${fmt(r.rows[b])} | ${ratio(r.rows[b], r.torch)}`).join(' | ')} |`);
   }
   console.log(`load average ${os.loadavg()[0].toFixed(1)} at the end`);
   const out = path.join(ROOT, 'bench', 'out', 'train.json');

@@ -1,6 +1,8 @@
 # PyTorch side of bench/train.ts: torchvision resnet (random init, 37 classes) training steps with
 # AdamW configured as fastai's (betas 0.9/0.99, eps 1e-5, wd 1e-2) on CPU; prints one RESULT line.
-# usage: /usr/bin/python3 bench/train_torch.py ARCH SIZE BATCH STEPS WARMUP THREADS
+# usage: /usr/bin/python3 bench/train_torch.py ARCH SIZE BATCH STEPS WARMUP THREADS [fp32|bf16]
+# bf16: the forward and loss under torch.autocast('cpu', dtype=torch.bfloat16), as PyTorch's CPU AMP does.
+import contextlib
 import json
 import resource
 import statistics
@@ -11,6 +13,8 @@ import torch
 import torchvision
 
 arch, size, batch, steps, warmup, threads = sys.argv[1], *[int(a) for a in sys.argv[2:7]]
+precision = sys.argv[7] if len(sys.argv) > 7 else 'fp32'
+autocast = (lambda: torch.autocast('cpu', dtype=torch.bfloat16)) if precision == 'bf16' else contextlib.nullcontext
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 model = getattr(torchvision.models, arch)(weights=None, num_classes=37)
@@ -23,7 +27,8 @@ times = []
 for i in range(warmup + steps):
     t0 = time.perf_counter()
     opt.zero_grad(set_to_none=True)
-    loss = loss_fn(model(x), y)
+    with autocast():
+        loss = loss_fn(model(x), y)
     loss.backward()
     opt.step()
     dt = time.perf_counter() - t0
@@ -31,6 +36,6 @@ for i in range(warmup + steps):
     if i >= warmup:
         times.append(dt)
 print('RESULT ' + json.dumps(dict(
-    torch=torch.__version__, torchvision=torchvision.__version__, threads=torch.get_num_threads(), size=size, batch=batch,
+    torch=torch.__version__, torchvision=torchvision.__version__, threads=torch.get_num_threads(), size=size, batch=batch, precision=precision,
     trainStepMs=[round(t * 1000) for t in times], trainImgPerSec=round(batch / statistics.median(times), 2),
     peakRssMB=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))))
