@@ -16,7 +16,7 @@ module.exports = async function showBackendInfo({ page, outDir }) {
   const toast = page.locator('.notification-toast', { hasText: 'Image Trainer backend:' }).first();
   await toast.waitFor({ timeout: 90000 });
   const text = (await toast.locator('.notification-list-item-message').innerText()).trim();
-  assert.match(text, /^Image Trainer backend: \S+ \((?:(?:native-gpu|native-cpu|wasm|cpu), )?.*fp16 (yes|no)\)/, text);
+  assert.match(text, /^Image Trainer backend: \S+ \((?:(?:native-gpu|native-cpu|wasm|cpu), )?.*fp16 (yes|no)(?:, bf16 (?:yes|no))?\)/, text);
   await page.screenshot({ path: path.join(outDir, 'show-backend-info.png') });
 
   // its "Show Log" button opens the output channel with the trainer's log and the same line
