@@ -289,6 +289,8 @@ export class TrainerService implements vscode.Disposable {
         break;
       case 'fit_end':
         if (this.progress?.runId === event.runId) this.progress = undefined;
+        // fine_tune unfreezes the body (or, stopped in its first phase, leaves it frozen): the Learner view follows
+        if (this.learner && event.frozenTo !== undefined) this.learner.frozenTo = event.frozenTo;
         break;
       case 'error':
         this.output.error(`${event.message}${event.file ? ` (file: ${event.file})` : ''}${event.fix ? ` — fix: ${event.fix}` : ''}`);

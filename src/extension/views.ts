@@ -172,7 +172,7 @@ export function runNodes(service: TrainerService): ViewNode[] {
     const progress = run.status === 'running' && run.totalBatches > 0 ? ` ${Math.round(((run.lastStep + 1) / run.totalBatches) * 100)}%` : '';
     const children: ViewNode[] = run.epochRows.map((e) => ({
       id: `run.${run.runId}.epoch.${e.epoch}`,
-      label: `epoch ${e.epoch}`,
+      label: `epoch ${e.epoch}${e.phase ? ` · ${e.phase}` : ''}`,
       description: [
         `train_loss ${e.trainLoss.toFixed(4)}`,
         e.validLoss != null ? `valid_loss ${e.validLoss.toFixed(4)}` : '',

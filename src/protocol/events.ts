@@ -67,6 +67,8 @@ export const TrainerEvent = z.discriminatedUnion('type', [
     kind: RunKind,
     status: RunEndStatus,
     error: z.string().optional(),
+    // first trainable layer group as the run left it (fine_tune unfreezes); absent from older trainers
+    frozenTo: z.number().int().optional(),
   }),
   z.object({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), message: z.string() }),
   z.object({ type: z.literal('error'), message: z.string(), file: z.string().optional(), fix: z.string().optional() }),

@@ -6,6 +6,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ImageTrainerApi } from '../../../src/extension/extension';
 import { BackendInfo, type TrainerEvent } from '../../../src/protocol/events';
+import type { EpochRecord } from '../../../src/protocol/runs';
 import { writePetsLikeDataset } from '../../helpers/images';
 import { isAlive } from '../../helpers/process';
 
@@ -23,6 +24,37 @@ async function waitFor<T>(what: string, probe: () => T | undefined | null | fals
 }
 
 const labels = (nodes: { label: string; description?: string }[]) => nodes.map((n) => `${n.label}: ${n.description ?? ''}`);
+
+/**
+ * Answers the extension's input boxes as a user typing would: each answer is run through the
+ * box's own validateInput first (a value it refuses fails the test), undefined is Escape. Every
+ * box's options are kept; `refused(i, text)` is what box i's validation says to `text`.
+ */
+function answerInputBoxes(answers: (string | undefined)[]) {
+  const w = vscode.window as { showInputBox: typeof vscode.window.showInputBox };
+  const original = w.showInputBox;
+  const asked: vscode.InputBoxOptions[] = [];
+  w.showInputBox = (async (opts?: vscode.InputBoxOptions) => {
+    asked.push(opts ?? {});
+    if (!answers.length) throw new Error(`unexpected input box: ${opts?.title}`);
+    const a = answers.shift();
+    if (a !== undefined) {
+      const err = await opts?.validateInput?.(a);
+      if (err) throw new Error(`${opts?.title} refused "${a}": ${typeof err === 'string' ? err : err.message}`);
+    }
+    return a;
+  }) as typeof vscode.window.showInputBox;
+  assert.notStrictEqual(w.showInputBox, original, 'vscode.window.showInputBox can be answered from the test');
+  return {
+    asked,
+    refused: async (i: number, text: string) => {
+      const r = await asked[i].validateInput?.(text);
+      return typeof r === 'string' ? r : r?.message;
+    },
+    left: () => answers.length,
+    restore: () => void (w.showInputBox = original),
+  };
+}
 
 suite('Image Trainer in VS Code', () => {
   let api: ImageTrainerApi;
@@ -139,6 +171,59 @@ suite('Image Trainer in VS Code', () => {
     assert.strictEqual(run.kind, 'lr_find');
     assert.ok(run.lrFind, 'lr_find_result recorded on the run');
     assert.ok(api.panels().openPanels().includes('Image Trainer: Learning Rate Finder'), `panels: ${api.panels().openPanels().join(', ')}`);
+  });
+
+  test('Fine Tune… asks for epochs and base lr, then trains fastai v2 fine_tune: one frozen epoch at base_lr, the unfrozen ones at base_lr/2 with discriminative rates', async () => {
+    const before = api.service.runs.received;
+    const boxes = answerInputBoxes(['2', '2e-3']);
+    let rows: EpochRecord[] | undefined;
+    try {
+      rows = (await vscode.commands.executeCommand('imageTrainer.fineTune')) as EpochRecord[] | undefined;
+    } finally {
+      boxes.restore();
+    }
+    assert.deepStrictEqual(boxes.asked.map((o) => [o.title, o.value]), [
+      ['Image Trainer: Fine Tune — epochs', '4'],
+      ['Image Trainer: Fine Tune — base learning rate', '2e-3'],
+    ]);
+    for (const bad of ['0', '-1', '1.5', 'two', '']) assert.ok(await boxes.refused(0, bad), `epochs "${bad}" refused`);
+    for (const bad of ['0', '-2e-3', 'abc', '']) assert.ok(await boxes.refused(1, bad), `base lr "${bad}" refused`);
+    assert.ok(Array.isArray(rows) && rows.length === 3, `1 frozen + 2 unfrozen epoch rows; errors: ${api.errors.join(' | ')}`);
+    assert.deepStrictEqual(rows.map((r) => [r.epoch, r.phase]), [[0, 'frozen'], [1, 'unfrozen'], [2, 'unfrozen']]);
+
+    // one run: it begins with the body frozen (head only) and reports the unfrozen phase's discriminative max lrs
+    const events = api.service.runs.eventsSince(before);
+    const begin = events.find((e) => e.type === 'fit_begin');
+    assert.ok(begin && begin.type === 'fit_begin' && begin.kind === 'fine_tune', JSON.stringify(begin));
+    assert.strictEqual(begin.epochs, 3);
+    assert.strictEqual(begin.frozenTo, begin.layerGroups - 1, 'the frozen epoch trains the head only');
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 + 1e-6 * Math.abs(b);
+    assert.ok(begin.lrs.length === 3 && [1e-5, 1e-4, 1e-3].every((v, i) => close(begin.lrs[i], v)), `slice(base_lr/2/100, base_lr/2): ${begin.lrs}`);
+    const batches = events.filter((e): e is Extract<TrainerEvent, { type: 'batch' }> => e.type === 'batch' && e.runId === begin.runId);
+    assert.strictEqual(batches.length, begin.totalBatches, 'every batch reported');
+    const head = (b: { lrs: number[] }) => b.lrs[b.lrs.length - 1];
+    const frozen = batches.filter((b) => b.epoch === 0);
+    const unfrozen = batches.filter((b) => b.epoch > 0);
+    assert.ok(frozen.length > 0 && unfrozen.length === 2 * frozen.length, `${frozen.length} frozen, ${unfrozen.length} unfrozen batches`);
+    const frozenPeak = Math.max(...frozen.map(head));
+    const unfrozenPeak = Math.max(...unfrozen.map(head));
+    assert.ok(frozenPeak <= 2e-3 * (1 + 1e-6) && frozenPeak > 1e-3, `frozen epoch: the head up to base_lr (peak ${frozenPeak})`);
+    assert.ok(unfrozenPeak <= 1e-3 * (1 + 1e-6) && unfrozenPeak > 5e-4, `unfrozen epochs: the head up to base_lr/2 (peak ${unfrozenPeak})`);
+    for (const b of unfrozen) assert.ok(close(b.lrs[0] * 100, head(b)), `the body's first group at 1/100 of the head's lr: ${b.lrs}`);
+    const end = events.find((e) => e.type === 'fit_end' && e.runId === begin.runId);
+    assert.ok(end && end.type === 'fit_end' && end.status === 'completed', JSON.stringify(end));
+
+    // what the user sees: a finished fine_tune run with its three epochs, and the learner left unfrozen (as fastai)
+    const run = api.service.runs.get(begin.runId)!;
+    assert.strictEqual(run.status, 'completed');
+    assert.deepStrictEqual(run.epochRows.map((r) => r.phase), ['frozen', 'unfrozen', 'unfrozen']);
+    const node = api.views.runs()[0];
+    assert.match(node.label, /^fine_tune 3 ep · resnet18 · \d\d:\d\d$/);
+    assert.strictEqual(node.contextValue, 'run.completed');
+    assert.match(node.description!, /train_loss \d+\.\d{4} · valid_loss \d+\.\d{4} · error_rate \d\.\d{4}/);
+    assert.deepStrictEqual(node.children?.map((c) => c.label), ['epoch 0 · frozen', 'epoch 1 · unfrozen', 'epoch 2 · unfrozen']);
+    assert.strictEqual(api.service.learner?.frozenTo, 0, 'fine_tune ends with every layer group trainable');
+    assert.ok(labels(api.views.learner()).includes('Layer groups: unfrozen'), labels(api.views.learner()).join('\n'));
   });
 
   test('Show Dataset, Interpret and Compare Runs open their panels', async () => {

@@ -47,7 +47,7 @@ export class ProgressEvents implements Callback {
 
   afterFit(ctx: RunContext): void {
     if (ctx.lrFindResult) this.emit({ type: 'lr_find_result', runId: ctx.runId, ...ctx.lrFindResult });
-    this.emit({ type: 'fit_end', runId: ctx.runId, kind: ctx.kind, status: ctx.status, ...(ctx.error ? { error: ctx.error.message } : {}) });
+    this.emit({ type: 'fit_end', runId: ctx.runId, kind: ctx.kind, status: ctx.status, ...(ctx.error ? { error: ctx.error.message } : {}), frozenTo: ctx.learner.frozenTo });
   }
 }
 
