@@ -6,6 +6,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ImageTrainerApi } from '../../../src/extension/extension';
 import { BackendInfo, type TrainerEvent } from '../../../src/protocol/events';
+import type { ResultOf } from '../../../src/protocol/requests';
 import type { EpochRecord } from '../../../src/protocol/runs';
 import { writePetsLikeDataset } from '../../helpers/images';
 import { isAlive } from '../../helpers/process';
@@ -54,6 +55,22 @@ function answerInputBoxes(answers: (string | undefined)[]) {
     left: () => answers.length,
     restore: () => void (w.showInputBox = original),
   };
+}
+
+/** The information messages shown while `fn` runs (the real ones still show). */
+async function infoShownDuring<T>(fn: () => Thenable<T>): Promise<{ result: T; shown: string[] }> {
+  const w = vscode.window as { showInformationMessage: (...a: unknown[]) => Thenable<unknown> };
+  const original = w.showInformationMessage;
+  const shown: string[] = [];
+  w.showInformationMessage = (...a: unknown[]) => {
+    shown.push(String(a[0]));
+    return original.apply(vscode.window, a);
+  };
+  try {
+    return { result: await fn(), shown };
+  } finally {
+    w.showInformationMessage = original;
+  }
 }
 
 suite('Image Trainer in VS Code', () => {
@@ -109,6 +126,16 @@ suite('Image Trainer in VS Code', () => {
     assert.strictEqual(summary.counts.reduce((n, c) => n + c.valid, 0), summary.validCount);
     const classes = api.views.dataset().find((n) => n.label === 'Classes (2)')!.children!;
     assert.deepStrictEqual(labels(classes), summary.counts.map((c) => `${c.name}: train ${c.train} · valid ${c.valid}`));
+  });
+
+  test('Validate with TTA before Create Learner fails with a clear message and the fix, and shows no result', async () => {
+    const errorsBefore = api.errors.length;
+    const { result, shown } = await infoShownDuring(() => vscode.commands.executeCommand('imageTrainer.validateTta'));
+    assert.strictEqual(result, undefined);
+    assert.deepStrictEqual(shown, []);
+    const msg = api.errors.slice(errorsBefore).join('\n');
+    assert.match(msg, /^Image Trainer: Validate with TTA failed: No learner has been created\. Fix: Create a learner first/);
+    assert.strictEqual(api.service.training, false, 'nothing left running');
   });
 
   test('Create Learner (resnet18, no pretrained weights) fills the Learner view', async () => {
@@ -224,6 +251,23 @@ suite('Image Trainer in VS Code', () => {
     assert.deepStrictEqual(node.children?.map((c) => c.label), ['epoch 0 · frozen', 'epoch 1 · unfrozen', 'epoch 2 · unfrozen']);
     assert.strictEqual(api.service.learner?.frozenTo, 0, 'fine_tune ends with every layer group trainable');
     assert.ok(labels(api.views.learner()).includes('Layer groups: unfrozen'), labels(api.views.learner()).join('\n'));
+  });
+
+  test('Validate with TTA reports the validation error rate with and without test-time augmentation', async () => {
+    const last = api.service.runs.list().find((r) => r.kind === 'fine_tune')?.epochRows.at(-1);
+    assert.ok(last && last.errorRate != null, 'the fine_tune run recorded its error rate');
+    const { result, shown } = await infoShownDuring(() => vscode.commands.executeCommand('imageTrainer.validateTta'));
+    const r = result as ResultOf<'tta'> | undefined;
+    assert.ok(r, `tta result; errors: ${api.errors.join(' | ')}`);
+    const validCount = api.service.dataset!.summary.validCount;
+    assert.deepStrictEqual([r.n, r.beta, r.count], [4, 0.25, validCount], 'fastai\'s defaults, every validation image');
+    for (const v of [r.errorRate, r.plainErrorRate]) {
+      assert.ok(v >= 0 && v <= 1, `an error rate: ${v}`);
+      assert.ok(Math.abs(v * validCount - Math.round(v * validCount)) < 1e-6, `a whole number of the ${validCount} images wrong: ${v}`);
+    }
+    assert.ok(Math.abs(r.plainErrorRate - last.errorRate) < 1e-6, `the plain pass is the last epoch's validation (${r.plainErrorRate} vs ${last.errorRate})`);
+    assert.deepStrictEqual(shown, [`Image Trainer: error_rate ${r.plainErrorRate.toFixed(4)} plain, ${r.errorRate.toFixed(4)} with TTA (n=4, beta=0.25) on ${validCount} validation images`]);
+    assert.strictEqual(api.service.training, false);
   });
 
   test('Show Dataset, Interpret and Compare Runs open their panels', async () => {
