@@ -16,6 +16,9 @@ export function transformCommands(kit: CommandKit): Record<string, Handler> {
       return r;
     }),
     changeImageSize: guarded<ParamsOf<'changeSize'>>('Change Image Size', async (a) => {
+      // arguments (a tree node, another command) get the prompts' own checks, in the user's words
+      checkArg('image size', a.size, 8, 1024);
+      checkArg('batch size', a.bs, 1, 4096);
       const current = service.lastDataset?.options;
       const size = a.size ?? await ask('image size', String((current?.size ?? 224) * 2), 'Progressive resizing: the same data and learner at this many pixels (e.g. 128 → 224)', whole(8, 1024));
       if (size === undefined) return undefined;
@@ -26,6 +29,10 @@ export function transformCommands(kit: CommandKit): Record<string, Handler> {
       return r;
     }),
   };
+}
+
+function checkArg(what: string, v: unknown, lo: number, hi: number): void {
+  if (v !== undefined && whole(lo, hi)(typeof v === 'number' ? String(v) : '')) throw new Error(`${what} must be a whole number from ${lo} to ${hi}, got ${JSON.stringify(v)}`);
 }
 
 async function ask(title: string, value: string, prompt: string, validateInput: (t: string) => string | undefined): Promise<number | undefined> {

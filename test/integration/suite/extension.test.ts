@@ -2,6 +2,7 @@
 // trainer child process, on image files this test writes into the workspace.
 import * as assert from 'assert';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ImageTrainerApi } from '../../../src/extension/extension';
@@ -268,6 +269,68 @@ suite('Image Trainer in VS Code', () => {
     assert.ok(Math.abs(r.plainErrorRate - last.errorRate) < 1e-6, `the plain pass is the last epoch's validation (${r.plainErrorRate} vs ${last.errorRate})`);
     assert.deepStrictEqual(shown, [`Image Trainer: error_rate ${r.plainErrorRate.toFixed(4)} plain, ${r.errorRate.toFixed(4)} with TTA (n=4, beta=0.25) on ${validCount} validation images`]);
     assert.strictEqual(api.service.training, false);
+  });
+
+  test('Change Image Size… resizes the data under the kept learner; bad sizes are refused with a clear message and change nothing', async () => {
+    const size = () => [api.service.dataset?.options.size, api.service.lastDataset?.options.size];
+    assert.deepStrictEqual(size(), [16, 16]);
+    const learner = api.service.learner;
+
+    // Escape at the first prompt: nothing happens
+    let boxes = answerInputBoxes([undefined]);
+    try {
+      assert.strictEqual(await vscode.commands.executeCommand('imageTrainer.changeImageSize'), undefined);
+    } finally {
+      boxes.restore();
+    }
+    assert.deepStrictEqual(size(), [16, 16]);
+
+    // a bad value typed at the prompt is refused there, as the user types it
+    boxes = answerInputBoxes(['24', '4']);
+    let changed: { result: unknown; shown: string[] };
+    try {
+      changed = await infoShownDuring(() => vscode.commands.executeCommand('imageTrainer.changeImageSize'));
+    } finally {
+      boxes.restore();
+    }
+    assert.deepStrictEqual(boxes.asked.map((o) => [o.title, o.value]), [
+      ['Image Trainer: Change Image Size — image size', '32'],
+      ['Image Trainer: Change Image Size — batch size', '4'],
+    ]);
+    for (const bad of ['0', '-16', 'abc', '', '12.5', '4', '1025', '100000']) assert.strictEqual(await boxes.refused(0, bad), 'enter a whole number from 8 to 1024', `size "${bad}"`);
+    for (const bad of ['0', '-4', 'many']) assert.strictEqual(await boxes.refused(1, bad), 'enter a whole number from 1 to 4096', `bs "${bad}"`);
+
+    // the change: the trainer's answer, the message, the Dataset view and the saved dataset settings
+    const r = changed.result as ResultOf<'changeSize'> | undefined;
+    assert.ok(r, `changeSize result; errors: ${api.errors.join(' | ')}`);
+    assert.deepStrictEqual([r.size, r.bs], [24, 4]);
+    assert.deepStrictEqual(changed.shown, [`Image Trainer: data now at 24 px, bs 4 (${r.transforms}); the learner is kept`]);
+    assert.deepStrictEqual(size(), [24, 24]);
+    assert.match(api.views.dataset().find((n) => n.label === 'Split')!.tooltip!, /^size 24 · batch size 4 /);
+    assert.strictEqual(api.service.learner, learner, 'the same learner');
+
+    // bad values passed to the command are refused before the trainer sees them, with what is allowed
+    for (const bad of [0, -16, 'abc', 12.5, 100000] as unknown[]) {
+      const errorsBefore = api.errors.length;
+      const res = await infoShownDuring(() => vscode.commands.executeCommand('imageTrainer.changeImageSize', { size: bad, bs: 4 }));
+      assert.strictEqual(res.result, undefined, `size ${String(bad)}`);
+      assert.deepStrictEqual(res.shown, []);
+      assert.deepStrictEqual(api.errors.slice(errorsBefore), [`Image Trainer: Change Image Size failed: image size must be a whole number from 8 to 1024, got ${JSON.stringify(bad)}`]);
+      assert.deepStrictEqual(size(), [24, 24], 'nothing changed');
+    }
+
+    // the next run trains at 24 px with the kept learner, and an export of it takes 24 px images
+    const rows = (await vscode.commands.executeCommand('imageTrainer.fitOneCycle', { epochs: 1, maxLr: 1e-3 })) as unknown[];
+    assert.ok(Array.isArray(rows) && rows.length === 1, `a fit after the change; errors: ${api.errors.join(' | ')}`);
+    assert.strictEqual(api.service.runs.list()[0].status, 'completed');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-trainer-size-'));
+    try {
+      const out = (await vscode.commands.executeCommand('imageTrainer.exportModel', { format: 'onnx', dir: path.join(dir, 'export') })) as { dir: string } | undefined;
+      assert.ok(out, `export; errors: ${api.errors.join(' | ')}`);
+      assert.match(fs.readFileSync(path.join(out.dir, 'README.md'), 'utf8'), /\[N, 3, 24, 24\]/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('Show Dataset, Interpret and Compare Runs open their panels', async () => {
