@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's test command: build, lint, then every suite. `node scripts/test.js [unit|browser|integration ...]`
+// The README's test command: build, lint, then every suite. `node scripts/test.js [unit|kernels|browser|integration ...]`
 // runs only the named suites. Each suite is a separate process so one failure does not hide the others.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -9,6 +9,7 @@ const root = path.resolve(__dirname, '..');
 const requested = process.argv.slice(2);
 const suites = {
   unit: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/unit')], { counted: true, suite: 'unit' }),
+  kernels: () => run('node', ['scripts/kernel-specs.js'], { counted: true, suite: 'kernels' }),
   browser: () => run('node', ['--test', '--test-concurrency=1', ...testFiles('out/test/browser')], { counted: true, suite: 'browser' }),
   integration: () => run('node', ['scripts/vscode-host/run-integration.js'], { counted: true, suite: 'integration' }),
 };
@@ -60,7 +61,8 @@ if (!run('npm', ['run', '--silent', 'build'])) process.exit(1);
 if (!requested.length && !run('npm', ['run', '--silent', 'lint'])) process.exit(1);
 const results = {};
 for (const n of names) {
-  const missingRunner = n === 'integration' ? !fs.existsSync(path.join(root, 'scripts/vscode-host/run-integration.js')) : testFiles(`out/test/${n}`).length === 0;
+  const RUNNERS = { integration: 'scripts/vscode-host/run-integration.js', kernels: 'test/kernels/tfjs-core-specs.ts' };
+  const missingRunner = RUNNERS[n] ? !fs.existsSync(path.join(root, RUNNERS[n])) : testFiles(`out/test/${n}`).length === 0;
   if (missingRunner) {
     console.log(`${n}: no test files: a suite with zero tests fails`);
     totals.failed += 1;

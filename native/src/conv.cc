@@ -119,6 +119,34 @@ TT_FN(depthwiseConv2d) {
   });
 }
 
+// Whether ATen's own pool padding (symmetric, at most half the window) expresses g's.
+static bool aten_pool_pads(const Geometry& g, const std::vector<int64_t>& k) {
+  return g.symmetric() && 2 * g.top <= k[0] && 2 * g.left <= k[1];
+}
+// NCHW view of x, padded explicitly with `value` where ATen's pool padding cannot say it (negative
+// pads crop: tfjs's round/ceil output sizes come as a grown or cut bottom/right).
+static at::Tensor pool_input(const at::Tensor& x, const Geometry& g, const std::vector<int64_t>& k, double value) {
+  at::Tensor n = nchw(x);
+  if (aten_pool_pads(g, k)) return n;
+  return at::constant_pad_nd(n, {g.left, g.right, g.top, g.bottom}, value).contiguous(at::MemoryFormat::ChannelsLast);
+}
+static std::vector<int64_t> pool_pad(const Geometry& g, const std::vector<int64_t>& k) {
+  return aten_pool_pads(g, k) ? std::vector<int64_t>{g.top, g.left} : std::vector<int64_t>{0, 0};
+}
+// Per output cell, the share of its window inside the image: tfjs averages over those cells only.
+static at::Tensor inside_share(const at::Tensor& x, const Geometry& g, const std::vector<int64_t>& k) {
+  auto ones = at::ones({1, 1, x.size(1), x.size(2)}, x.options());
+  auto padded = at::constant_pad_nd(ones, {g.left, g.right, g.top, g.bottom}, 0);
+  return at::avg_pool2d(padded, k, g.stride, {0, 0}, false, true);
+}
+
+static Geometry pool_geometry(Args& a, size_t i) {
+  Geometry g{a.ints(i), {1, 1}, 0, 0, 0, 0};
+  auto p = a.ints(i + 1);
+  g.top = p[0]; g.bottom = p[1]; g.left = p[2]; g.right = p[3];
+  return g;
+}
+
 // pool(kind 'max'|'avg', x, ksize, strides, pads)
 TT_FN(pool) {
   return guarded(env, "pool", [&] {
@@ -126,15 +154,14 @@ TT_FN(pool) {
     std::string kind = a.str(0);
     at::Tensor x = a.t(1);
     auto k = a.ints(2);
-    Geometry g{a.ints(3), {1, 1}, 0, 0, 0, 0};
-    auto p = a.ints(4);
-    g.top = p[0]; g.bottom = p[1]; g.left = p[2]; g.right = p[3];
+    Geometry g = pool_geometry(a, 3);
     at::Tensor y;
     if (kind == "max") {
-      y = at::max_pool2d(padded_input(x, g, -INFINITY), k, g.stride, sym_pad(g));
+      y = at::max_pool2d(pool_input(x, g, k, -INFINITY), k, g.stride, pool_pad(g, k));
+    } else if (aten_pool_pads(g, k)) {
+      y = at::avg_pool2d(nchw(x), k, g.stride, pool_pad(g, k), false, false);
     } else {
-      if (!g.symmetric()) throw std::runtime_error("AvgPool with asymmetric padding is not supported by the torch backend");
-      y = at::avg_pool2d(nchw(x), k, g.stride, sym_pad(g), false, false);
+      y = at::avg_pool2d(pool_input(x, g, k, 0), k, g.stride, {0, 0}, false, true) / inside_share(x, g, k);
     }
     return ret_id(env, nhwc(y));
   });
@@ -147,18 +174,22 @@ TT_FN(poolGrad) {
     std::string kind = a.str(0);
     at::Tensor dy = nchw(a.t(1)), x = a.t(2);
     auto k = a.ints(3);
-    Geometry g{a.ints(4), {1, 1}, 0, 0, 0, 0};
-    auto p = a.ints(5);
-    g.top = p[0]; g.bottom = p[1]; g.left = p[2]; g.right = p[3];
+    Geometry g = pool_geometry(a, 4);
+    bool explicit_pads = !aten_pool_pads(g, k);
     at::Tensor dx;
     if (kind == "max") {
-      at::Tensor xp = padded_input(x, g, -INFINITY);
-      auto fw = at::max_pool2d_with_indices(xp, k, g.stride, sym_pad(g));
-      dx = at::max_pool2d_with_indices_backward(dy, xp, k, g.stride, sym_pad(g), {1, 1}, false, std::get<1>(fw));
-      if (!g.symmetric()) dx = dx.narrow(2, g.top, x.size(1)).narrow(3, g.left, x.size(2));
+      at::Tensor xp = pool_input(x, g, k, -INFINITY);
+      auto fw = at::max_pool2d_with_indices(xp, k, g.stride, pool_pad(g, k));
+      dx = at::max_pool2d_with_indices_backward(dy, xp, k, g.stride, pool_pad(g, k), {1, 1}, false, std::get<1>(fw));
+    } else if (!explicit_pads) {
+      dx = at::avg_pool2d_backward(dy, nchw(x), k, g.stride, pool_pad(g, k), false, false, c10::nullopt);
     } else {
-      if (!g.symmetric()) throw std::runtime_error("AvgPoolGrad with asymmetric padding is not supported by the torch backend");
-      dx = at::avg_pool2d_backward(dy, nchw(x), k, g.stride, sym_pad(g), false, false, c10::nullopt);
+      at::Tensor xp = pool_input(x, g, k, 0);
+      dx = at::avg_pool2d_backward(dy / inside_share(x, g, k), xp, k, g.stride, {0, 0}, false, true, c10::nullopt);
+    }
+    if (explicit_pads) {
+      // back from the padded frame to the image (a cropped bottom/right comes back as zeros)
+      dx = at::constant_pad_nd(dx, {-g.left, -g.right, -g.top, -g.bottom}, 0);
     }
     return ret_id(env, nhwc(dx));
   });

@@ -68,8 +68,8 @@ TT_FN(unary) {
       case 28: y = x.logical_not(); break;
       case 29: y = at::zeros_like(x, at::MemoryFormat::Contiguous); break;
       case 30: y = at::ones_like(x, at::MemoryFormat::Contiguous); break;
-      case 31: y = at::leaky_relu(x, p1()); break;
-      case 32: y = at::clamp(x, p1(), p2()); break;
+      case 31: y = at::leaky_relu(x.is_floating_point() ? x : x.to(at::kFloat), p1()); break;  // int -> float32, as tfjs
+      case 32: y = at::clamp(x, p1(), p2()).to(x.scalar_type()); break;  // keeps int32 int32
       case 33: y = x.clone(); break;
       case 35: y = x.acos(); break;
       case 36: y = x.asin(); break;

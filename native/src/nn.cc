@@ -14,6 +14,11 @@ TT_FN(matmul) {
     at::Tensor bias = a.opt_t(4);
     bool fused_bias = bias.defined() && x.dim() == 2 && y.dim() == 2;
     // The product in the compute precision, the bias and activation on its float32 result.
+    // tfjs keeps int32 x int32 in int32: exact in float64 up to 2^53
+    if (!x.is_floating_point()) {
+      if (bias.defined() || !(a.is_nullish(5) || a.str(5) == "linear")) throw std::runtime_error("an integer matmul takes no bias or activation");
+      return ret_id(env, at::matmul(x.to(at::kDouble), y.to(at::kDouble)).round().to(at::kInt));
+    }
     at::Tensor out = fp32(fused_bias ? at::addmm(lowp(bias), x, y) : at::matmul(x, y));
     if (bias.defined() && !fused_bias) out = out + bias;
     std::string act = a.is_nullish(5) ? "" : a.str(5);

@@ -41,7 +41,11 @@ TT_FN(reduce) {
       y = per_axis(x.to(at::kBool), axes, keep, [](const at::Tensor& t, int64_t ax, bool k) { return at::any(t, ax, k); });
     } else if (op == "ArgMax" || op == "ArgMin") {
       if (axes.size() != 1) throw std::runtime_error(op + " reduces exactly one axis");
-      y = op == "ArgMax" ? at::argmax(x, axes[0], keep) : at::argmin(x, axes[0], keep);
+      // tfjs skips NaN (ATen takes it as the extreme) and accepts bool
+      at::Tensor v = x.scalar_type() == at::kBool ? x.to(at::kInt) : x;
+      bool max = op == "ArgMax";
+      if (v.is_floating_point()) v = at::nan_to_num(v, max ? -INFINITY : INFINITY, INFINITY, -INFINITY);
+      y = max ? at::argmax(v, axes[0], keep) : at::argmin(v, axes[0], keep);
     } else {
       throw std::runtime_error("unknown reduction " + op);
     }
@@ -87,8 +91,11 @@ TT_FN(softmax) {
 TT_FN(topk) {
   return guarded(env, "topk", [&] {
     Args a(env, info, 3);
-    auto r = at::topk(a.t(0), a.i64(1), -1, true, true);
-    return ret_ids(env, {std::get<0>(r), std::get<1>(r).to(at::kInt)});
+    // tfjs orders equal values by index (lower first); ATen's topk leaves ties in any order, so a
+    // stable descending sort, cut to k
+    int64_t k = a.i64(1);
+    auto r = at::sort(a.t(0), true, -1, true);
+    return ret_ids(env, {std::get<0>(r).narrow(-1, 0, k).contiguous(), std::get<1>(r).narrow(-1, 0, k).to(at::kInt)});
   });
 }
 

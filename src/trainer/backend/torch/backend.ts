@@ -89,8 +89,10 @@ export class TorchBackend extends tf.KernelBackend {
   }
 
   override disposeData(dataId: tf.DataId, force = false): boolean {
+    // has() first: DataStorage.get of an id it lacks asks the engine to move the data here, which
+    // recurses for an id no backend holds
+    if (!this.data.has(dataId)) return true;
     const d = this.data.get(dataId);
-    if (!d) return true;
     d.refCount--;
     if (!force && d.refCount > 0) return false;
     if (d.handle !== 0) this.addon.dispose(d.handle);
@@ -99,7 +101,7 @@ export class TorchBackend extends tf.KernelBackend {
   }
 
   override refCount(dataId: tf.DataId): number {
-    return this.data.get(dataId)?.refCount ?? 0;
+    return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
   }
 
   override incRef(dataId: tf.DataId): void {

@@ -81,11 +81,27 @@ function poolInfo(xShape: number[], attrs: Attrs): ConvInfo {
 }
 const ksize = (c: ConvInfo) => [c.filterHeight, c.filterWidth];
 
+/**
+ * tfjs's pool pads, with the bottom/right grown or cut (negative: cropped) so that ATen's floor
+ * rounding gives tfjs's output size, which dimRoundingMode 'round'/'ceil' can make one larger.
+ */
+function poolPads(c: ConvInfo): number[] {
+  const fit = (size: number, before: number, after: number, k: number, s: number, out: number) => {
+    const least = (out - 1) * s + k - size - before;
+    return Math.min(Math.max(after, least), least + s - 1);
+  };
+  const { top, bottom, left, right } = c.padInfo;
+  return [
+    top, fit(c.inHeight, top, bottom, c.filterHeight, c.strideHeight, c.outHeight),
+    left, fit(c.inWidth, left, right, c.filterWidth, c.strideWidth, c.outWidth),
+  ];
+}
+
 for (const [name, kind] of [['MaxPool', 'max'], ['AvgPool', 'avg']] as const) {
   kernel(name, (inputs, b, attrs) => {
     const x = input(inputs, 'x');
     const c = poolInfo(x.shape, attrs);
-    return b.output(b.addon.pool(kind, b.handle(x), ksize(c), strides(c), pads(c)));
+    return b.output(b.addon.pool(kind, b.handle(x), ksize(c), strides(c), poolPads(c)));
   });
 }
 
@@ -94,6 +110,6 @@ for (const [name, kind] of [['MaxPoolGrad', 'max'], ['AvgPoolGrad', 'avg']] as c
     const dy = input(inputs, 'dy');
     const x = input(inputs, 'input');
     const c = poolInfo(x.shape, attrs);
-    return b.output(b.addon.poolGrad(kind, b.handle(dy), b.handle(x), ksize(c), strides(c), pads(c)));
+    return b.output(b.addon.poolGrad(kind, b.handle(dy), b.handle(x), ksize(c), strides(c), poolPads(c)));
   });
 }

@@ -88,10 +88,12 @@ kernel('Fill', (_inputs, b, attrs) => {
 kernel('Range', (_inputs, b, attrs) => {
   const { start, stop, dtype } = attrs as { start: number; stop: number; dtype: tf.DataType };
   let step = attrs.step as number;
-  // tfjs: a step with the wrong sign gives an empty range, never an error
-  if (start === stop || (start < stop && step < 0) || (stop < start && step > 0)) {
+  // tfjs (cpu rangeImpl): a step with the wrong sign gives an empty range, never an error, except
+  // that a step of 1 (the default) counts down when stop < start
+  if (start === stop || (start < stop && step < 0) || (stop < start && step > 1)) {
     return b.output(b.addon.fill([0], 0, dtype));
   }
+  if (stop < start && step === 1) step = -1;
   if (step === 0) step = 1;
   return b.output(b.addon.range(start, stop, step, dtype));
 });

@@ -6,6 +6,9 @@ for (const name of ['BatchMatMul', '_FusedMatMul']) {
   kernel(name, (inputs, b, attrs) => {
     const a = input(inputs, 'a');
     const m = input(inputs, 'b');
+    if (a.shape.length < 2 || m.shape.length < 2) {
+      throw new Error(`${name}: both inputs must be at least rank 2, got ranks ${a.shape.length} and ${m.shape.length}`);
+    }
     const bias = fused && inputs.bias ? b.handle(inputs.bias) : null;
     const prelu = fused && inputs.preluActivationWeights ? b.handle(inputs.preluActivationWeights) : null;
     const act = fused ? ((attrs.activation as string) ?? 'linear') : null;

@@ -41,6 +41,7 @@ kernel('StridedSlice', (inputs, b, attrs) => {
 kernel('Concat', (inputs, b, attrs) => {
   const ts = list(inputs);
   const axis = tf.util.parseAxisParam(attrs.axis as number, ts[0].shape)[0];
+  tf.backend_util.assertParamsConsistent(ts.map((t) => t.shape), axis);
   const nonEmpty = ts.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
   if (nonEmpty.length === 0) {
     const shape = tf.backend_util.computeOutShape(ts.map((t) => t.shape), axis);
@@ -52,6 +53,10 @@ kernel('Concat', (inputs, b, attrs) => {
 
 kernel('Pack', (inputs, b, attrs) => {
   const ts = list(inputs);
+  for (const t of ts) {
+    tf.util.assertShapesMatch(ts[0].shape, t.shape, 'All tensors passed to stack must have matching shapes');
+    tf.util.assert(t.dtype === ts[0].dtype, () => 'All tensors passed to stack must have matching dtypes');
+  }
   const axis = (attrs.axis as number) < 0 ? (attrs.axis as number) + ts[0].shape.length + 1 : (attrs.axis as number);
   return b.output(b.addon.stack(ts.map((t) => b.handle(t)), axis));
 });
