@@ -17,6 +17,9 @@ suite('Image Trainer after a window reload', () => {
     for (const k of ['fit_one_cycle:completed', 'fit_one_cycle:stopped', 'fit_one_cycle:failed', 'lr_find:completed']) assert.ok(seen.has(k), `${k} in ${[...seen].join(', ')}`);
     const completed = runs.find((r) => r.kind === 'fit_one_cycle' && r.status === 'completed' && r.epochs === 2)!;
     assert.strictEqual(completed.epochRows.length, 2);
+    const fineTune = runs.find((r) => r.kind === 'fine_tune')!;
+    assert.ok(fineTune, 'the Fine Tune… run is kept');
+    assert.deepStrictEqual([fineTune.status, fineTune.epochRows.map((r) => r.phase)], ['completed', ['frozen', 'unfrozen', 'unfrozen']]);
     assert.ok(api.service.runs.list().some((r) => r.lrFind?.lrs.length), 'the LR finder curve is kept');
     const view = api.views.runs();
     assert.strictEqual(view.length, runs.length);
@@ -27,6 +30,7 @@ suite('Image Trainer after a window reload', () => {
   test('the last dataset and learner settings are offered again', async () => {
     const last = api.service.lastDataset;
     assert.ok(last && /\/pets$/.test(last.options.root));
+    assert.deepStrictEqual([last.options.size, last.options.bs], [24, 4], 'at the size Change Image Size… set');
     assert.deepStrictEqual(api.service.lastLearnerConfig, { arch: 'resnet18', pretrained: 'none' });
     const reopen = api.views.dataset().find((n) => n.id === 'ds.last');
     assert.ok(reopen?.command, 'a "Reopen last dataset" item');
