@@ -26,8 +26,8 @@ before(async () => {
   for (const c of ['cat', 'dog']) for (let i = 0; i < 3; i++) await writePng(path.join(DATA, c, `${c}_${i}.png`), 16, 16, i);
 });
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+function cli(args: string[], as: { uid?: number; gid?: number } = {}) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, ...as });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -129,6 +129,26 @@ for (const [name, setup, expected] of cases) {
     check?.();
   });
 }
+
+// Root may write anywhere, so as root the CLI runs as `nobody` (its files readable by all) to meet
+// a real permission refusal; as anyone else the folder's mode alone refuses.
+const NOBODY = 65534;
+const unprivileged = () => (process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {});
+
+test('run folder: an --out this user may not create (EACCES) or a run folder it may not write is refused before training', () => {
+  fs.chmodSync(TMP, 0o755);
+  const locked = path.join(TMP, 'not-mine');
+  fs.mkdirSync(locked);
+  fs.writeFileSync(path.join(locked, 'keep.txt'), 'mine');
+  fs.chmodSync(locked, 0o555);
+  const under = cli(train(path.join(locked, 'run')), unprivileged());
+  assertRefusedBeforeTraining(under, /--out folder .*not-mine.*run.*permission denied.*Fix: /);
+  const inside = cli(train(locked), unprivileged());
+  assertRefusedBeforeTraining(inside, /not-mine.*(permission denied|not writable).*Fix: /);
+  fs.chmodSync(locked, 0o755);
+  assert.deepEqual(fs.readdirSync(locked), ['keep.txt'], 'nothing created, nothing removed');
+  assert.equal(fs.readFileSync(path.join(locked, 'keep.txt'), 'utf8'), 'mine');
+});
 
 test('run folder: a stale lock (its process is gone) is taken over, and released when the run ends', () => {
   const out = path.join(TMP, 'r-stale');
