@@ -252,6 +252,18 @@ suite('Image Trainer in VS Code', () => {
     assert.deepStrictEqual(node.children?.map((c) => c.label), ['epoch 0 · frozen', 'epoch 1 · unfrozen', 'epoch 2 · unfrozen']);
     assert.strictEqual(api.service.learner?.frozenTo, 0, 'fine_tune ends with every layer group trainable');
     assert.ok(labels(api.views.learner()).includes('Layer groups: unfrozen'), labels(api.views.learner()).join('\n'));
+
+    // values passed to the command (another command, a script) get the prompts' checks before the trainer sees them
+    const refusals: [Record<string, unknown>, string][] = [
+      [{ epochs: 0 }, 'epochs must be a whole number from 1 to 1000, got 0'],
+      [{ epochs: 1, baseLr: -1 }, 'base learning rate must be a positive number, e.g. 2e-3, got -1'],
+    ];
+    for (const [args, message] of refusals) {
+      const errorsBefore = api.errors.length;
+      assert.strictEqual(await vscode.commands.executeCommand('imageTrainer.fineTune', args), undefined);
+      assert.deepStrictEqual(api.errors.slice(errorsBefore), [`Image Trainer: Fine Tune failed: ${message}`]);
+    }
+    assert.strictEqual(api.service.runs.list()[0].runId, begin.runId, 'no run started');
   });
 
   test('Validate with TTA reports the validation error rate with and without test-time augmentation', async () => {
