@@ -95,12 +95,18 @@ TT_FN(conv2dBackpropFilter) {
   return guarded(env, "conv2dBackpropFilter", [&] {
     Args a(env, info, 6);
     auto g = geometry(a, 3);
-    at::Tensor x = lowp(padded_input(a.t(0), g));
+    // oneDNN's (libtorch 1.13) bf16 weight gradient with its own padding at a stride above 1 comes
+    // back with garbage, non-finite values where the image is smaller than the stride (a 1x1 input
+    // at stride 2: a bf16 fit at 16 px diverged in layer4); padding explicitly avoids it.
+    bool pad_here = compute_dtype() != at::kFloat && (g.stride[0] > 1 || g.stride[1] > 1) && g.top + g.bottom + g.left + g.right > 0;
+    at::Tensor x = lowp(pad_here ? at::constant_pad_nd(nchw(a.t(0)), {g.left, g.right, g.top, g.bottom}, 0)
+                                       .contiguous(at::MemoryFormat::ChannelsLast)
+                                 : padded_input(a.t(0), g));
     at::Tensor dy = lowp(nchw(a.t(1)));
     auto fs = a.ints(2);
     auto w = at::empty({fs[3], fs[2], fs[0], fs[1]}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
-    auto r = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, 1,
-                                      {false, true, false});
+    auto r = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, pad_here ? std::vector<int64_t>{0, 0} : sym_pad(g), g.dil,
+                                      false, {0, 0}, 1, {false, true, false});
     // The filter gradient goes back to float32: the master weights and AdamW stay fp32.
     return ret_id(env, fp32(std::get<1>(r)).permute({2, 3, 1, 0}));
   });
