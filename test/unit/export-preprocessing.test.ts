@@ -125,6 +125,39 @@ describe('predict applies the validation view the run recorded', () => {
   }
 });
 
+test('learn.load warns when the checkpoint was validated with another view of the images (crop vs squish, pad modes), not when it is the same', { timeout: 120_000 }, async () => {
+  const dir = path.join(tmp, 'load-views');
+  const bunches = await Promise.all(([
+    { resize: 'crop' }, { resize: 'squish' }, { resize: 'pad', padMode: 'reflection' }, { resize: 'pad', padMode: 'zeros' },
+  ] as TransformSpec[]).map((spec) => createDataBunch(split, { size: SIZE, bs: 2, numWorkers: 0, aug: 'v2', ...spec })));
+  const [crop, squish, padReflect, padZeros] = bunches;
+  const learners = [crop, crop, squish, padReflect, padZeros].map((data, i) => randomisedLearner('resnet18', { size: SIZE, c: 2, seed: 7 + i, dir, data }));
+  const warnings = (l: (typeof learners)[number]) => {
+    const seen: string[] = [];
+    l.log = (level, message) => void (level === 'warn' && seen.push(message));
+    return seen;
+  };
+  try {
+    const [trainedCrop, sameView, otherView, reflect, zeros] = learners;
+    await trainedCrop!.save('crop');
+    const same = warnings(sameView!);
+    await sameView!.load('crop');
+    assert.deepEqual(same, [], 'the same view: no warning');
+    const other = warnings(otherView!);
+    await otherView!.load('crop');
+    assert.equal(other.length, 1, other.join(' | '));
+    assert.match(other[0]!, /^'crop' was validated with the crop view but this data uses squish: validation and predictions differ from its training run \(open the data with the same resize options\)$/);
+    await reflect!.save('reflect');
+    const padModes = warnings(zeros!);
+    await zeros!.load('reflect');
+    assert.equal(padModes.length, 1, padModes.join(' | '));
+    assert.match(padModes[0]!, /validated with the pad \(reflection\) view but this data uses pad \(zeros\)/);
+  } finally {
+    for (const l of learners) l.model.dispose();
+    await Promise.all(bunches.map((b) => b!.close()));
+  }
+});
+
 describe('recorded preprocessing from untrusted folders', () => {
   let base: string;
   let bunch: DataBunch;
