@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { setTestEnvs } from '@tensorflow/tfjs-core/dist/jasmine_util';
 import { registerTorchBackend, torchKernelNames, torchLoadError, TORCH_BACKEND } from '../../src/trainer/backend/torch';
+import { freeSavedTensorsDuringBackward } from '../../src/trainer/backend/free-saved';
 import { EXCLUSIONS, exclusionOf } from './exclusions';
 
 interface SpecResult {
@@ -27,6 +28,7 @@ function main(): void {
     console.log(`ok 1 - tfjs-core kernel specs on torch # SKIP missing dependency: the torch backend (${torchLoadError()})`);
     return;
   }
+  freeSavedTensorsDuringBackward(); // as selectBackend does for the trainer: the gradient specs check it too
   const registered = new Set(torchKernelNames());
   const Jasmine = require('jasmine');
   const runner = new Jasmine();

@@ -11,6 +11,7 @@ import { ActionableError } from '../errors';
 import { enableThreadedWasm } from './wasm-threads';
 import { registerWasmTrainingKernels } from './wasm-conv-grads';
 import { patchBatchNormGradient } from './batchnorm-grad';
+import { freeSavedTensorsDuringBackward } from './free-saved';
 import { libtorchBuildInfo, loadTorchAddon, mixedPrecisionSupport, registerTorchBackend, torchLoadError, TORCH_FIX } from './torch';
 import { cpuFeatures, nvidiaGpu } from './host';
 
@@ -92,6 +93,7 @@ export function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendI
       return info;
     });
   }
+  freeSavedTensorsDuringBackward();
   active = start(wanted, opts).then((info) => (activeInfo = info));
   active.catch(() => (active = null));
   return active;
