@@ -14,6 +14,9 @@ const suites = {
   integration: () => run('node', ['scripts/vscode-host/run-integration.js'], { counted: true, suite: 'integration' }),
 };
 
+// suites run by one script rather than a folder of test files: the file that must exist
+const RUNNERS = { integration: 'scripts/vscode-host/run-integration.js', kernels: 'test/kernels/tfjs-core-specs.ts' };
+
 function testFiles(dir) {
   const abs = path.join(root, dir);
   if (!fs.existsSync(abs)) return [];
@@ -61,7 +64,6 @@ if (!run('npm', ['run', '--silent', 'build'])) process.exit(1);
 if (!requested.length && !run('npm', ['run', '--silent', 'lint'])) process.exit(1);
 const results = {};
 for (const n of names) {
-  const RUNNERS = { integration: 'scripts/vscode-host/run-integration.js', kernels: 'test/kernels/tfjs-core-specs.ts' };
   const missingRunner = RUNNERS[n] ? !fs.existsSync(path.join(root, RUNNERS[n])) : testFiles(`out/test/${n}`).length === 0;
   if (missingRunner) {
     console.log(`${n}: no test files: a suite with zero tests fails`);

@@ -27,14 +27,18 @@ static at::Tensor filter_oihw(int32_t id) {
   return o;
 }
 
-// NCHW view of x with asymmetric "same" padding applied explicitly (zero copy when symmetric).
-static at::Tensor padded_input(const at::Tensor& x, const Geometry& g, double value = 0) {
-  at::Tensor n = nchw(x);
-  if (g.symmetric()) return n;
+// NCHW tensor n with g's padding written out (a copy, channels-last); negative pads crop.
+static at::Tensor pad_explicitly(const at::Tensor& n, const Geometry& g, double value) {
   return at::constant_pad_nd(n, {g.left, g.right, g.top, g.bottom}, value).contiguous(at::MemoryFormat::ChannelsLast);
 }
-static std::vector<int64_t> sym_pad(const Geometry& g) {
-  return g.symmetric() ? std::vector<int64_t>{g.top, g.left} : std::vector<int64_t>{0, 0};
+// NCHW view of x with asymmetric "same" padding (or any, when `explicit_pads`) applied explicitly
+// (zero copy otherwise); sym_pad is the padding ATen is then to add itself.
+static at::Tensor padded_input(const at::Tensor& x, const Geometry& g, double value = 0, bool explicit_pads = false) {
+  at::Tensor n = nchw(x);
+  return g.symmetric() && !explicit_pads ? n : pad_explicitly(n, g, value);
+}
+static std::vector<int64_t> sym_pad(const Geometry& g, bool explicit_pads = false) {
+  return g.symmetric() && !explicit_pads ? std::vector<int64_t>{g.top, g.left} : std::vector<int64_t>{0, 0};
 }
 
 static at::Tensor activate(at::Tensor y, const std::string& act, const at::Tensor& prelu, double alpha) {
@@ -98,15 +102,13 @@ TT_FN(conv2dBackpropFilter) {
     // oneDNN's (libtorch 1.13) bf16 weight gradient with its own padding at a stride above 1 comes
     // back with garbage, non-finite values where the image is smaller than the stride (a 1x1 input
     // at stride 2: a bf16 fit at 16 px diverged in layer4); padding explicitly avoids it.
-    bool pad_here = compute_dtype() != at::kFloat && (g.stride[0] > 1 || g.stride[1] > 1) && g.top + g.bottom + g.left + g.right > 0;
-    at::Tensor x = lowp(pad_here ? at::constant_pad_nd(nchw(a.t(0)), {g.left, g.right, g.top, g.bottom}, 0)
-                                       .contiguous(at::MemoryFormat::ChannelsLast)
-                                 : padded_input(a.t(0), g));
+    bool explicit_pads = compute_dtype() != at::kFloat && (g.stride[0] > 1 || g.stride[1] > 1) && g.top + g.bottom + g.left + g.right > 0;
+    at::Tensor x = lowp(padded_input(a.t(0), g, 0, explicit_pads));
     at::Tensor dy = lowp(nchw(a.t(1)));
     auto fs = a.ints(2);
     auto w = at::empty({fs[3], fs[2], fs[0], fs[1]}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
-    auto r = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, pad_here ? std::vector<int64_t>{0, 0} : sym_pad(g), g.dil,
-                                      false, {0, 0}, 1, {false, true, false});
+    auto r = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, sym_pad(g, explicit_pads), g.dil, false, {0, 0}, 1,
+                                      {false, true, false});
     // The filter gradient goes back to float32: the master weights and AdamW stay fp32.
     return ret_id(env, fp32(std::get<1>(r)).permute({2, 3, 1, 0}));
   });
@@ -133,8 +135,7 @@ static bool aten_pool_pads(const Geometry& g, const std::vector<int64_t>& k) {
 // pads crop: tfjs's round/ceil output sizes come as a grown or cut bottom/right).
 static at::Tensor pool_input(const at::Tensor& x, const Geometry& g, const std::vector<int64_t>& k, double value) {
   at::Tensor n = nchw(x);
-  if (aten_pool_pads(g, k)) return n;
-  return at::constant_pad_nd(n, {g.left, g.right, g.top, g.bottom}, value).contiguous(at::MemoryFormat::ChannelsLast);
+  return aten_pool_pads(g, k) ? n : pad_explicitly(n, g, value);
 }
 static std::vector<int64_t> pool_pad(const Geometry& g, const std::vector<int64_t>& k) {
   return aten_pool_pads(g, k) ? std::vector<int64_t>{g.top, g.left} : std::vector<int64_t>{0, 0};

@@ -2,10 +2,10 @@
 import { formatLrValue } from '../../protocol/lr';
 import type { ParamsOf } from '../../protocol/requests';
 import type { CommandKit, Handler } from './shared';
-import { askNumber, checkArg, positiveNumber, wholeIn } from './number-prompts';
+import { checkArg, numberPrompt, positiveNumber, wholeIn } from './number-prompts';
 
 const EPOCHS = wholeIn(1, 1000);
-const ask = (title: string, value: string, prompt: string, check: (t: string) => string | undefined) => askNumber('Fine Tune', title, value, prompt, check);
+const ask = numberPrompt('Fine Tune');
 
 export function fineTuneCommands(kit: CommandKit): Record<string, Handler> {
   const { service, runJob, guarded } = kit;

@@ -17,8 +17,10 @@ export function checkArg(what: string, v: unknown, check: NumberCheck): void {
   if (problem) throw new Error(`${what} must be ${problem.replace(/^enter /, '')}, got ${JSON.stringify(v)}`);
 }
 
-/** An input box for one number; undefined when the user pressed Escape. */
-export async function askNumber(command: string, title: string, value: string, prompt: string, validateInput: NumberCheck): Promise<number | undefined> {
-  const v = await vscode.window.showInputBox({ title: `Image Trainer: ${command} — ${title}`, value, prompt, validateInput, ignoreFocusOut: true });
-  return v === undefined ? undefined : Number(v);
+/** The input box of one command's numbers; it resolves undefined when the user pressed Escape. */
+export function numberPrompt(command: string) {
+  return async (title: string, value: string, prompt: string, validateInput: NumberCheck): Promise<number | undefined> => {
+    const v = await vscode.window.showInputBox({ title: `Image Trainer: ${command} — ${title}`, value, prompt, validateInput, ignoreFocusOut: true });
+    return v === undefined ? undefined : Number(v);
+  };
 }

@@ -1,12 +1,12 @@
 // Validate with TTA (fastai v2 learn.tta) and Change Image Size… (progressive resizing) from the palette.
 import * as vscode from 'vscode';
-import { askNumber, checkArg, wholeIn } from './number-prompts';
+import { checkArg, numberPrompt, wholeIn } from './number-prompts';
 import type { ParamsOf } from '../../protocol/requests';
 import type { CommandKit, Handler } from './shared';
 
 const SIZE = wholeIn(8, 1024);
 const BS = wholeIn(1, 4096);
-const ask = (title: string, value: string, prompt: string, check: (t: string) => string | undefined) => askNumber('Change Image Size', title, value, prompt, check);
+const ask = numberPrompt('Change Image Size');
 
 export function transformCommands(kit: CommandKit): Record<string, Handler> {
   const { service, runJob, quick, guarded } = kit;

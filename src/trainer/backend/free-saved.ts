@@ -28,13 +28,13 @@ interface Visited {
   given: Set<tf.Tensor>;
 }
 
-let installed = false;
-
 /** One running gradients() call: the dy it was given (never ours to free) and its last visited node. */
 interface Pass {
   dy: tf.Tensor | undefined;
   done: Visited | null;
 }
+
+let installed = false;
 
 export function freeSavedTensorsDuringBackward(): void {
   if (installed) return;
