@@ -8,41 +8,17 @@
 const assert = require('assert');
 const path = require('path');
 const { writePetsLikeDataset } = require('../../../out/test/helpers/images');
-
-async function palette(page, command) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 30000 });
-  await input.fill(`>Image Trainer: ${command}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor({ timeout: 30000 });
-  await page.keyboard.press('Enter');
-}
-
-async function pick(page, title, row) {
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).first().waitFor({ timeout: 60000 });
-  const r = page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first();
-  await r.waitFor({ timeout: 30000 });
-  await r.click();
-}
+const { palette, quickInput, pickFolder } = require('./lib/workbench');
 
 module.exports = async function openDatasetAndFit({ page, outDir, workspace }) {
   const root = path.join(workspace, 'pets');
   await writePetsLikeDataset(root, { classes: ['red_thing', 'blue_thing'], perClass: 6, width: 24, height: 20, ext: 'png' });
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
+  await palette(page, 'Image Trainer: Open Dataset');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 30000 });
-  await input.fill('>Image Trainer: Open Dataset');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Dataset' }).first().waitFor({ timeout: 30000 });
-  await page.keyboard.press('Enter');
 
-  // code-server's folder picker is a quick input holding a path: type the folder, accept it
+  // code-server's folder picker is a quick input holding a path
   await page.locator('.quick-input-widget .quick-input-title', { hasText: 'the folder that holds the images' }).first().waitFor({ timeout: 30000 });
-  await page.waitForFunction(() => (document.querySelector('.quick-input-widget input') || {}).value, null, { timeout: 30000 });
-  await input.fill(`${root}/`);
-  await page.waitForTimeout(500);
-  await page.keyboard.press('Enter');
+  await pickFolder(page, root);
 
   const labelling = page.locator('.quick-input-list .monaco-list-row', { hasText: 'From file names' }).first();
   await labelling.waitFor({ timeout: 30000 });
@@ -78,13 +54,13 @@ module.exports = async function openDatasetAndFit({ page, outDir, workspace }) {
 
 
   // 2. a learner and a fit, cancelled from its progress notification
-  await palette(page, 'Create Learner');
-  await pick(page, 'architecture', 'resnet18');
-  await pick(page, 'pretrained weights', 'None');
+  await palette(page, 'Image Trainer: Create Learner');
+  await quickInput(page, 'architecture', { row: 'resnet18' });
+  await quickInput(page, 'pretrained weights', { row: 'None' });
   if (!(await page.locator('.sidebar .pane-header', { hasText: 'Learner' }).first().isVisible())) await page.click('.activitybar [aria-label*="Image Trainer"]');
   await page.locator('.sidebar .monaco-list-row', { hasText: 'resnet18' }).first().waitFor({ timeout: 60000 });
 
-  await palette(page, 'Fit One Cycle');
+  await palette(page, 'Image Trainer: Fit One Cycle');
   await page.locator('.quick-input-widget .quick-input-title', { hasText: 'epochs' }).first().waitFor({ timeout: 30000 });
   await input.fill('20');
   await page.keyboard.press('Enter');

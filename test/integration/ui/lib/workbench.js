@@ -68,23 +68,38 @@ async function waitInFrame(page, kind, probe, what, timeout = 600000, arg = unde
 }
 
 /** Open Dataset…: folder (simple file dialog), labels from folders, confirm, open. */
-async function openDatasetFromFolders(page, folder) {
-  await palette(page, 'Image Trainer: Open Dataset');
+/**
+ * Open Dataset's folder dialog (code-server's quick-input file dialog): moves into `folder` and
+ * accepts it. The dialog lists the folder's entries once it has moved into it (accepting earlier
+ * opens the parent); on loaded cores it can also finish loading after our fill and put its start
+ * folder back into the input, so fill again until it shows the folder.
+ */
+async function pickFolder(page, folder) {
   const pathInput = page.locator('.quick-input-widget input');
   await pathInput.waitFor({ timeout: 15000 });
-  // the dialog lists the folder's entries once it has moved into it (accepting earlier opens the
-  // parent); on loaded cores it can also finish loading after our fill and put its start folder
-  // back into the input, so fill again until it shows the folder
-  const entry = fs.readdirSync(folder).sort()[0];
+  // a folder dialog lists folders only: expect the first subfolder, or just '..' in a folder of files
+  const entry = fs.readdirSync(folder, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()[0];
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  const showsFolder = entry
+    ? () => rows.filter({ hasText: entry }).first().waitFor({ timeout: 10000 }).then(() => true, () => false)
+    : () => page.waitForFunction(() => {
+        const labels = [...document.querySelectorAll('.quick-input-list .monaco-list-row .label-name')].map((l) => l.textContent.trim());
+        return labels.length > 0 && labels.every((l) => l === '..');
+      }, null, { timeout: 10000 }).then(() => true, () => false);
   for (let attempt = 1; ; attempt++) {
     await pathInput.fill(folder + '/');
-    const listed = await page.locator('.quick-input-list .monaco-list-row', { hasText: entry }).first().waitFor({ timeout: 10000 }).then(() => true, () => false);
+    const listed = await showsFolder();
     await page.waitForTimeout(500);
     const value = await pathInput.inputValue();
     if (listed && value.startsWith(folder)) break;
     if (attempt === 6) throw new Error(`the folder dialog did not move into ${folder}: it shows ${value}`);
   }
   await page.locator('.quick-input-widget .quick-input-action a, .quick-input-widget .monaco-button', { hasText: 'Open Dataset' }).first().click();
+}
+
+async function openDatasetFromFolders(page, folder) {
+  await palette(page, 'Image Trainer: Open Dataset');
+  await pickFolder(page, folder);
   await quickInput(page, 'how are the labels', { row: 'From folders' });
   await quickInput(page, 'classes', { row: 'Use these labels' });
   await quickInput(page, 'open the dataset', { row: 'Open dataset' });
@@ -112,4 +127,4 @@ async function showSidebar(page, pane = 'Runs') {
   await page.locator('.sidebar .pane-header', { hasText: pane }).first().waitFor({ timeout: 30000 });
 }
 
-module.exports = { ROOT, CLASSES, writeDataset, palette, quickInput, panelFrame, waitInFrame, openDatasetFromFolders, createLearner, showTab, showSidebar };
+module.exports = { ROOT, CLASSES, writeDataset, palette, quickInput, panelFrame, waitInFrame, pickFolder, openDatasetFromFolders, createLearner, showTab, showSidebar };
