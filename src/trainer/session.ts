@@ -89,7 +89,7 @@ export class TrainerSession {
   }
 
   private requireLearner(): Learner {
-    if (!this.learner) throw new TrainerError('No learner has been created', { fix: 'Create a learner first (createLearner)' });
+    if (!this.learner) throw new TrainerError('No learner has been created', { fix: 'Create a learner first: run "Image Trainer: Create Learner" (the CLI makes one from --arch)' });
     return this.learner;
   }
 
