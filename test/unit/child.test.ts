@@ -118,7 +118,7 @@ test('malformed messages get an error event (and an error response when they car
     assert.match(!bad.ok ? bad.error.message : '', /Invalid parameters for 'fitOneCycle': epochs/);
     const noLearner = await child.request('fit', { epochs: 1 });
     assert.equal(noLearner.ok, false);
-    assert.match(!noLearner.ok ? noLearner.error.fix ?? '' : '', /createLearner/);
+    assert.match(!noLearner.ok ? noLearner.error.fix ?? '' : '', /Image Trainer: Create Learner/);
     // Still alive and answering real work.
     const preview = ok(await child.request('previewLabels', { root: dataDir, labelling: { kind: 'nameRe', pattern: '/([^/]+)_\\d+\\.png$' }, limit: 3 })) as { classes: string[]; items: unknown[]; total: number };
     assert.deepEqual(preview.classes, ['blue_thing', 'red_thing']);

@@ -33,7 +33,7 @@ after(async () => {
 test('dispatch validates method names and params before anything runs', async () => {
   await assert.rejects(session.dispatch('nope', {}), /Unknown method 'nope'/);
   await assert.rejects(session.dispatch('openDataset', { root: dir }), /Invalid parameters for 'openDataset': labelling/);
-  await assert.rejects(session.dispatch('fit', { epochs: 1 }), (e: Error & { fix?: string }) => /No learner/.test(e.message) && /createLearner/.test(e.fix ?? ''));
+  await assert.rejects(session.dispatch('fit', { epochs: 1 }), (e: Error & { fix?: string }) => /No learner/.test(e.message) && /Image Trainer: Create Learner/.test(e.fix ?? ''));
   await assert.rejects(session.dispatch('showBatch', {}), /No dataset is open/);
 });
 
