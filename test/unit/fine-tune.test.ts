@@ -46,7 +46,11 @@ test('fine_tune: both phases follow fastai v2 fit_one_cycle schedules, in one ru
   const d = makeFakeData({ nTrain: 96, nValid: 24 });
   const l = new Learner({ data: d, model: createTinyModel({ numClasses: d.c, ps: [0, 0], seed: 3 }), path: dir, onEvent: (e) => events.push(e) });
   const frozenDuring: number[] = [];
-  const rows = await l.fineTune(2, { baseLr: 1e-2, callbacks: [{ beforeEpoch: (ctx) => void frozenDuring.push(ctx.learner.frozenTo) }] });
+  const bnWdDuring: boolean[] = [];
+  const rows = await l.fineTune(2, {
+    baseLr: 1e-2,
+    callbacks: [{ beforeEpoch: (ctx) => void (frozenDuring.push(ctx.learner.frozenTo), bnWdDuring.push(ctx.learner.opt.bnWd)) }],
+  });
   assert.equal(l.recorder.lrs.length, 36);
   for (const [step, lrs, mom] of EXPECTED) {
     lrs.forEach((v, g) => close(l.recorder.lrs[step][g], v, `lr of group ${g} at step ${step}`));
@@ -54,12 +58,17 @@ test('fine_tune: both phases follow fastai v2 fit_one_cycle schedules, in one ru
   }
   // frozen for the first epoch (only the head trains), unfrozen for the other two; unfrozen at the end
   assert.deepEqual(frozenDuring, [2, 0, 0]);
+  // v2's wd_bn_bias=False in both phases; the v1 verbs go back to bn_wd=True
+  assert.deepEqual(bnWdDuring, [false, false, false]);
   assert.equal(l.frozenTo, 0);
   assert.deepEqual(rows.map((r) => r.phase), ['frozen', 'unfrozen', 'unfrozen']);
   for (const e of events) TrainerEvent.parse(e);
   assert.deepEqual(events.filter((e) => e.type === 'fit_begin').map((e) => e.type === 'fit_begin' && [e.kind, e.epochs, e.totalBatches]), [['fine_tune', 3, 36]]);
   assert.deepEqual(events.filter((e) => e.type === 'epoch').map((e) => e.type === 'epoch' && e.phase), ['frozen', 'unfrozen', 'unfrozen']);
   assert.equal(events.filter((e) => e.type === 'fit_end').length, 1);
+  let bnWdInFit: boolean | undefined;
+  await l.fit(1, 1e-3, { callbacks: [{ beforeEpoch: (ctx) => void (bnWdInFit = ctx.learner.opt.bnWd) }] });
+  assert.equal(bnWdInFit, true);
   l.dispose();
 });
 

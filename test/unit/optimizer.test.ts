@@ -64,20 +64,24 @@ test('AdamW step equals a hand computation (decoupled wd, bias correction, per-g
   for (const p of params) p.variable.dispose();
 });
 
-test('AdamW without bnWd leaves BatchNorm params undecayed; a param with no gradient is untouched', async () => {
+test('AdamW without bnWd leaves BatchNorm params and biases undecayed; a param with no gradient is untouched', async () => {
   await tf.setBackend('cpu');
   const params: ModelParam[] = [
     { name: 'bn', variable: tf.variable(tf.tensor1d([1])), group: 0, isBn: true },
     { name: 'w', variable: tf.variable(tf.tensor1d([1])), group: 0, isBn: false },
+    { name: 'fc.bias', variable: tf.variable(tf.tensor1d([1])), group: 0, isBn: false },
+    { name: 'fc.weight', variable: tf.variable(tf.tensor1d([1])), group: 0, isBn: false },
   ];
   const opt = new AdamW(params, { nGroups: 1, wd: 0.5, bnWd: false });
   opt.lrs = [0.1];
   const g = tf.tensor1d([0]);
-  opt.step({ [params[0].variable.name]: g });
-  // zero gradient: only wd could move it, and it is off for BN
+  opt.step({ [params[0].variable.name]: g, [params[2].variable.name]: g, [params[3].variable.name]: g });
+  // zero gradient: only wd could move them, and it is off for BN and biases (fastai's norm_bias_params)
   assert.equal(params[0].variable.dataSync()[0], 1);
   assert.equal(params[1].variable.dataSync()[0], 1);
-  assert.deepEqual(opt.getState().steps, { bn: 1 });
+  assert.equal(params[2].variable.dataSync()[0], 1);
+  assert.ok(Math.abs(params[3].variable.dataSync()[0] - (1 - 0.1 * 0.5)) < 1e-6, 'a weight is decayed: p·(1 − lr·wd)');
+  assert.deepEqual(opt.getState().steps, { bn: 1, 'fc.bias': 1, 'fc.weight': 1 });
   g.dispose();
   opt.dispose();
   for (const p of params) p.variable.dispose();

@@ -88,6 +88,8 @@ export class Learner {
   /** Callbacks that join every run (fastai callback_fns). */
   readonly callbacks: Callback[] = [];
   wd: number;
+  /** Weight decay on BN/bias params, when the user chose; unset: per verb (see run). */
+  private readonly bnWd: boolean | undefined;
   /** First trainable layer group (0 = everything trains). */
   frozenTo = 0;
   /** Per-item loss of logits against targets (fastai loss_func; MixUp and label smoothing swap it). */
@@ -109,6 +111,7 @@ export class Learner {
     this.path = opts.path;
     this.wd = opts.wd ?? 1e-2;
     this.emitEvent = opts.onEvent ?? (() => undefined);
+    this.bnWd = opts.bnWd;
     this.opt = new AdamW(this.model.params, { nGroups: this.model.layerGroupCount, wd: this.wd, bnWd: opts.bnWd ?? true });
     if (this.model.config.numClasses !== this.data.c) {
       throw new LearnerError(`The model has ${this.model.config.numClasses} outputs but the data has ${this.data.c} classes`, {
@@ -240,6 +243,8 @@ export class Learner {
     this.running = kind;
     this.stopRequested = false;
     this.opt.wd = wd ?? this.wd;
+    // fine_tune is fastai v2's verb and runs with v2's wd_bn_bias=False; the v1 verbs keep bn_wd=True
+    this.opt.bnWd = this.bnWd ?? kind !== 'fine_tune';
     this.ctx = newRunContext(this, kind, epochs, batchesPerEpoch, maxLrs, totalSteps ?? batchesPerEpoch * epochs);
     this.cbs = [new Timer(), new TerminateOnNaN(), new RequireBatches(), new AccuracyMetric(), this.recorder, new ProgressEvents((e) => this.emit(e)), ...this.callbacks, ...runCallbacks].sort(
       (a, b) => (a.order ?? 0) - (b.order ?? 0),

@@ -10,8 +10,8 @@ export interface AdamWOptions {
   eps?: number; // 1e-5
   wd?: number; // 1e-2
   /**
-   * Weight decay on BatchNorm weights/biases too. fastai v1 (the lesson) defaults bn_wd=True and
-   * decays every parameter; set false for fastai v2's wd_bn_bias=False behaviour.
+   * Weight decay on BatchNorm params and biases too. fastai v1 (the lesson) defaults bn_wd=True and
+   * decays every parameter; false exempts them, as v1's bn_wd=False and v2's wd_bn_bias=False do.
    */
   bnWd?: boolean; // true
   nGroups: number;
@@ -53,6 +53,9 @@ export interface AdamWState {
   expAvgSq: Map<string, tf.Tensor>;
 }
 
+/** The params fastai exempts from weight decay when asked (its norm_bias_params): BatchNorm's and every bias. */
+const isBnOrBias = (p: ModelParam) => p.isBn || p.name.endsWith('.bias');
+
 export class AdamW {
   /** Current lr per layer group (set by the schedulers before each step). */
   lrs: number[];
@@ -61,7 +64,8 @@ export class AdamW {
   wd: number;
   readonly sqrMom: number;
   readonly eps: number;
-  readonly bnWd: boolean;
+  /** Set per run by the learner: v1 verbs decay BN/bias params, fine_tune (v2) does not. */
+  bnWd: boolean;
   private readonly state = new Map<string, ParamState>();
 
   constructor(private readonly params: readonly ModelParam[], opts: AdamWOptions) {
@@ -109,7 +113,7 @@ export class AdamW {
       const mom = this.moms[p.group];
       out.push({
         p, st, grad, lr: this.lrs[p.group], mom,
-        wd: p.isBn && !this.bnWd ? 0 : this.wd,
+        wd: !this.bnWd && isBnOrBias(p) ? 0 : this.wd,
         debias1: 1 - Math.pow(mom, st.step), debias2: 1 - Math.pow(this.sqrMom, st.step),
       });
     }

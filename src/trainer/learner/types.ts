@@ -52,6 +52,9 @@ export interface LearnerOptions {
   path: string;
   wd?: number; // 1e-2
   onEvent?: EventSink;
-  /** Weight decay on BatchNorm params too (fastai v1 bn_wd=True, the lesson's default). */
-  bnWd?: boolean; // true
+  /**
+   * Weight decay on BatchNorm params and biases too. Unset: fastai v1's bn_wd=True for fit,
+   * fit_one_cycle and lr_find (the lesson), v2's wd_bn_bias=False for fine_tune.
+   */
+  bnWd?: boolean;
 }
