@@ -4,7 +4,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type uPlot from 'uplot';
 import type { TrainerEvent } from '../src/protocol/events';
-import { beginRun, reduceRun, type RunChange, type RunCurves, type RunState } from '../src/protocol/run-reducer';
+import { beginRun, reduceRun, runWhat, type RunChange, type RunCurves, type RunState } from '../src/protocol/run-reducer';
 import { bootstrap, type PanelContext, type PanelView } from './common/panel';
 import { h, clear, section } from './common/dom';
 import { formatLrValue } from '../src/protocol/lr';
@@ -159,7 +159,7 @@ function createTrainingPanel(root: HTMLElement, ctx: PanelContext<TrainingState>
     const status = statusOf(s);
     const running = status === 'running';
     stopButton.toggleAttribute('disabled', !running);
-    title.textContent = r ? `Training — ${r.kind} ${r.epochs} ep` : 'Training';
+    title.textContent = r ? `Training — ${runWhat(r)}` : 'Training';
     statusLine.textContent = !r
       ? 'Waiting for a Fit One Cycle run…'
       : status === 'failed'

@@ -4,7 +4,7 @@
 // events for the panels to replay. Plain Node.
 import type { TrainerEvent, TrainerEventOf } from '../protocol/events';
 import { formatLrValue } from '../protocol/lr';
-import { beginRun, isRunEvent, reduceRun, type RunState } from '../protocol/run-reducer';
+import { beginRun, isRunEvent, reduceRun, runWhat, type RunState } from '../protocol/run-reducer';
 import type { RunKind } from '../protocol/runs';
 
 /** A run as the history keeps it: the reduced run (src/protocol/run-reducer.ts) plus when and where. */
@@ -158,15 +158,14 @@ function isRunRecord(v: unknown): v is RunRecord {
   return !!r && typeof r.runId === 'string' && typeof r.kind === 'string' && Array.isArray(r.epochRows);
 }
 
-/** "error_rate 0.062 · valid_loss 0.213" — the final metrics of a run, for tree items and toasts. */
 /** A run as a person names it: "fit_one_cycle 2 ep · resnet18 · 14:03" (lr_find: "lr_find · resnet18 · 14:03"). */
-export function runName(run: Pick<RunRecord, 'kind' | 'epochs' | 'startedAt' | 'context'>): string {
+export function runName(run: Pick<RunRecord, 'kind' | 'epochs' | 'frozenEpochs' | 'startedAt' | 'context'>): string {
   const t = new Date(run.startedAt);
   const hhmm = `${String(t.getHours()).padStart(2, '0')}:${String(t.getMinutes()).padStart(2, '0')}`;
-  const what = run.kind === 'lr_find' ? 'lr_find' : `${run.kind} ${run.epochs} ep`;
-  return [what, run.context?.arch, hhmm].filter(Boolean).join(' · ');
+  return [runWhat(run), run.context?.arch, hhmm].filter(Boolean).join(' · ');
 }
 
+/** "error_rate 0.062 · valid_loss 0.213" — the final metrics of a run, for tree items and toasts. */
 export function formatRunMetrics(run: RunRecord): string {
   if (run.kind === 'lr_find') {
     const s = run.lrFind?.suggestions;

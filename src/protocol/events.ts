@@ -47,6 +47,7 @@ export const TrainerEvent = z.discriminatedUnion('type', [
     lrs: z.array(z.number()), // max lr per layer group
     frozenTo: z.number().int(), // first trainable layer group (0 = unfrozen)
     layerGroups: z.number().int(),
+    frozenEpochs: z.number().int().min(0).optional(), // fine_tune: the first epochs, body frozen
   }),
   z.object({
     type: z.literal('batch'),

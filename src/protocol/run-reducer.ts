@@ -33,6 +33,8 @@ export interface RunState {
   /** First trainable layer group (0 = unfrozen). */
   frozenTo: number;
   layerGroups: number;
+  /** fine_tune: how many of `epochs` ran with the body frozen. */
+  frozenEpochs?: number;
   /** Last batch seen: step within the run, position, smoothed loss, lr per group. */
   lastStep: number;
   at?: { epoch: number; iter: number };
@@ -77,11 +79,22 @@ export function beginRun(e: TrainerEventOf<'fit_begin'>, opts: RunCurveOptions =
     lrs: e.lrs,
     frozenTo: e.frozenTo,
     layerGroups: e.layerGroups,
+    ...(e.frozenEpochs !== undefined ? { frozenEpochs: e.frozenEpochs } : {}),
     lastStep: -1,
     lastLrs: e.lrs,
     epochRows: [],
     ...(c ? { curves: { stride: 1, ...(typeof c === 'object' ? { maxPoints: c.maxPoints } : {}), step: [], loss: [], smoothLoss: [], lr: [], mom: [] } } : {}),
   };
+}
+
+/**
+ * What a run did, as a person names it: "fit_one_cycle 2 ep", "fine_tune 2 ep + 1 frozen" (the
+ * epochs fine_tune was asked for, then its frozen ones), "lr_find".
+ */
+export function runWhat(run: Pick<RunState, 'kind' | 'epochs' | 'frozenEpochs'>): string {
+  if (run.kind === 'lr_find') return 'lr_find';
+  const frozen = run.frozenEpochs ?? 0;
+  return frozen > 0 ? `${run.kind} ${run.epochs - frozen} ep + ${frozen} frozen` : `${run.kind} ${run.epochs} ep`;
 }
 
 /** Folds one event into the run (events of other runs and without a run change nothing). */

@@ -63,7 +63,7 @@ test('fine_tune: both phases follow fastai v2 fit_one_cycle schedules, in one ru
   assert.equal(l.frozenTo, 0);
   assert.deepEqual(rows.map((r) => r.phase), ['frozen', 'unfrozen', 'unfrozen']);
   for (const e of events) TrainerEvent.parse(e);
-  assert.deepEqual(events.filter((e) => e.type === 'fit_begin').map((e) => e.type === 'fit_begin' && [e.kind, e.epochs, e.totalBatches]), [['fine_tune', 3, 36]]);
+  assert.deepEqual(events.filter((e) => e.type === 'fit_begin').map((e) => e.type === 'fit_begin' && [e.kind, e.epochs, e.frozenEpochs, e.totalBatches]), [['fine_tune', 3, 1, 36]]);
   assert.deepEqual(events.filter((e) => e.type === 'epoch').map((e) => e.type === 'epoch' && e.phase), ['frozen', 'unfrozen', 'unfrozen']);
   assert.equal(events.filter((e) => e.type === 'fit_end').length, 1);
   let bnWdInFit: boolean | undefined;

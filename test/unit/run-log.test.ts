@@ -16,6 +16,9 @@ test('runs are named as a person would; the log has the epoch table, lr_find sug
   };
   assert.equal(runName(run), 'fit_one_cycle 2 ep · resnet18 · 14:03');
   assert.equal(runName({ ...run, kind: 'lr_find' }), 'lr_find · resnet18 · 14:03');
+  // fine_tune(2) with its frozen epoch: named by what was asked for, not by the 3 epochs run
+  assert.equal(runName({ ...run, kind: 'fine_tune', epochs: 3, frozenEpochs: 1 }), 'fine_tune 2 ep + 1 frozen · resnet18 · 14:03');
+  assert.equal(runName({ ...run, kind: 'fine_tune', epochs: 1, frozenEpochs: 0 }), 'fine_tune 1 ep · resnet18 · 14:03');
   const begin = runLogLines({ type: 'fit_begin', runId: 'x', kind: 'fit_one_cycle', epochs: 2, batchesPerEpoch: 5, totalBatches: 10, lrs: run.lrs, frozenTo: 0, layerGroups: 3 }, run);
   assert.match(begin[0].text, /^fit_one_cycle 2 ep · resnet18 · 14:03: 2 epochs × 5 batches, max lr slice\(1e-5, 1e-3\); all 3 layer groups train$/);
   assert.match(begin[1].text, /^epoch\s+train_loss\s+valid_loss\s+error_rate\s+accuracy\s+time$/);

@@ -57,6 +57,8 @@ export interface RunContext {
   metrics: Record<string, number>;
   /** fine_tune's phase of the current epoch (set by FineTuneSchedule); undefined in other runs. */
   phase?: 'frozen' | 'unfrozen';
+  /** fine_tune's epochs with the body frozen (set by FineTuneSchedule before fit_begin). */
+  frozenEpochs?: number;
   /** Set by the LrFinder when its sweep ends. */
   lrFindResult?: LrFindResult;
   /** Set by the Timer in afterEpoch. */

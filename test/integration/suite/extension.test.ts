@@ -246,7 +246,7 @@ suite('Image Trainer in VS Code', () => {
     assert.strictEqual(run.status, 'completed');
     assert.deepStrictEqual(run.epochRows.map((r) => r.phase), ['frozen', 'unfrozen', 'unfrozen']);
     const node = api.views.runs()[0];
-    assert.match(node.label, /^fine_tune 3 ep · resnet18 · \d\d:\d\d$/);
+    assert.match(node.label, /^fine_tune 2 ep \+ 1 frozen · resnet18 · \d\d:\d\d$/);
     assert.strictEqual(node.contextValue, 'run.completed');
     assert.match(node.description!, /train_loss \d+\.\d{4} · valid_loss \d+\.\d{4} · error_rate \d\.\d{4}/);
     assert.deepStrictEqual(node.children?.map((c) => c.label), ['epoch 0 · frozen', 'epoch 1 · unfrozen', 'epoch 2 · unfrozen']);

@@ -19,6 +19,7 @@ export class FineTuneSchedule implements Callback {
   constructor(private readonly plan: FineTunePlan) {}
 
   beforeFit(ctx: RunContext): void {
+    ctx.frozenEpochs = this.plan.freezeEpochs;
     if (this.plan.freezeEpochs > 0) this.enter(ctx, 'frozen');
   }
 

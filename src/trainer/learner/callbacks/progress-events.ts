@@ -18,6 +18,7 @@ export class ProgressEvents implements Callback {
       lrs: ctx.maxLrs,
       frozenTo: ctx.learner.frozenTo,
       layerGroups: ctx.learner.layerGroupCount,
+      ...(ctx.frozenEpochs !== undefined ? { frozenEpochs: ctx.frozenEpochs } : {}),
     });
   }
 
