@@ -36,6 +36,7 @@ export interface SessionOptions {
 
 /** Jobs that write into the run folder or the dataset: one at a time per folder, across processes. */
 const WRITING_JOBS: ReadonlySet<Method> = new Set<Method>(['fit', 'fitOneCycle', 'fineTune', 'save', 'export', 'relabel', 'deleteFile', 'undo']);
+const OPEN_DATASET_FIRST = 'Open a dataset first: run "Image Trainer: Open Dataset…" (the CLI opens one from --data)';
 
 export class TrainerSession {
   private readonly emit: EventSink;
@@ -84,7 +85,7 @@ export class TrainerSession {
 
 
   private requireData(): DataBunch {
-    if (!this.data || !this.dataset) throw new TrainerError('No dataset is open', { fix: 'Open a dataset first (openDataset)' });
+    if (!this.data || !this.dataset) throw new TrainerError('No dataset is open', { fix: OPEN_DATASET_FIRST });
     return this.data;
   }
 
@@ -422,7 +423,7 @@ export class TrainerSession {
   }
 
   private requireDataset(): SplitDataset {
-    if (!this.dataset) throw new TrainerError('No dataset is open', { fix: 'Open a dataset first (openDataset)' });
+    if (!this.dataset) throw new TrainerError('No dataset is open', { fix: OPEN_DATASET_FIRST });
     return this.dataset;
   }
 

@@ -34,7 +34,7 @@ test('dispatch validates method names and params before anything runs', async ()
   await assert.rejects(session.dispatch('nope', {}), /Unknown method 'nope'/);
   await assert.rejects(session.dispatch('openDataset', { root: dir }), /Invalid parameters for 'openDataset': labelling/);
   await assert.rejects(session.dispatch('fit', { epochs: 1 }), (e: Error & { fix?: string }) => /No learner/.test(e.message) && /Image Trainer: Create Learner/.test(e.fix ?? ''));
-  await assert.rejects(session.dispatch('showBatch', {}), /No dataset is open/);
+  await assert.rejects(session.dispatch('showBatch', {}), (e: Error & { fix?: string }) => /No dataset is open/.test(e.message) && /Image Trainer: Open Dataset/.test(e.fix ?? ''));
 });
 
 test('previewLabels and openDataset label real files; dataset event with per-class counts', async () => {

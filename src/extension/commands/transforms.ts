@@ -22,7 +22,8 @@ export function transformCommands(kit: CommandKit): Record<string, Handler> {
       // arguments (a tree node, another command) get the prompts' own checks, in the user's words
       checkArg('image size', a.size, SIZE);
       checkArg('batch size', a.bs, BS);
-      const current = service.lastDataset?.options;
+      // the open dataset's size and batch; before one is open this session, the saved one's
+      const current = (service.dataset ?? service.lastDataset)?.options;
       const size = a.size ?? await ask('image size', String(Math.min((current?.size ?? 224) * 2, 1024)), 'Progressive resizing: the same data and learner at this many pixels (e.g. 128 → 224)', SIZE);
       if (size === undefined) return undefined;
       const bs = a.bs ?? await ask('batch size', String(current?.bs ?? 64), 'Batch size at the new size (bigger images need a smaller batch)', BS);
