@@ -5,7 +5,8 @@
 #          (AdaptiveConcatPool, BN1d, Dropout 0.25, Linear 1024→512, ReLU, BN1d, Dropout 0.5,
 #          Linear 512→c; kaiming_normal_ head init), layer groups stem..layer2 / layer3..4 / head
 #   opt:   fastai's Adam with true weight decay = torch AdamW(betas=(mom, 0.99), eps=1e-5),
-#          wd on every param (the Learner's bn_wd=True), momentum scheduled with the lr
+#          momentum scheduled with the lr; wd on every param in fit_one_cycle (v1's bn_wd=True), none
+#          on BatchNorm params and biases in fine_tune (v2's wd_bn_bias=False), as the Learner
 #   fit_one_cycle: the Learner's fitOneCycle (v1 schedule: int(n·0.3) warm-up steps, cosine
 #          max/25 → max → max/(25·1e4), moms 0.95 → 0.85 → 0.95)
 #   fine_tune: v2's fine_tune: freeze (only the head and every BatchNorm train), one-cycle for 1
@@ -124,11 +125,19 @@ def even_mults(start, stop, n):
     return [start * step ** i for i in range(n)]
 
 
-def run_phase(model, groups, bn, trainable_from, epochs, sched, xt, yt, bs, wd, gen, log=None, order=None):
+def run_phase(model, groups, bn, trainable_from, epochs, sched, xt, yt, bs, wd, gen, log=None, order=None, no_wd=frozenset()):
     for g, ps in enumerate(groups):
         for p in ps:
             p.requires_grad_(g >= trainable_from or id(p) in bn)
-    opt = torch.optim.AdamW([{'params': ps} for ps in groups], lr=1e-3, betas=(0.95, 0.99), eps=1e-5, weight_decay=wd)
+    # per layer group: the decayed params, then those exempt from weight decay (`no_wd`)
+    param_groups, group_of = [], []
+    for g, ps in enumerate(groups):
+        for exempt in (False, True):
+            sel = [p for p in ps if (id(p) in no_wd) == exempt]
+            if sel:
+                param_groups.append({'params': sel, 'weight_decay': 0.0 if exempt else wd})
+                group_of.append(g)
+    opt = torch.optim.AdamW(param_groups, lr=1e-3, betas=(0.95, 0.99), eps=1e-5, weight_decay=wd)
     n_batches = len(xt) // bs
     total = epochs * n_batches
     step = 0
@@ -139,8 +148,8 @@ def run_phase(model, groups, bn, trainable_from, epochs, sched, xt, yt, bs, wd, 
         for b in range(n_batches):
             idx = perm[b * bs:(b + 1) * bs] if order is None else order.pop(0)
             lrs, mom = sched(total, step)
-            for pg, lr in zip(opt.param_groups, lrs):
-                pg['lr'] = lr
+            for pg, g in zip(opt.param_groups, group_of):
+                pg['lr'] = lrs[g]
                 pg['betas'] = (mom, 0.99)
             loss = F.cross_entropy(model(xt[idx]), yt[idx])
             opt.zero_grad(set_to_none=True)
@@ -196,10 +205,11 @@ def main():
         max_lrs = [a.lr] * 3
         losses = run_phase(model, groups, bn, 0, a.epochs, lambda n, i: one_cycle_v1(max_lrs, n, i), xt, yt, a.bs, a.wd, gen, log, order)
     else:
+        no_wd = bn | {id(p) for name, p in model.named_parameters() if name.endswith('bias')}
         frozen = [a.lr / 10, a.lr / 10, a.lr]
-        losses = run_phase(model, groups, bn, 2, 1, lambda n, i: one_cycle_v2(frozen, n, i, div=25, pct=0.99), xt, yt, a.bs, a.wd, gen, log, order)
+        losses = run_phase(model, groups, bn, 2, 1, lambda n, i: one_cycle_v2(frozen, n, i, div=25, pct=0.99), xt, yt, a.bs, a.wd, gen, log, order, no_wd)
         unfrozen = even_mults(a.lr / 2 / 100, a.lr / 2, 3)
-        losses += run_phase(model, groups, bn, 0, a.epochs - 1, lambda n, i: one_cycle_v2(unfrozen, n, i, div=5, pct=0.3), xt, yt, a.bs, a.wd, gen, log, order)
+        losses += run_phase(model, groups, bn, 0, a.epochs - 1, lambda n, i: one_cycle_v2(unfrozen, n, i, div=5, pct=0.3), xt, yt, a.bs, a.wd, gen, log, order, no_wd)
     seconds = time.time() - t0
     err = error_rate(model, xv, yv, a.bs)
     print('RESULT ' + json.dumps({'error': err, 'seconds': round(seconds, 1), 'finalTrainLoss': losses[-1], 'torch': torch.__version__,
