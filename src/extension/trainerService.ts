@@ -305,7 +305,10 @@ export class TrainerService implements vscode.Disposable {
     switch (answer.method) {
       case 'changeSize': {
         if (this.dataset) {
-          this.dataset = { ...this.dataset, options: { ...this.dataset.options, size: answer.result.size, bs: answer.result.bs } };
+          this.dataset = {
+            summary: { ...this.dataset.summary, transforms: answer.result.transforms },
+            options: { ...this.dataset.options, size: answer.result.size, bs: answer.result.bs },
+          };
           void this.context.workspaceState.update(KEY_DATASET, this.dataset);
         }
         break;

@@ -117,6 +117,7 @@ export function datasetNodes(service: TrainerService): ViewNode[] {
       icon: 'split-horizontal',
       tooltip: `size ${ds.options.size ?? 'default'} · batch size ${ds.options.bs ?? 'default'} · seed ${ds.options.seed ?? 'default'}`,
     },
+    ...(s.transforms ? [{ id: 'ds.tfms', label: 'Transforms', description: s.transforms, tooltip: `item_tfms + batch_tfms, in fastai's words:\n${s.transforms}`, icon: 'wand' }] : []),
     { id: 'ds.classes', label: `Classes (${s.classes.length})`, icon: 'list-unordered', children: classes, expanded: classes.length <= 12 },
   ];
   if (skipped.length) nodes.push({ id: 'ds.skipped', label: `Skipped files (${s.skipped.length})`, icon: 'warning', children: skipped });

@@ -12,6 +12,8 @@ export const DatasetSummary = z.object({
   trainCount: z.number().int(),
   validCount: z.number().int(),
   skipped: z.array(z.object({ file: z.string(), reason: z.string() })),
+  /** The loaders' transforms in fastai's words (item_tfms + batch_tfms), e.g. "item_tfms=Resize(460, method='crop'), batch_tfms=aug_transforms(size=224)". */
+  transforms: z.string().optional(),
 });
 export type DatasetSummary = z.infer<typeof DatasetSummary>;
 

@@ -164,7 +164,7 @@ export class TrainerSession {
       this.dataset = split;
       this.data = bunch;
       this.seed = p.seed ?? 42;
-      const summary = summarizeDataset(split);
+      const summary = { ...summarizeDataset(split), transforms: dataApi.describePipeline(dataApi.bunchSettings(bunch)!.pipeline, bunch.size) };
       this.emit({ type: 'dataset', ...summary });
       return summary;
     });

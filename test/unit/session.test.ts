@@ -45,8 +45,10 @@ test('previewLabels and openDataset label real files; dataset event with per-cla
   assert.deepEqual(summary.classes, ['blue_thing', 'red_thing']);
   assert.equal(summary.trainCount + summary.validCount, 24);
   assert.equal(summary.counts.reduce((a, c) => a + c.train + c.valid, 0), 24);
+  // the defaults in fastai v2's words
+  assert.equal(summary.transforms, "item_tfms=Resize(16, method='crop'), batch_tfms=aug_transforms(size=16)");
   const e = events.find((x) => x.type === 'dataset');
-  assert.ok(e && e.type === 'dataset' && e.validCount === summary.validCount);
+  assert.ok(e && e.type === 'dataset' && e.validCount === summary.validCount && e.transforms === summary.transforms);
   const batch = await session.showBatch({ n: 4 });
   assert.equal(batch.items.length, 4);
   assert.match(batch.items[0]?.src ?? '', /^data:image\/png;base64,iVBOR/);

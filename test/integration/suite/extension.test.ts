@@ -319,6 +319,7 @@ suite('Image Trainer in VS Code', () => {
     assert.deepStrictEqual(changed.shown, [`Image Trainer: data now at 24 px, bs 4 (${r.transforms}); the learner is kept`]);
     assert.deepStrictEqual(size(), [24, 24]);
     assert.match(api.views.dataset().find((n) => n.label === 'Split')!.tooltip!, /^size 24 · batch size 4 /);
+    assert.strictEqual(api.views.dataset().find((n) => n.label === 'Transforms')?.description, r.transforms, 'the Dataset view shows the new transforms');
     assert.strictEqual(api.service.learner, learner, 'the same learner');
 
     // bad values passed to the command are refused before the trainer sees them, with what is allowed
