@@ -75,22 +75,41 @@ TT_FN(conv2d) {
   });
 }
 
+// dx (NHWC, shape `in`) of a convolution with OIHW-CL weight w and `groups` groups.
+static at::Tensor backprop_input(const at::Tensor& dy_nhwc, const at::Tensor& w, const std::vector<int64_t>& shape,
+                                 const Geometry& g, int64_t groups) {
+  at::Tensor dy = lowp(nchw(dy_nhwc));
+  int64_t ph = g.symmetric() ? 0 : g.top + g.bottom, pw = g.symmetric() ? 0 : g.left + g.right;
+  auto in = at::empty({shape[0], shape[3], shape[1] + ph, shape[2] + pw},
+                      dy.options().memory_format(at::MemoryFormat::ChannelsLast));
+  auto r = at::convolution_backward(dy, in, lowp(w), c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, groups,
+                                    {true, false, false});
+  at::Tensor dx = fp32(std::get<0>(r));
+  if (!g.symmetric()) dx = dx.narrow(2, g.top, shape[1]).narrow(3, g.left, shape[2]);
+  return nhwc(dx);
+}
+
+// The weight gradient, OIHW of shape `oihw_shape`, of a convolution of x (NHWC) with `groups` groups.
+static at::Tensor backprop_filter(const at::Tensor& x_nhwc, const at::Tensor& dy_nhwc, std::vector<int64_t> oihw_shape,
+                                  const Geometry& g, int64_t groups) {
+  // oneDNN's (libtorch 1.13) bf16 weight gradient with its own padding at a stride above 1 comes
+  // back with garbage, non-finite values where the image is smaller than the stride (a 1x1 input
+  // at stride 2: a bf16 fit at 16 px diverged in layer4); padding explicitly avoids it.
+  bool explicit_pads = compute_dtype() != at::kFloat && (g.stride[0] > 1 || g.stride[1] > 1) && g.top + g.bottom + g.left + g.right > 0;
+  at::Tensor x = lowp(padded_input(x_nhwc, g, 0, explicit_pads));
+  at::Tensor dy = lowp(nchw(dy_nhwc));
+  auto w = at::empty(oihw_shape, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  auto r = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, sym_pad(g, explicit_pads), g.dil, false, {0, 0}, groups,
+                                    {false, true, false});
+  // The filter gradient goes back to float32: the master weights and AdamW stay fp32.
+  return fp32(std::get<1>(r));
+}
+
 // conv2dBackpropInput(dy, filter, inputShape NHWC, strides, pads, dilations)
 TT_FN(conv2dBackpropInput) {
   return guarded(env, "conv2dBackpropInput", [&] {
     Args a(env, info, 6);
-    at::Tensor dy = lowp(nchw(a.t(0)));
-    auto w = lowp(filter_oihw(a.id(1)));
-    auto shape = a.ints(2);
-    auto g = geometry(a, 3);
-    int64_t ph = g.symmetric() ? 0 : g.top + g.bottom, pw = g.symmetric() ? 0 : g.left + g.right;
-    auto in = at::empty({shape[0], shape[3], shape[1] + ph, shape[2] + pw},
-                        dy.options().memory_format(at::MemoryFormat::ChannelsLast));
-    auto r = at::convolution_backward(dy, in, w, c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, 1,
-                                      {true, false, false});
-    at::Tensor dx = fp32(std::get<0>(r));
-    if (!g.symmetric()) dx = dx.narrow(2, g.top, shape[1]).narrow(3, g.left, shape[2]);
-    return ret_id(env, nhwc(dx));
+    return ret_id(env, backprop_input(a.t(0), filter_oihw(a.id(1)), a.ints(2), geometry(a, 3), 1));
   });
 }
 
@@ -98,32 +117,51 @@ TT_FN(conv2dBackpropInput) {
 TT_FN(conv2dBackpropFilter) {
   return guarded(env, "conv2dBackpropFilter", [&] {
     Args a(env, info, 6);
-    auto g = geometry(a, 3);
-    // oneDNN's (libtorch 1.13) bf16 weight gradient with its own padding at a stride above 1 comes
-    // back with garbage, non-finite values where the image is smaller than the stride (a 1x1 input
-    // at stride 2: a bf16 fit at 16 px diverged in layer4); padding explicitly avoids it.
-    bool explicit_pads = compute_dtype() != at::kFloat && (g.stride[0] > 1 || g.stride[1] > 1) && g.top + g.bottom + g.left + g.right > 0;
-    at::Tensor x = lowp(padded_input(a.t(0), g, 0, explicit_pads));
-    at::Tensor dy = lowp(nchw(a.t(1)));
     auto fs = a.ints(2);
-    auto w = at::empty({fs[3], fs[2], fs[0], fs[1]}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
-    auto r = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, sym_pad(g, explicit_pads), g.dil, false, {0, 0}, 1,
-                                      {false, true, false});
-    // The filter gradient goes back to float32: the master weights and AdamW stay fp32.
-    return ret_id(env, fp32(std::get<1>(r)).permute({2, 3, 1, 0}));
+    return ret_id(env, backprop_filter(a.t(0), a.t(1), {fs[3], fs[2], fs[0], fs[1]}, geometry(a, 3), 1).permute({2, 3, 1, 0}));
   });
 }
 
-// depthwise(x, filter [H,W,C,M], strides, pads, dilations): groups = C
+// A depthwise filter [H,W,C,M] as the OIHW-CL weight [C*M,1,H,W] of a convolution with C groups.
+static at::Tensor depthwise_oihw(const at::Tensor& f) {
+  return f.reshape({f.size(0), f.size(1), f.size(2) * f.size(3), 1}).permute({2, 3, 0, 1}).contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+// depthwise(x, filter [H,W,C,M], strides, pads, dilations, bias|null, activation, prelu|null, alpha): groups = C
 TT_FN(depthwiseConv2d) {
   return guarded(env, "depthwiseConv2d", [&] {
-    Args a(env, info, 5);
+    Args a(env, info, 9);
     at::Tensor x = a.t(0), f = a.t(1);
     auto g = geometry(a, 2);
-    int64_t C = f.size(2), M = f.size(3);
-    auto w = f.reshape({f.size(0), f.size(1), C * M, 1}).permute({2, 3, 0, 1}).contiguous(at::MemoryFormat::ChannelsLast);
-    auto y = at::convolution(lowp(padded_input(x, g)), lowp(w), c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, C);
-    return ret_id(env, nhwc(fp32(y)));
+    at::Tensor bias = a.opt_t(5);
+    std::string act = a.is_nullish(6) ? "" : a.str(6);
+    at::Tensor prelu = a.opt_t(7);
+    double alpha = a.is_nullish(8) ? 0.2 : a.f64(8);
+    auto y = at::convolution(lowp(padded_input(x, g)), lowp(depthwise_oihw(f)), c10::nullopt, g.stride, sym_pad(g), g.dil,
+                             false, {0, 0}, f.size(2));
+    at::Tensor out = nhwc(fp32(y));
+    if (bias.defined()) out = out + bias;
+    return ret_id(env, activate(out, act, prelu, alpha));
+  });
+}
+
+// depthwiseBackpropInput(dy, filter [H,W,C,M], inputShape NHWC, strides, pads, dilations)
+TT_FN(depthwiseBackpropInput) {
+  return guarded(env, "depthwiseBackpropInput", [&] {
+    Args a(env, info, 6);
+    at::Tensor f = a.t(1);
+    return ret_id(env, backprop_input(a.t(0), depthwise_oihw(f), a.ints(2), geometry(a, 3), f.size(2)));
+  });
+}
+
+// depthwiseBackpropFilter(x, dy, filterShape [H,W,C,M], strides, pads, dilations)
+TT_FN(depthwiseBackpropFilter) {
+  return guarded(env, "depthwiseBackpropFilter", [&] {
+    Args a(env, info, 6);
+    auto fs = a.ints(2);
+    at::Tensor dw = backprop_filter(a.t(0), a.t(1), {fs[2] * fs[3], 1, fs[0], fs[1]}, geometry(a, 3), fs[2]);
+    // [C*M,1,H,W] -> [H,W,1,C*M] -> [H,W,C,M]
+    return ret_id(env, dw.permute({2, 3, 1, 0}).reshape({fs[0], fs[1], fs[2], fs[3]}));
   });
 }
 
@@ -206,6 +244,7 @@ void init_conv(napi_env env, napi_value exports) {
   add_exports(env, exports, {
     {"conv2d", conv2d}, {"conv2dBackpropInput", conv2dBackpropInput},
     {"conv2dBackpropFilter", conv2dBackpropFilter}, {"depthwiseConv2d", depthwiseConv2d},
+    {"depthwiseBackpropInput", depthwiseBackpropInput}, {"depthwiseBackpropFilter", depthwiseBackpropFilter},
     {"pool", pool}, {"poolGrad", poolGrad},
   });
 }

@@ -133,6 +133,23 @@ TT_FN(gather) {
   });
 }
 
+// unsortedSegmentSum(x, segmentIds, numSegments): [numSegments, ...x.shape[ids.rank:]]; as TensorFlow,
+// rows whose id is outside [0, numSegments) are dropped
+TT_FN(unsortedSegmentSum) {
+  return guarded(env, "unsortedSegmentSum", [&] {
+    Args a(env, info, 3);
+    at::Tensor x = a.t(0), ids = a.t(1).to(at::kLong);
+    int64_t n = a.i64(2);
+    std::vector<int64_t> rows{ids.numel()}, shape{n};
+    for (int64_t d = ids.dim(); d < x.dim(); d++) { rows.push_back(x.size(d)); shape.push_back(x.size(d)); }
+    at::Tensor flat = x.reshape(rows), id = ids.reshape({-1});
+    at::Tensor keep = (id >= 0).logical_and(id < n).nonzero().squeeze(1);
+    auto y = at::zeros(shape, x.options());
+    y.index_add_(0, id.index_select(0, keep), flat.index_select(0, keep));
+    return ret_id(env, y);
+  });
+}
+
 // oneHot(indices, depth, on, off, dtype)
 TT_FN(oneHot) {
   return guarded(env, "oneHot", [&] {
@@ -159,6 +176,7 @@ void init_shape(napi_env env, napi_value exports) {
     {"transpose", transpose}, {"stridedSlice", stridedSlice}, {"slice", slice}, {"concat", concat},
     {"stack", stack}, {"unstack", unstack}, {"split", split}, {"pad", pad}, {"tile", tile},
     {"reverse", reverse}, {"broadcastTo", broadcastTo}, {"gather", gather}, {"oneHot", oneHot},
+    {"unsortedSegmentSum", unsortedSegmentSum},
   });
 }
 

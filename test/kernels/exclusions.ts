@@ -14,7 +14,7 @@ export const EXCLUSIONS: Exclusion[] = [
       'concat3d Accepts string tensor', 'equal should support string comparison', 'notEqual should support string comparison',
       'greater should support string comparison', 'greaterEqual should support string comparison',
       'less should support string comparison', 'lessEqual should support string comparison', 'fill 1D fill string',
-      'fill 2D fill string', 'slice  accepts string', 'squeeze default', 'squeeze specific dimension', 'squeeze all ones',
+      'fill 2D fill string', 'slice  accepts string', 'squeeze default', 'squeeze specific dimension', 'expandDims 1d string tensor', 'expandDims 2d string tensor, axis=1', 'squeeze all ones',
       'squeeze squeeze only ones', 'stack accepts string', 'tile 1d string tensor', 'tile 2d string tensor',
       'tile 6D string tensor', 'unstack accepts string', 'tensor Scalar string dtype', 'tensor reshape a string tensor',
       'tensor.toString 1d long string tensor', 'tensor.toString 2d long string tensor',

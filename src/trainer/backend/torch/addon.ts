@@ -59,11 +59,15 @@ export interface TorchAddon {
   broadcastTo(x: Handle, shape: number[]): Handle;
   gather(x: Handle, indices: Handle, axis: number, batchDims: number): Handle;
   oneHot(indices: Handle, depth: number, on: number, off: number, dtype: string): Handle;
+  unsortedSegmentSum(x: Handle, segmentIds: Handle, numSegments: number): Handle;
   conv2d(x: Handle, w: Handle, strides: number[], pads: number[], dil: number[], bias: Handle | null,
     act: string | null, prelu: Handle | null, alpha: number | null): Handle;
   conv2dBackpropInput(dy: Handle, w: Handle, inShape: number[], strides: number[], pads: number[], dil: number[]): Handle;
   conv2dBackpropFilter(x: Handle, dy: Handle, filterShape: number[], strides: number[], pads: number[], dil: number[]): Handle;
-  depthwiseConv2d(x: Handle, w: Handle, strides: number[], pads: number[], dil: number[]): Handle;
+  depthwiseConv2d(x: Handle, w: Handle, strides: number[], pads: number[], dil: number[], bias: Handle | null,
+    act: string | null, prelu: Handle | null, alpha: number | null): Handle;
+  depthwiseBackpropInput(dy: Handle, w: Handle, inShape: number[], strides: number[], pads: number[], dil: number[]): Handle;
+  depthwiseBackpropFilter(x: Handle, dy: Handle, filterShape: number[], strides: number[], pads: number[], dil: number[]): Handle;
   pool(kind: 'max' | 'avg', x: Handle, k: number[], strides: number[], pads: number[]): Handle;
   poolGrad(kind: 'max' | 'avg', dy: Handle, x: Handle, k: number[], strides: number[], pads: number[]): Handle;
   matmul(a: Handle, b: Handle, ta: boolean, tb: boolean, bias: Handle | null, act: string | null,

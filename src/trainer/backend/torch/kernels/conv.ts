@@ -2,7 +2,7 @@
 // are the kernels its gradients call). Geometry comes from tfjs's own conv/pool helpers.
 import * as tf from '@tensorflow/tfjs-core';
 import type { TorchBackend } from '../backend';
-import { input, kernel, type Attrs } from './util';
+import { fusedArgs, input, kernel, type Attrs } from './util';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
@@ -34,12 +34,10 @@ function conv(b: TorchBackend, inputs: tf.NamedTensorInfoMap, attrs: Attrs, fuse
   const x = input(inputs, 'x');
   const filter = input(inputs, 'filter');
   const c = convInfo(x.shape, filter.shape, attrs);
-  const bias = fused && inputs.bias ? b.handle(inputs.bias) : null;
-  const prelu = fused && inputs.preluActivationWeights ? b.handle(inputs.preluActivationWeights) : null;
-  const act = fused ? ((attrs.activation as string) ?? 'linear') : null;
-  const alpha = fused ? ((attrs.leakyreluAlpha as number) ?? 0.2) : null;
-  return b.output(b.addon.conv2d(b.handle(x), b.handle(filter), strides(c), pads(c), dilations(c), bias, act, prelu, alpha));
+  const f = fusedArgs(b, inputs, attrs, fused);
+  return b.output(b.addon.conv2d(b.handle(x), b.handle(filter), strides(c), pads(c), dilations(c), f.bias, f.act, f.prelu, f.alpha));
 }
+
 
 kernel('Conv2D', (inputs, b, attrs) => conv(b, inputs, attrs, false));
 kernel('FusedConv2D', (inputs, b, attrs) => conv(b, inputs, attrs, true));
@@ -62,11 +60,32 @@ kernel('Conv2DBackpropFilter', (inputs, b, attrs) => {
   return b.output(b.addon.conv2dBackpropFilter(b.handle(x), b.handle(dy), filterShape, strides(c), pads(c), dilations(c)));
 });
 
-kernel('DepthwiseConv2dNative', (inputs, b, attrs) => {
+function depthwise(b: TorchBackend, inputs: tf.NamedTensorInfoMap, attrs: Attrs, fused: boolean): tf.TensorInfo {
+  requireNhwc(attrs);
   const x = input(inputs, 'x');
   const filter = input(inputs, 'filter');
   const c = convInfo(x.shape, filter.shape, attrs, true);
-  return b.output(b.addon.depthwiseConv2d(b.handle(x), b.handle(filter), strides(c), pads(c), dilations(c)));
+  const f = fusedArgs(b, inputs, attrs, fused);
+  return b.output(b.addon.depthwiseConv2d(b.handle(x), b.handle(filter), strides(c), pads(c), dilations(c), f.bias, f.act, f.prelu, f.alpha));
+}
+
+kernel('DepthwiseConv2dNative', (inputs, b, attrs) => depthwise(b, inputs, attrs, false));
+kernel('FusedDepthwiseConv2D', (inputs, b, attrs) => depthwise(b, inputs, attrs, true));
+
+kernel('DepthwiseConv2dNativeBackpropInput', (inputs, b, attrs) => {
+  const dy = input(inputs, 'dy');
+  const filter = input(inputs, 'filter');
+  const inShape = attrs.inputShape as number[];
+  const c = convInfo(inShape, filter.shape, attrs, true);
+  return b.output(b.addon.depthwiseBackpropInput(b.handle(dy), b.handle(filter), inShape, strides(c), pads(c), dilations(c)));
+});
+
+kernel('DepthwiseConv2dNativeBackpropFilter', (inputs, b, attrs) => {
+  const x = input(inputs, 'x');
+  const dy = input(inputs, 'dy');
+  const filterShape = attrs.filterShape as number[];
+  const c = convInfo(x.shape, filterShape, attrs, true);
+  return b.output(b.addon.depthwiseBackpropFilter(b.handle(x), b.handle(dy), filterShape, strides(c), pads(c), dilations(c)));
 });
 
 function poolInfo(xShape: number[], attrs: Attrs): ConvInfo {

@@ -60,6 +60,16 @@ for (const name of BINARY) {
   });
 }
 
+// Gradient kernels tfjs-core's gradients call by name, with their inputs in the addon's order.
+const GRADIENTS: Record<string, [string, string]> = { EluGrad: ['dy', 'y'] };
+for (const [name, [first, second]] of Object.entries(GRADIENTS)) {
+  kernel(name, (inputs, b) => {
+    binaryCodes ??= codes(b, b.addon.binaryOps);
+    const dy = input(inputs, first);
+    return b.output(b.addon.binary(code(binaryCodes, name), b.handle(dy), b.handle(input(inputs, second)), dy.dtype));
+  });
+}
+
 kernel('Identity', (inputs, b) => alias(b, input(inputs, 'x')));
 
 kernel('Cast', (inputs, b, attrs) => {

@@ -1,5 +1,5 @@
 // Dense, normalisation and resize kernels.
-import { input, kernel } from './util';
+import { fusedArgs, input, kernel } from './util';
 
 for (const name of ['BatchMatMul', '_FusedMatMul']) {
   const fused = name === '_FusedMatMul';
@@ -9,11 +9,8 @@ for (const name of ['BatchMatMul', '_FusedMatMul']) {
     if (a.shape.length < 2 || m.shape.length < 2) {
       throw new Error(`${name}: both inputs must be at least rank 2, got ranks ${a.shape.length} and ${m.shape.length}`);
     }
-    const bias = fused && inputs.bias ? b.handle(inputs.bias) : null;
-    const prelu = fused && inputs.preluActivationWeights ? b.handle(inputs.preluActivationWeights) : null;
-    const act = fused ? ((attrs.activation as string) ?? 'linear') : null;
-    const alpha = fused ? ((attrs.leakyreluAlpha as number) ?? 0.2) : null;
-    return b.output(b.addon.matmul(b.handle(a), b.handle(m), Boolean(attrs.transposeA), Boolean(attrs.transposeB), bias, act, prelu, alpha));
+    const f = fusedArgs(b, inputs, attrs, fused);
+    return b.output(b.addon.matmul(b.handle(a), b.handle(m), Boolean(attrs.transposeA), Boolean(attrs.transposeB), f.bias, f.act, f.prelu, f.alpha));
   });
 }
 

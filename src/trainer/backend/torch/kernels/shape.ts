@@ -11,6 +11,17 @@ kernel('Reshape', (inputs, b, attrs) => {
   return b.output(b.addon.reshape(b.handle(x), shape));
 });
 
+kernel('ExpandDims', (inputs, b, attrs) => {
+  const x = input(inputs, 'input');
+  const rank = x.shape.length;
+  let axis = attrs.dim as number;
+  tf.util.assert(axis >= -(rank + 1) && axis <= rank, () => `Axis must be in the interval [${-(rank + 1)}, ${rank}]`);
+  if (axis < 0) axis += rank + 1;
+  const shape = [...x.shape];
+  shape.splice(axis, 0, 1);
+  return b.output(b.addon.reshape(b.handle(x), shape));
+});
+
 kernel('Transpose', (inputs, b, attrs) => {
   const x = input(inputs, 'x');
   const perm = attrs.perm as number[];
@@ -109,6 +120,12 @@ kernel('GatherV2', (inputs, b, attrs) => {
   const indices = input(inputs, 'indices');
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
   return b.output(b.addon.gather(b.handle(x), b.handle(indices), axis, (attrs.batchDims as number) ?? 0));
+});
+
+kernel('UnsortedSegmentSum', (inputs, b, attrs) => {
+  const x = input(inputs, 'x');
+  const ids = input(inputs, 'segmentIds');
+  return b.output(b.addon.unsortedSegmentSum(b.handle(x), b.handle(ids), attrs.numSegments as number));
 });
 
 kernel('OneHot', (inputs, b, attrs) => {

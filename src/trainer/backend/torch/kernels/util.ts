@@ -41,6 +41,16 @@ export function input(inputs: Inputs, name: string): tf.TensorInfo {
   return t;
 }
 
+/** A fused conv's or matmul's bias, activation, PReLU weights and leaky-ReLU alpha (all null when not fused). */
+export function fusedArgs(b: TorchBackend, inputs: Inputs, attrs: Attrs, fused: boolean) {
+  return {
+    bias: fused && inputs.bias ? b.handle(inputs.bias) : null,
+    prelu: fused && inputs.preluActivationWeights ? b.handle(inputs.preluActivationWeights) : null,
+    act: fused ? ((attrs.activation as string) ?? 'linear') : null,
+    alpha: fused ? ((attrs.leakyreluAlpha as number) ?? 0.2) : null,
+  };
+}
+
 /** Same tensor, one more reference (what tfjs's cpu backend does for Identity/no-op casts). */
 export function alias(b: TorchBackend, x: tf.TensorInfo): tf.TensorInfo {
   b.incRef(x.dataId);
