@@ -9,27 +9,37 @@ namespace tt {
 static at::Tensor channels_first(const at::Tensor& x) { return x.dim() == 2 ? x : x.movedim(-1, 1); }
 static at::Tensor channels_last(const at::Tensor& x) { return x.dim() == 2 ? x : x.movedim(1, -1); }
 
-// bnTrain(x, gamma, beta, eps) -> [y, batchMean, batchVariance(biased), invstd]
+// bnTrain(x, gamma, beta, eps, residual|null, relu) -> [y, batchMean, batchVariance(biased), invstd]
+// with y = relu?(bn(x) + residual?), written into the batch norm's own output: as PyTorch's
+// in-place `out += identity; relu_(out)`, no separate tensor holds bn(x) or the sum.
 TT_FN(bnTrain) {
   return guarded(env, "bnTrain", [&] {
-    Args a(env, info, 4);
+    Args a(env, info, 6);
     at::Tensor x = a.t(0), gamma = a.t(1), beta = a.t(2);
     double eps = a.f64(3);
+    at::Tensor residual = a.opt_t(4);
     auto r = at::native_batch_norm(channels_first(x), gamma, beta, c10::nullopt, c10::nullopt, true, 0.0, eps);
+    at::Tensor y = std::get<0>(r);
+    if (residual.defined()) y.add_(channels_first(residual));
+    if (a.b(5)) y.relu_();
     at::Tensor invstd = std::get<2>(r);
     at::Tensor var = invstd.pow(-2).sub_(eps);
-    return ret_ids(env, {channels_last(std::get<0>(r)), std::get<1>(r), var, invstd});
+    return ret_ids(env, {channels_last(y), std::get<1>(r), var, invstd});
   });
 }
 
-// bnTrainGrad(dy, x, gamma, mean, invstd, eps) -> [dx, dgamma, dbeta]
+// bnTrainGrad(dy, x, gamma, mean, invstd, eps, y|null) -> [dx, dgamma, dbeta, dz]: with the fused
+// op's output y (a relu after it), dz = dy where y > 0, else 0, is the gradient of bn(x) + residual
+// (so also the residual's), and the batch norm backward runs on it; without, dz is dy.
 TT_FN(bnTrainGrad) {
   return guarded(env, "bnTrainGrad", [&] {
-    Args a(env, info, 6);
+    Args a(env, info, 7);
     at::Tensor dy = a.t(0), x = a.t(1), gamma = a.t(2), mean = a.t(3), invstd = a.t(4);
-    auto r = at::native_batch_norm_backward(channels_first(dy), channels_first(x), gamma, c10::nullopt, c10::nullopt,
+    at::Tensor y = a.opt_t(6);
+    at::Tensor dz = y.defined() ? at::threshold_backward(dy, y, 0) : dy;
+    auto r = at::native_batch_norm_backward(channels_first(dz), channels_first(x), gamma, c10::nullopt, c10::nullopt,
                                             mean, invstd, true, a.f64(5), {true, true, true});
-    return ret_ids(env, {channels_last(std::get<0>(r)), std::get<1>(r), std::get<2>(r)});
+    return ret_ids(env, {channels_last(std::get<0>(r)), std::get<1>(r), std::get<2>(r), dz});
   });
 }
 

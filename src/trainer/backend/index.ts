@@ -231,5 +231,5 @@ function nativeGpuName(): string | undefined {
   }
 }
 export * from './memory';
-export { onTorch, torchBatchNormTrain, torchCrossEntropyPerItem, torchAdamW, type AdamWItem } from './torch/fused';
+export { onTorch, torchBatchNormTrain, torchCrossEntropyPerItem, torchAdamW, type AdamWItem, type BatchNormPost } from './torch/fused';
 export { setTorchComputePrecision, torchComputePrecision, mixedPrecisionRefusal } from './torch/precision';

@@ -2,7 +2,7 @@
 // Training uses one custom-gradient op with the closed-form backward
 //   dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂))
 // instead of tfjs's moments + batchNorm graph (fewer, cheaper kernels on wasm).
-import { tf, torchBatchNormTrain } from '../backend';
+import { tf, torchBatchNormTrain, type BatchNormPost } from '../backend';
 import type { ParamStore } from './params';
 
 export const BN_EPS = 1e-5;
@@ -40,6 +40,11 @@ const batchNormTrainOp = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: t
   };
 }) as any) as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
 
+function withPost<T extends tf.Tensor>(y: T, post: BatchNormPost): T {
+  const sum = post.residual ? (tf.add(y, post.residual) as T) : y;
+  return post.relu ? tf.relu(sum) : sum;
+}
+
 export class BatchNorm {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
@@ -62,12 +67,13 @@ export class BatchNorm {
     this.numBatchesTracked = store.buffer(`${name}.num_batches_tracked`, tf.scalar(0, 'int32'));
   }
 
-  apply<T extends tf.Tensor>(x: T, training: boolean): T {
+  /** relu?(bn(x) + residual?): `post` is what follows the norm in a ResNet block, fused into it on torch. */
+  apply<T extends tf.Tensor>(x: T, training: boolean, post: BatchNormPost = {}): T {
     if (!training) {
-      return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as T;
+      return withPost(tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPS) as T, post);
     }
     // On torch: ATen's native batch norm forward and backward, one kernel each way.
-    const fused = torchBatchNormTrain(x, this.gamma, this.beta, BN_EPS);
+    const fused = torchBatchNormTrain(x, this.gamma, this.beta, BN_EPS, post);
     if (fused) {
       this.set.record(this.name, { mean: fused.mean, variance: fused.variance, count: x.size / x.shape[x.rank - 1] });
       return fused.y as T;
@@ -76,7 +82,7 @@ export class BatchNorm {
     const [mean, variance] = stash!;
     stash = null;
     this.set.record(this.name, { mean, variance, count: x.size / x.shape[x.rank - 1] });
-    return y;
+    return withPost(y, post);
   }
 
   /** running = (1 − m)·running + m·batch, with the unbiased batch variance (torch). */

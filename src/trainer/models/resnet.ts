@@ -69,10 +69,10 @@ class ConvBn {
     this.conv = new Conv(store, rand, convName, k, cin, cout, stride, padding, group);
     this.bn = new BatchNorm(store, bnName, cout, group, bns);
   }
-  apply(x: tf.Tensor4D, training: boolean, relu: boolean): tf.Tensor4D {
-    if (!training && !isRecordingGradients()) return this.applyFolded(x, relu);
-    const y = this.bn.apply(this.conv.apply(x), training);
-    return relu ? tf.relu(y) : y;
+  /** relu?(bn(conv(x)) + residual?) */
+  apply(x: tf.Tensor4D, training: boolean, relu: boolean, residual?: tf.Tensor4D): tf.Tensor4D {
+    if (!training && !isRecordingGradients()) return this.applyFolded(x, relu, residual);
+    return this.bn.apply(this.conv.apply(x), training, { relu, residual });
   }
 
   private folded: { key: unknown[]; filter: tf.Tensor4D; bias: tf.Tensor1D } | null = null;
@@ -83,7 +83,7 @@ class ConvBn {
    * reassigned, so XNNPACK keeps its packed weights between batches too (refolding every call was
    * slower than the unfolded graph).
    */
-  private applyFolded(x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
+  private applyFolded(x: tf.Tensor4D, relu: boolean, residual?: tf.Tensor4D): tf.Tensor4D {
     const { bn, conv } = this;
     const key = [conv.weight, bn.gamma, bn.beta, bn.runningMean, bn.runningVar].map((v) => v.dataId);
     if (!this.folded || key.some((k, i) => k !== this.folded!.key[i])) {
@@ -95,6 +95,11 @@ class ConvBn {
       this.folded = { key, filter, bias };
     }
     const { filter, bias } = this.folded;
+    if (residual) {
+      const y = tf.fused.conv2d({ x, filter, strides: conv.stride, pad: conv.pad, bias });
+      const sum = tf.add(y, residual) as tf.Tensor4D;
+      return relu ? tf.relu(sum) : sum;
+    }
     return tf.fused.conv2d({ x, filter, strides: conv.stride, pad: conv.pad, bias, activation: relu ? 'relu' : 'linear' });
   }
 
@@ -135,10 +140,11 @@ function makeBlock(
         [cb(1, 1, cin, planes, 1, 0), cb(2, 3, planes, planes, stride, 1), cb(3, 1, planes, cout, 1, 0)];
   return {
     apply(x, training) {
-      let h: tf.Tensor4D = x;
-      convs.forEach((c, i) => (h = c.apply(h, training, i < convs.length - 1)));
       const identity = downsample ? downsample.apply(x, training, false) : x;
-      return tf.relu(tf.add(h, identity)) as tf.Tensor4D;
+      let h: tf.Tensor4D = x;
+      // the last conv's norm takes the residual add and the block's ReLU (one fused op on torch)
+      convs.forEach((c, i) => (h = i < convs.length - 1 ? c.apply(h, training, true) : c.apply(h, training, true, identity)));
+      return h;
     },
   };
 }

@@ -75,8 +75,8 @@ export interface TorchAddon {
   batchNormInfer(x: Handle, mean: Handle, variance: Handle, offset: Handle | null, scale: Handle | null, eps: number): Handle;
   resizeBilinear(x: Handle, h: number, w: number, alignCorners: boolean, halfPixelCenters: boolean): Handle;
   resizeBilinearGrad(dy: Handle, x: Handle, alignCorners: boolean, halfPixelCenters: boolean): Handle;
-  bnTrain(x: Handle, gamma: Handle, beta: Handle, eps: number): Handle[];
-  bnTrainGrad(dy: Handle, x: Handle, gamma: Handle, mean: Handle, invstd: Handle, eps: number): Handle[];
+  bnTrain(x: Handle, gamma: Handle, beta: Handle, eps: number, residual: Handle | null, relu: boolean): Handle[];
+  bnTrainGrad(dy: Handle, x: Handle, gamma: Handle, mean: Handle, invstd: Handle, eps: number, y: Handle | null): Handle[];
   xent(logits: Handle, targets: Handle): Handle[];
   xentGrad(dloss: Handle, logSoftmax: Handle, targets: Handle): Handle;
   /** inPlace[k]: JS knows no other tfjs tensor holds p, m, v of param k (native checks its own side). */

@@ -11,25 +11,43 @@ export const onTorch = (): boolean => tf.getBackend() === BACKEND_NAME;
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
   tf.engine().runKernel(name, inputs, attrs) as tf.Tensor[];
 
-/** Training-mode batch norm over the last axis: y, batch mean and biased batch variance. */
+/** What follows a batch norm in a ResNet, fused into it: the block's residual add, then a ReLU. */
+export interface BatchNormPost {
+  residual?: tf.Tensor;
+  relu?: boolean;
+}
+
+/**
+ * Training-mode batch norm over the last axis, y = relu?(bn(x) + residual?): y, batch mean and
+ * biased batch variance. Fused, neither bn(x) nor the sum exists as a tensor, and the ReLU's
+ * gradient masks with y (saved anyway as the next conv's input), as PyTorch's in-place ops do: per
+ * conv-BN-ReLU the step holds two activations (conv output, y) instead of three.
+ */
 export function torchBatchNormTrain(
-  x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
+  x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, post: BatchNormPost = {},
 ): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } | null {
   if (!onTorch()) return null;
+  const relu = post.relu ?? false;
   let stats: [tf.Tensor1D, tf.Tensor1D] | null = null;
-  const op = tf.customGrad(((xx: tf.Tensor, g: tf.Tensor, bb: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [y, mean, variance, invStd] = run(FUSED.batchNormTrain, { x: xx, gamma: g, beta: bb }, { eps });
-    save([xx, g, mean, invStd]);
+  const forward = (xx: tf.Tensor, g: tf.Tensor, bb: tf.Tensor, residual: tf.Tensor | undefined, save: tf.GradSaveFunc) => {
+    const [y, mean, variance, invStd] = run(FUSED.batchNormTrain, { x: xx, gamma: g, beta: bb, ...(residual ? { residual } : {}) }, { eps, relu });
+    save(relu ? [xx, g, mean, invStd, y] : [xx, g, mean, invStd]);
     stats = [tf.keep(mean) as tf.Tensor1D, tf.keep(variance) as tf.Tensor1D];
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sg, sm, si] = saved;
-        return run(FUSED.batchNormTrainGrad, { dy, x: sx, gamma: sg, mean: sm, invStd: si }, { eps });
+        const [sx, sg, sm, si, sy] = saved;
+        const [dx, dgamma, dbeta, dz] = run(FUSED.batchNormTrainGrad, { dy, x: sx, gamma: sg, mean: sm, invStd: si, ...(sy ? { y: sy } : {}) }, { eps });
+        if (residual) return [dx, dgamma, dbeta, dz];
+        dz.dispose();
+        return [dx, dgamma, dbeta];
       },
     };
-  }) as never) as (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor;
-  const y = op(x, gamma, beta);
+  };
+  type Op = (...inputs: tf.Tensor[]) => tf.Tensor;
+  const y = post.residual
+    ? (tf.customGrad(((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, r: tf.Tensor, save: tf.GradSaveFunc) => forward(a, b, c, r, save)) as never) as Op)(x, gamma, beta, post.residual)
+    : (tf.customGrad(((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: tf.GradSaveFunc) => forward(a, b, c, undefined, save)) as never) as Op)(x, gamma, beta);
   const [mean, variance] = stats!;
   return { y, mean, variance };
 }

@@ -13,14 +13,20 @@ export const FUSED = {
   reluGrad: 'TorchReluGrad',
 } as const;
 
+// y = relu?(bn(x) + residual?); inputs x, gamma, beta and optionally residual; attrs eps, relu
 kernel(FUSED.batchNormTrain, (inputs, b, attrs) =>
-  b.outputs(b.addon.bnTrain(b.handle(input(inputs, 'x')), b.handle(input(inputs, 'gamma')), b.handle(input(inputs, 'beta')), attrs.eps as number)),
+  b.outputs(b.addon.bnTrain(
+    b.handle(input(inputs, 'x')), b.handle(input(inputs, 'gamma')), b.handle(input(inputs, 'beta')), attrs.eps as number,
+    inputs.residual ? b.handle(inputs.residual) : null, Boolean(attrs.relu),
+  )),
 );
 
+// -> [dx, dgamma, dbeta, dz]; with y (the forward's output, when it ended in a relu) dz is the masked dy
 kernel(FUSED.batchNormTrainGrad, (inputs, b, attrs) =>
   b.outputs(b.addon.bnTrainGrad(
     b.handle(input(inputs, 'dy')), b.handle(input(inputs, 'x')), b.handle(input(inputs, 'gamma')),
     b.handle(input(inputs, 'mean')), b.handle(input(inputs, 'invStd')), attrs.eps as number,
+    inputs.y ? b.handle(inputs.y) : null,
   )),
 );
 
