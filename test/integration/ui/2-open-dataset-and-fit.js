@@ -1,6 +1,8 @@
 // One user journey from the palette, in the installed .vsix:
 // 1. F1 → Open Dataset…: the folder picker, the labelling choice, the regex box with its live
-//    preview of real files' labels, the review list; then the Dataset view lists the classes.
+//    preview of real files' labels, the review list with its transform rows (augmentation, resize
+//    method, min scale, presize: each row follows the others); then the Dataset view lists the
+//    classes and the transforms in fastai's words.
 // 2. F1 → Create Learner… (resnet18, no weights), F1 → Fit One Cycle… (epochs typed, max lr
 //    pre-filled), then Cancel on the progress notification stops the fit at the next batch; the
 //    Runs view shows the run as stopped.
@@ -39,18 +41,25 @@ module.exports = async function openDatasetAndFit({ page, outDir, workspace }) {
   text = (await message.first().innerText()).replace(/\u00a0/g, ' ');
   await page.keyboard.press('Enter');
 
-  // the review list: Enter on "Open dataset"
+  // the review list: its transform rows, then "Open dataset"
   const open = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open dataset' }).first();
   await open.waitFor({ timeout: 30000 });
   await page.screenshot({ path: path.join(outDir, 'open-dataset-review.png') });
+  const tfms = await reviewTransforms(page);
   await open.click();
 
   // show the Image Trainer container (clicking its icon while it is shown would hide it)
   if (!(await page.locator('.sidebar .pane-header', { hasText: 'Dataset' }).first().isVisible())) await page.click('.activitybar [aria-label*="Image Trainer"]');
   await page.locator('.sidebar .monaco-list-row', { hasText: 'Classes (2)' }).first().waitFor({ timeout: 60000 });
   await page.locator('.sidebar .monaco-list-row', { hasText: 'red_thing' }).first().waitFor({ timeout: 30000 });
+  const transformsRow = page.locator('.sidebar .monaco-list-row', { hasText: 'Transforms' }).first();
+  await transformsRow.waitFor({ timeout: 30000 });
+  const shown = (await transformsRow.innerText()).replace(/\s+/g, ' ');
+  assert.match(shown, /item_tfms=Resize\(32, method='pad', pad_mode='zeros'\)/, `the Dataset view's Transforms row: ${shown}`);
+  assert.doesNotMatch(shown, /aug_transforms/, 'augmentation none: no batch transforms');
   await page.screenshot({ path: path.join(outDir, 'open-dataset-done.png') });
   console.log(`    preview: ${text}`);
+  console.log(`    review list transform rows: ${tfms.join(' → ')}; Dataset view: ${shown}`);
 
 
   // 2. a learner and a fit, cancelled from its progress notification
@@ -82,6 +91,46 @@ module.exports = async function openDatasetAndFit({ page, outDir, workspace }) {
   await page.screenshot({ path: path.join(outDir, 'fit-cancelled.png') });
   console.log(`    max lr pre-filled with ${prefilled}; cancelled fit shown as stopped`);
 };
+
+/** The review list's transform rows as the user changes them; returns what each step showed. */
+async function reviewTransforms(page) {
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  const labels = async () => (await rows.locator('.label-name').allInnerTexts()).map((t) => t.trim()).filter((t) => /^(Augmentation|Resize|Min scale|Presize):/.test(t));
+  const review = async (expected) => {
+    await quickInputTitled(page, 'open the dataset');
+    await rows.filter({ hasText: expected[0] }).first().waitFor({ timeout: 30000 });
+    const got = await labels();
+    assert.deepStrictEqual(got, expected, 'review list transform rows');
+    return got.join(', ');
+  };
+  const pickRow = async (row, title, choice) => {
+    await rows.filter({ hasText: row }).first().click();
+    await quickInput(page, title, { row: choice });
+  };
+  const seen = [];
+  // the defaults: fastai v2's aug_transforms with presizing to Size (32 in this workspace)
+  seen.push(await review(['Augmentation: aug_transforms (v2)', 'Resize: crop', 'Min scale: 1', 'Presize: 32']));
+  // v1's get_transforms has its own resize: the v2 rows go
+  await pickRow('Augmentation:', 'augmentation of the training images', 'get_transforms (v1)');
+  seen.push(await review(['Augmentation: get_transforms (v1)']));
+  // no augmentation: Resize and min scale (RandomResizedCrop below 1), no presize
+  await pickRow('Augmentation:', 'augmentation of the training images', 'none');
+  seen.push(await review(['Augmentation: none', 'Resize: crop', 'Min scale: 1']));
+  await pickRow('Resize:', 'Resize method', 'pad (zeros)');
+  seen.push(await review(['Augmentation: none', 'Resize: pad (zeros)', 'Min scale: 1']));
+  // a min scale out of range is refused as it is typed; Escape goes back to the list unchanged
+  await rows.filter({ hasText: 'Min scale:' }).first().click();
+  await quickInputTitled(page, 'Min scale');
+  await page.locator('.quick-input-widget input').fill('0');
+  await page.locator('.quick-input-widget .quick-input-message', { hasText: 'enter a number from 0.01 to 1' }).first().waitFor({ timeout: 30000 });
+  await page.keyboard.press('Escape');
+  seen.push(await review(['Augmentation: none', 'Resize: pad (zeros)', 'Min scale: 1']));
+  return seen;
+}
+
+async function quickInputTitled(page, title) {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).first().waitFor({ timeout: 30000 });
+}
 
 // small images and batches: the CI machine has 2 cores shared with the workbench
 module.exports.workspaceSettings = { 'imageTrainer.size': 32, 'imageTrainer.batchSize': 4 };

@@ -67,7 +67,6 @@ async function waitInFrame(page, kind, probe, what, timeout = 600000, arg = unde
   }
 }
 
-/** Open Dataset…: folder (simple file dialog), labels from folders, confirm, open. */
 /**
  * Open Dataset's folder dialog (code-server's quick-input file dialog): moves into `folder` and
  * accepts it. The dialog lists the folder's entries once it has moved into it (accepting earlier
@@ -97,6 +96,7 @@ async function pickFolder(page, folder) {
   await page.locator('.quick-input-widget .quick-input-action a, .quick-input-widget .monaco-button', { hasText: 'Open Dataset' }).first().click();
 }
 
+/** Open Dataset…: folder (simple file dialog), labels from folders, confirm, open. */
 async function openDatasetFromFolders(page, folder) {
   await palette(page, 'Image Trainer: Open Dataset');
   await pickFolder(page, folder);
