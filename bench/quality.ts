@@ -6,6 +6,7 @@
 // Run: npm run bench:quality   (options: --seeds 1,2,3 --epochs 4 --bs 64 --lr 1e-2 --wd 1e-2
 //      --train-per-class 100 --valid-per-class 50 --recipes fine_tune,fit_one_cycle --sides ours,torch
 //      --paired: PyTorch starts from our initial weights and sees our batches in our order)
+// Sides: ours (fp32), bf16 (ours with learn.toBf16(): the accuracy cost of mixed precision), torch.
 import { spawnSync } from 'child_process';
 import { existsSync, promises as fs } from 'fs';
 import * as os from 'os';
@@ -32,7 +33,10 @@ const SIZE = 32;
 const TRAIN_PER_CLASS = Number(arg('train-per-class', '100'));
 const VALID_PER_CLASS = Number(arg('valid-per-class', '50'));
 const RECIPES = arg('recipes', 'fine_tune,fit_one_cycle').split(',') as Recipe[];
-const SIDES = arg('sides', 'ours,torch').split(',');
+const SIDES = arg('sides', 'ours,torch').split(',') as Side[];
+type Side = 'ours' | 'bf16' | 'torch';
+const SIDE_NAMES: Record<Side, string> = { ours: 'ours fp32', bf16: 'ours bf16', torch: 'PyTorch' };
+for (const s of SIDES) if (!(s in SIDE_NAMES)) throw new Error(`--sides: unknown side '${s}' (ours, bf16, torch)`);
 /** Paired runs: PyTorch starts from our initial weights and takes our batches in our order. */
 const PAIRED = process.argv.includes('--paired');
 type Recipe = 'fine_tune' | 'fit_one_cycle';
@@ -84,7 +88,7 @@ async function dumpWeights(model: ReturnType<typeof createModel>, file: string):
   await fs.writeFile(file + '.json', JSON.stringify(index));
 }
 
-async function ours(dir: string, recipe: Recipe, seed: number): Promise<Result> {
+async function ours(dir: string, recipe: Recipe, seed: number, bf16: boolean): Promise<Result> {
   const split = splitDataset(await fromFolder(dir), { seed });
   const data = await createDataBunch(split, { size: SIZE, bs: BS, seed, tfms: false });
   const model = createModel({ arch: 'resnet18', numClasses: data.c, seed });
@@ -92,6 +96,7 @@ async function ours(dir: string, recipe: Recipe, seed: number): Promise<Result> 
   if (PAIRED) await dumpWeights(model, path.join(dir, `init-${recipe}-${seed}`));
   const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-quality-'));
   const learner = new Learner({ data, model, path: runDir, wd: WD });
+  if (bf16 && !learner.toBf16().enabled) throw new Error('--sides bf16: this backend has no bf16 (see the warning above)');
   const t0 = performance.now();
   try {
     const progress: Callback = { afterEpoch: (ctx) => void process.stderr.write(`    ours ${recipe} seed ${seed} epoch ${ctx.epoch}: valid loss ${ctx.validLoss?.toFixed(3)} error ${ctx.metrics.error_rate?.toFixed(3)}\n`) };
@@ -145,24 +150,31 @@ async function main(): Promise<void> {
       `resnet18 from scratch at ${SIZE} px, ${EPOCHS} epochs, bs ${BS}, lr ${LR}, wd ${WD}, no augmentation; ours on ${info.name}; ${PAIRED ? 'paired (same init and batches); ' : ''}` +
       `load average ${os.loadavg()[0].toFixed(1)} at start`,
   );
-  const results: Record<string, Record<string, Result[]>> = {};
+  const results: Record<string, Partial<Record<Side, Result[]>>> = {};
   for (const recipe of RECIPES) {
-    results[recipe] = { ours: [], torch: [] };
+    results[recipe] = Object.fromEntries(SIDES.map((s) => [s, []]));
     for (const seed of SEEDS) {
       for (const side of SIDES) {
-        const r = side === 'ours' ? await ours(dir, recipe, seed) : torch(splitFile, recipe, seed);
-        results[recipe][side].push(r);
+        const r = side === 'torch' ? torch(splitFile, recipe, seed) : await ours(dir, recipe, seed, side === 'bf16');
+        results[recipe][side]!.push(r);
         console.log(`  ${recipe} seed ${seed} ${side}: error ${pct(r.error)}% in ${r.seconds} s`);
       }
     }
   }
-  console.log('\n| recipe | ours error % (mean ± sd) | PyTorch error % (mean ± sd) | ours − PyTorch (points) | per seed ours / PyTorch |');
-  console.log('| --- | --- | --- | --- | --- |');
+  // differences in points: ours − PyTorch (the quality goal) and bf16 − fp32 (mixed precision's cost)
+  const diffs = ([['ours', 'torch'], ['bf16', 'ours']] as [Side, Side][]).filter(([a, b]) => SIDES.includes(a) && SIDES.includes(b));
+  const header = [...SIDES.map((s) => `${SIDE_NAMES[s]} error % (mean ± sd)`), ...diffs.map(([a, b]) => `${SIDE_NAMES[a]} − ${SIDE_NAMES[b]} (points)`), `per seed ${SIDES.map((s) => SIDE_NAMES[s]).join(' / ')}`];
+  console.log(`\n| recipe | ${header.join(' | ')} |`);
+  console.log(`| --- | ${header.map(() => '---').join(' | ')} |`);
   for (const recipe of RECIPES) {
-    const o = meanSd(results[recipe].ours.map((r) => r.error));
-    const t = meanSd(results[recipe].torch.map((r) => r.error));
-    const per = SEEDS.map((s, i) => `${pct(results[recipe].ours[i]?.error ?? NaN)} / ${pct(results[recipe].torch[i]?.error ?? NaN)}`).join(', ');
-    console.log(`| ${recipe} | ${pct(o.mean)} ± ${pct(o.sd)} | ${pct(t.mean)} ± ${pct(t.sd)} | ${(100 * (o.mean - t.mean)).toFixed(2)} | ${per} |`);
+    const errors = (s: Side) => results[recipe][s]!.map((r) => r.error);
+    const stats = Object.fromEntries(SIDES.map((s) => [s, meanSd(errors(s))])) as Record<Side, { mean: number; sd: number }>;
+    const cells = [
+      ...SIDES.map((s) => `${pct(stats[s].mean)} ± ${pct(stats[s].sd)}`),
+      ...diffs.map(([a, b]) => (100 * (stats[a].mean - stats[b].mean)).toFixed(2)),
+      SEEDS.map((_, i) => SIDES.map((s) => pct(errors(s)[i] ?? NaN)).join(' / ')).join(', '),
+    ];
+    console.log(`| ${recipe} | ${cells.join(' | ')} |`);
   }
   console.log(`load average ${os.loadavg()[0].toFixed(1)} at the end`);
   const out = path.join(ROOT, 'bench', 'out', PAIRED ? 'quality-paired.json' : 'quality.json');
