@@ -56,6 +56,30 @@ struct Args {
   bool is_nullish(size_t i);
 };
 
+// A fused conv's or matmul's epilogue, args i..i+3: bias|null, activation|null, prelu|null, alpha.
+// The kernel adds the bias itself where ATen can fuse it (then passes bias_done); apply() runs the
+// rest on the float32 result, as autocast runs elementwise ops in fp32.
+struct Epilogue {
+  at::Tensor bias, prelu;
+  std::string act;
+  double alpha;
+  Epilogue(Args& a, size_t i)
+      : bias(a.opt_t(i)), prelu(a.opt_t(i + 2)), act(a.is_nullish(i + 1) ? "" : a.str(i + 1)),
+        alpha(a.is_nullish(i + 3) ? 0.2 : a.f64(i + 3)) {}
+  bool activates() const { return !act.empty() && act != "linear"; }
+  at::Tensor apply(at::Tensor y, bool bias_done = false) const {
+    if (bias.defined() && !bias_done) y = y + bias;
+    if (!activates()) return y;
+    if (act == "relu") return y.relu_();
+    if (act == "relu6") return y.clamp_(0, 6);
+    if (act == "elu") return at::elu(y);
+    if (act == "sigmoid") return y.sigmoid_();
+    if (act == "leakyrelu") return at::leaky_relu(y, alpha);
+    if (act == "prelu") return at::where(y > 0, y, y * prelu);
+    throw std::runtime_error("activation '" + act + "' is not supported by the torch backend");
+  }
+};
+
 napi_value ret_id(napi_env env, const at::Tensor& t);
 napi_value ret_ids(napi_env env, const std::vector<at::Tensor>& ts);
 napi_value ret_i64(napi_env env, int64_t x);

@@ -41,17 +41,6 @@ static std::vector<int64_t> sym_pad(const Geometry& g, bool explicit_pads = fals
   return g.symmetric() && !explicit_pads ? std::vector<int64_t>{g.top, g.left} : std::vector<int64_t>{0, 0};
 }
 
-static at::Tensor activate(at::Tensor y, const std::string& act, const at::Tensor& prelu, double alpha) {
-  if (act.empty() || act == "linear") return y;
-  if (act == "relu") return y.relu_();
-  if (act == "relu6") return y.clamp_(0, 6);
-  if (act == "elu") return at::elu(y);
-  if (act == "sigmoid") return y.sigmoid_();
-  if (act == "leakyrelu") return at::leaky_relu(y, alpha);
-  if (act == "prelu") return at::where(y > 0, y, y * prelu);
-  throw std::runtime_error("activation '" + act + "' is not supported by the torch backend");
-}
-
 // conv2d(x, filter, strides, pads[t,b,l,r], dilations, bias|null, activation, prelu|null, alpha)
 TT_FN(conv2d) {
   return guarded(env, "conv2d", [&] {
@@ -59,19 +48,13 @@ TT_FN(conv2d) {
     at::Tensor x = a.t(0);
     auto w = filter_oihw(a.id(1));
     auto g = geometry(a, 2);
-    at::Tensor bias = a.opt_t(5);
-    std::string act = a.is_nullish(6) ? "" : a.str(6);
-    at::Tensor prelu = a.opt_t(7);
-    double alpha = a.is_nullish(8) ? 0.2 : a.f64(8);
+    Epilogue ep(a, 5);
     at::Tensor xin = lowp(padded_input(x, g));
     // ATen expects a bias of [O]; tfjs allows a broadcastable one, applied after.
-    bool native_bias = bias.defined() && bias.dim() == 1 && bias.size(0) == w.size(0);
-    at::Tensor y = at::convolution(xin, lowp(w), native_bias ? c10::optional<at::Tensor>(lowp(bias)) : c10::nullopt, g.stride,
+    bool native_bias = ep.bias.defined() && ep.bias.dim() == 1 && ep.bias.size(0) == w.size(0);
+    at::Tensor y = at::convolution(xin, lowp(w), native_bias ? c10::optional<at::Tensor>(lowp(ep.bias)) : c10::nullopt, g.stride,
                                    sym_pad(g), g.dil, false, {0, 0}, 1);
-    // The activation runs on the float32 result, as autocast runs elementwise ops in fp32.
-    at::Tensor out = nhwc(fp32(y));
-    if (bias.defined() && !native_bias) out = out + bias;
-    return ret_id(env, activate(out, act, prelu, alpha));
+    return ret_id(env, ep.apply(nhwc(fp32(y)), native_bias));
   });
 }
 
@@ -133,15 +116,9 @@ TT_FN(depthwiseConv2d) {
     Args a(env, info, 9);
     at::Tensor x = a.t(0), f = a.t(1);
     auto g = geometry(a, 2);
-    at::Tensor bias = a.opt_t(5);
-    std::string act = a.is_nullish(6) ? "" : a.str(6);
-    at::Tensor prelu = a.opt_t(7);
-    double alpha = a.is_nullish(8) ? 0.2 : a.f64(8);
     auto y = at::convolution(lowp(padded_input(x, g)), lowp(depthwise_oihw(f)), c10::nullopt, g.stride, sym_pad(g), g.dil,
                              false, {0, 0}, f.size(2));
-    at::Tensor out = nhwc(fp32(y));
-    if (bias.defined()) out = out + bias;
-    return ret_id(env, activate(out, act, prelu, alpha));
+    return ret_id(env, Epilogue(a, 5).apply(nhwc(fp32(y))));
   });
 }
 

@@ -11,25 +11,15 @@ TT_FN(matmul) {
     at::Tensor x = lowp(a.t(0)), y = lowp(a.t(1));
     if (a.b(2)) x = x.transpose(-1, -2);
     if (a.b(3)) y = y.transpose(-1, -2);
-    at::Tensor bias = a.opt_t(4);
-    bool fused_bias = bias.defined() && x.dim() == 2 && y.dim() == 2;
+    Epilogue ep(a, 4);
+    bool fused_bias = ep.bias.defined() && x.dim() == 2 && y.dim() == 2;
     // The product in the compute precision, the bias and activation on its float32 result.
     // tfjs keeps int32 x int32 in int32: exact in float64 up to 2^53
     if (!x.is_floating_point()) {
-      if (bias.defined() || !(a.is_nullish(5) || a.str(5) == "linear")) throw std::runtime_error("an integer matmul takes no bias or activation");
+      if (ep.bias.defined() || ep.activates()) throw std::runtime_error("an integer matmul takes no bias or activation");
       return ret_id(env, at::matmul(x.to(at::kDouble), y.to(at::kDouble)).round().to(at::kInt));
     }
-    at::Tensor out = fp32(fused_bias ? at::addmm(lowp(bias), x, y) : at::matmul(x, y));
-    if (bias.defined() && !fused_bias) out = out + bias;
-    std::string act = a.is_nullish(5) ? "" : a.str(5);
-    if (act == "relu") out = out.relu_();
-    else if (act == "relu6") out = out.clamp_(0, 6);
-    else if (act == "elu") out = at::elu(out);
-    else if (act == "sigmoid") out = out.sigmoid_();
-    else if (act == "leakyrelu") out = at::leaky_relu(out, a.is_nullish(7) ? 0.2 : a.f64(7));
-    else if (act == "prelu") out = at::where(out > 0, out, out * a.t(6));
-    else if (!act.empty() && act != "linear") throw std::runtime_error("activation '" + act + "' is not supported by the torch backend");
-    return ret_id(env, out);
+    return ret_id(env, ep.apply(fp32(fused_bias ? at::addmm(lowp(ep.bias), x, y) : at::matmul(x, y)), fused_bias));
   });
 }
 
