@@ -29,7 +29,10 @@ export function torchBatchNormTrain(
   if (!onTorch()) return null;
   const relu = post.relu ?? false;
   let stats: [tf.Tensor1D, tf.Tensor1D] | null = null;
-  const forward = (xx: tf.Tensor, g: tf.Tensor, bb: tf.Tensor, residual: tf.Tensor | undefined, save: tf.GradSaveFunc) => {
+  // customGrad passes the inputs, then save: x, gamma, beta and, when there is one, the residual
+  const op = tf.customGrad(((...args: [...tf.Tensor[], tf.GradSaveFunc]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xx, g, bb, residual] = args as tf.Tensor[];
     const [y, mean, variance, invStd] = run(FUSED.batchNormTrain, { x: xx, gamma: g, beta: bb, ...(residual ? { residual } : {}) }, { eps, relu });
     save(relu ? [xx, g, mean, invStd, y] : [xx, g, mean, invStd]);
     stats = [tf.keep(mean) as tf.Tensor1D, tf.keep(variance) as tf.Tensor1D];
@@ -43,11 +46,8 @@ export function torchBatchNormTrain(
         return [dx, dgamma, dbeta];
       },
     };
-  };
-  type Op = (...inputs: tf.Tensor[]) => tf.Tensor;
-  const y = post.residual
-    ? (tf.customGrad(((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, r: tf.Tensor, save: tf.GradSaveFunc) => forward(a, b, c, r, save)) as never) as Op)(x, gamma, beta, post.residual)
-    : (tf.customGrad(((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: tf.GradSaveFunc) => forward(a, b, c, undefined, save)) as never) as Op)(x, gamma, beta);
+  }) as never) as (...inputs: tf.Tensor[]) => tf.Tensor;
+  const y = post.residual ? op(x, gamma, beta, post.residual) : op(x, gamma, beta);
   const [mean, variance] = stats!;
   return { y, mean, variance };
 }

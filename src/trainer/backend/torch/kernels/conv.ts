@@ -38,7 +38,6 @@ function conv(b: TorchBackend, inputs: tf.NamedTensorInfoMap, attrs: Attrs, fuse
   return b.output(b.addon.conv2d(b.handle(x), b.handle(filter), strides(c), pads(c), dilations(c), f.bias, f.act, f.prelu, f.alpha));
 }
 
-
 kernel('Conv2D', (inputs, b, attrs) => conv(b, inputs, attrs, false));
 kernel('FusedConv2D', (inputs, b, attrs) => conv(b, inputs, attrs, true));
 
