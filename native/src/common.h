@@ -21,17 +21,26 @@ at::Device device();
 void set_device(at::Device d);
 
 // ---- compute precision (autocast for conv and matmul) ----------------------------------------
-// fp32 by default; setComputePrecision('bf16' | 'fp16') makes the conv and matmul kernels cast
-// their float32 inputs to that dtype, compute, and hand back float32. Weights, gradients and
-// every other kernel (reductions, batch norm, softmax/cross-entropy, AdamW) stay fp32, so tfjs
-// only ever sees float32 tensors. One setting for the process: all calls come from Node's main thread.
+// fp32 by default; setComputePrecision('bf16' | 'fp16') makes the conv and matmul kernels compute
+// in that dtype. As under PyTorch's autocast, a conv's output and its input gradient then stay in
+// that half precision (half the memory and traffic of every activation between conv and batch
+// norm), while weights, their gradients, the loss and every other kernel stay fp32. tfjs is told
+// such a tensor is float32, and to every kernel but conv and batch norm it is one: Args::t widens
+// it (see `widened`), download hands float32. One setting for the process: all calls come from
+// Node's main thread.
 at::ScalarType compute_dtype();
 void set_compute_dtype(at::ScalarType t);
-// t cast to the compute dtype when it is float32 and a half precision is on; t itself otherwise.
-inline at::Tensor lowp(const at::Tensor& t) {
-  at::ScalarType d = compute_dtype();
-  return (d != at::kFloat && t.defined() && t.scalar_type() == at::kFloat) ? t.to(d) : t;
+inline bool is_half(const at::Tensor& t) {
+  return t.defined() && (t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf);
 }
+// A floating tensor in the compute dtype (a half-precision activation back in fp32 once fp32 is on
+// again); others unchanged.
+inline at::Tensor to_compute(const at::Tensor& t) {
+  at::ScalarType d = compute_dtype();
+  return (t.defined() && t.is_floating_point() && t.scalar_type() != d) ? t.to(d) : t;
+}
+// A tensor as tfjs sees it: a half-precision activation as float32.
+inline at::Tensor widened(const at::Tensor& t) { return is_half(t) ? t.to(at::kFloat) : t; }
 // A kernel's result back in float32 (memory layout kept).
 inline at::Tensor fp32(const at::Tensor& t) { return t.scalar_type() == at::kFloat ? t : t.to(at::kFloat); }
 
@@ -44,8 +53,10 @@ struct Args {
   napi_env env;
   std::vector<napi_value> v;
   Args(napi_env e, napi_callback_info info, size_t n);
-  at::Tensor& t(size_t i);                  // a tensor handle
+  at::Tensor t(size_t i);                   // a tensor handle, as tfjs sees it (widened)
   at::Tensor opt_t(size_t i);               // handle or null/undefined -> undefined tensor
+  at::Tensor stored(size_t i);              // as stored: maybe a half-precision activation
+  at::Tensor opt_stored(size_t i);
   int32_t id(size_t i);
   int64_t i64(size_t i);
   double f64(size_t i);
@@ -58,7 +69,7 @@ struct Args {
 
 // A fused conv's or matmul's epilogue, args i..i+3: bias|null, activation|null, prelu|null, alpha.
 // The kernel adds the bias itself where ATen can fuse it (then passes bias_done); apply() runs the
-// rest on the float32 result, as autocast runs elementwise ops in fp32.
+// rest, in float32 where a bias is added (as autocast runs elementwise ops in fp32).
 struct Epilogue {
   at::Tensor bias, prelu;
   std::string act;
@@ -68,6 +79,8 @@ struct Epilogue {
         alpha(a.is_nullish(i + 3) ? 0.2 : a.f64(i + 3)) {}
   bool activates() const { return !act.empty() && act != "linear"; }
   at::Tensor apply(at::Tensor y, bool bias_done = false) const {
+    // a half-precision result stays so only through a plain ReLU
+    if (is_half(y) && ((bias.defined() && !bias_done) || (activates() && act != "relu"))) y = fp32(y);
     if (bias.defined() && !bias_done) y = y + bias;
     if (!activates()) return y;
     if (act == "relu") return y.relu_();

@@ -45,29 +45,31 @@ static std::vector<int64_t> sym_pad(const Geometry& g, bool explicit_pads = fals
 TT_FN(conv2d) {
   return guarded(env, "conv2d", [&] {
     Args a(env, info, 9);
-    at::Tensor x = a.t(0);
+    at::Tensor x = a.stored(0);
     auto w = filter_oihw(a.id(1));
     auto g = geometry(a, 2);
     Epilogue ep(a, 5);
-    at::Tensor xin = lowp(padded_input(x, g));
+    at::Tensor xin = to_compute(padded_input(x, g));
     // ATen expects a bias of [O]; tfjs allows a broadcastable one, applied after.
     bool native_bias = ep.bias.defined() && ep.bias.dim() == 1 && ep.bias.size(0) == w.size(0);
-    at::Tensor y = at::convolution(xin, lowp(w), native_bias ? c10::optional<at::Tensor>(lowp(ep.bias)) : c10::nullopt, g.stride,
-                                   sym_pad(g), g.dil, false, {0, 0}, 1);
-    return ret_id(env, ep.apply(nhwc(fp32(y)), native_bias));
+    at::Tensor y = at::convolution(xin, to_compute(w), native_bias ? c10::optional<at::Tensor>(to_compute(ep.bias)) : c10::nullopt,
+                                   g.stride, sym_pad(g), g.dil, false, {0, 0}, 1);
+    // stays in the compute dtype (the batch norm after it reads bf16 as autocast's does)
+    return ret_id(env, ep.apply(nhwc(y), native_bias));
   });
 }
 
-// dx (NHWC, shape `in`) of a convolution with OIHW-CL weight w and `groups` groups.
+// dx (NHWC, shape `in`) of a convolution with OIHW-CL weight w and `groups` groups, in the compute
+// dtype (as autocast's backward hands the layer below a bf16 gradient).
 static at::Tensor backprop_input(const at::Tensor& dy_nhwc, const at::Tensor& w, const std::vector<int64_t>& shape,
                                  const Geometry& g, int64_t groups) {
-  at::Tensor dy = lowp(nchw(dy_nhwc));
+  at::Tensor dy = to_compute(nchw(dy_nhwc));
   int64_t ph = g.symmetric() ? 0 : g.top + g.bottom, pw = g.symmetric() ? 0 : g.left + g.right;
   auto in = at::empty({shape[0], shape[3], shape[1] + ph, shape[2] + pw},
                       dy.options().memory_format(at::MemoryFormat::ChannelsLast));
-  auto r = at::convolution_backward(dy, in, lowp(w), c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, groups,
+  auto r = at::convolution_backward(dy, in, to_compute(w), c10::nullopt, g.stride, sym_pad(g), g.dil, false, {0, 0}, groups,
                                     {true, false, false});
-  at::Tensor dx = fp32(std::get<0>(r));
+  at::Tensor dx = std::get<0>(r);
   if (!g.symmetric()) dx = dx.narrow(2, g.top, shape[1]).narrow(3, g.left, shape[2]);
   return nhwc(dx);
 }
@@ -79,8 +81,8 @@ static at::Tensor backprop_filter(const at::Tensor& x_nhwc, const at::Tensor& dy
   // back with garbage, non-finite values where the image is smaller than the stride (a 1x1 input
   // at stride 2: a bf16 fit at 16 px diverged in layer4); padding explicitly avoids it.
   bool explicit_pads = compute_dtype() != at::kFloat && (g.stride[0] > 1 || g.stride[1] > 1) && g.top + g.bottom + g.left + g.right > 0;
-  at::Tensor x = lowp(padded_input(x_nhwc, g, 0, explicit_pads));
-  at::Tensor dy = lowp(nchw(dy_nhwc));
+  at::Tensor x = to_compute(padded_input(x_nhwc, g, 0, explicit_pads));
+  at::Tensor dy = to_compute(nchw(dy_nhwc));
   auto w = at::empty(oihw_shape, x.options().memory_format(at::MemoryFormat::ChannelsLast));
   auto r = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, sym_pad(g, explicit_pads), g.dil, false, {0, 0}, groups,
                                     {false, true, false});
@@ -92,7 +94,7 @@ static at::Tensor backprop_filter(const at::Tensor& x_nhwc, const at::Tensor& dy
 TT_FN(conv2dBackpropInput) {
   return guarded(env, "conv2dBackpropInput", [&] {
     Args a(env, info, 6);
-    return ret_id(env, backprop_input(a.t(0), filter_oihw(a.id(1)), a.ints(2), geometry(a, 3), 1));
+    return ret_id(env, backprop_input(a.stored(0), filter_oihw(a.id(1)), a.ints(2), geometry(a, 3), 1));
   });
 }
 
@@ -101,7 +103,7 @@ TT_FN(conv2dBackpropFilter) {
   return guarded(env, "conv2dBackpropFilter", [&] {
     Args a(env, info, 6);
     auto fs = a.ints(2);
-    return ret_id(env, backprop_filter(a.t(0), a.t(1), {fs[3], fs[2], fs[0], fs[1]}, geometry(a, 3), 1).permute({2, 3, 1, 0}));
+    return ret_id(env, backprop_filter(a.stored(0), a.stored(1), {fs[3], fs[2], fs[0], fs[1]}, geometry(a, 3), 1).permute({2, 3, 1, 0}));
   });
 }
 
@@ -114,11 +116,11 @@ static at::Tensor depthwise_oihw(const at::Tensor& f) {
 TT_FN(depthwiseConv2d) {
   return guarded(env, "depthwiseConv2d", [&] {
     Args a(env, info, 9);
-    at::Tensor x = a.t(0), f = a.t(1);
+    at::Tensor x = a.stored(0), f = a.t(1);
     auto g = geometry(a, 2);
-    auto y = at::convolution(lowp(padded_input(x, g)), lowp(depthwise_oihw(f)), c10::nullopt, g.stride, sym_pad(g), g.dil,
-                             false, {0, 0}, f.size(2));
-    return ret_id(env, Epilogue(a, 5).apply(nhwc(fp32(y))));
+    auto y = at::convolution(to_compute(padded_input(x, g)), to_compute(depthwise_oihw(f)), c10::nullopt, g.stride, sym_pad(g),
+                             g.dil, false, {0, 0}, f.size(2));
+    return ret_id(env, Epilogue(a, 5).apply(nhwc(y)));
   });
 }
 
@@ -127,7 +129,7 @@ TT_FN(depthwiseBackpropInput) {
   return guarded(env, "depthwiseBackpropInput", [&] {
     Args a(env, info, 6);
     at::Tensor f = a.t(1);
-    return ret_id(env, backprop_input(a.t(0), depthwise_oihw(f), a.ints(2), geometry(a, 3), f.size(2)));
+    return ret_id(env, backprop_input(a.stored(0), depthwise_oihw(f), a.ints(2), geometry(a, 3), f.size(2)));
   });
 }
 
@@ -136,7 +138,7 @@ TT_FN(depthwiseBackpropFilter) {
   return guarded(env, "depthwiseBackpropFilter", [&] {
     Args a(env, info, 6);
     auto fs = a.ints(2);
-    at::Tensor dw = backprop_filter(a.t(0), a.t(1), {fs[2] * fs[3], 1, fs[0], fs[1]}, geometry(a, 3), fs[2]);
+    at::Tensor dw = backprop_filter(a.stored(0), a.stored(1), {fs[2] * fs[3], 1, fs[0], fs[1]}, geometry(a, 3), fs[2]);
     // [C*M,1,H,W] -> [H,W,1,C*M] -> [H,W,C,M]
     return ret_id(env, dw.permute({2, 3, 1, 0}).reshape({fs[0], fs[1], fs[2], fs[3]}));
   });
@@ -174,7 +176,8 @@ TT_FN(pool) {
   return guarded(env, "pool", [&] {
     Args a(env, info, 5);
     std::string kind = a.str(0);
-    at::Tensor x = a.t(1);
+    // a max is exact in any dtype: a half-precision activation is pooled as it is
+    at::Tensor x = kind == "max" ? a.stored(1) : a.t(1);
     auto k = a.ints(2);
     Geometry g = pool_geometry(a, 3);
     at::Tensor y;
@@ -194,7 +197,8 @@ TT_FN(poolGrad) {
   return guarded(env, "poolGrad", [&] {
     Args a(env, info, 6);
     std::string kind = a.str(0);
-    at::Tensor dy = nchw(a.t(1)), x = a.t(2);
+    at::Tensor x = kind == "max" ? a.stored(2) : a.t(2);
+    at::Tensor dy = nchw(kind == "max" ? a.stored(1).to(x.scalar_type()) : a.t(1));
     auto k = a.ints(3);
     Geometry g = pool_geometry(a, 4);
     bool explicit_pads = !aten_pool_pads(g, k);

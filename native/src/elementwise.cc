@@ -91,8 +91,12 @@ TT_FN(binary) {
   return guarded(env, "binary", [&] {
     Args a(env, info, 4);
     int code = (int)a.i64(0);
-    at::Tensor x = a.t(1), z = a.t(2);
     auto out = dtype_of(a.str(3));
+    // The sum of two half-precision activations (the gradients tfjs adds where a block's input
+    // branches, under bf16) stays half, as autograd adds them under autocast.
+    at::Tensor sx = a.stored(1), sz = a.stored(2);
+    if (code == 0 && out == at::kFloat && is_half(sx) && sx.scalar_type() == sz.scalar_type()) return ret_id(env, sx + sz);
+    at::Tensor x = widened(sx), z = widened(sz);
     at::Tensor y;
     switch (code) {
       case 0: y = x + z; break;
@@ -148,7 +152,7 @@ TT_FN(addN) {
     Args a(env, info, 1);
     auto ids = a.ids(0);
     if (ids.empty()) throw std::runtime_error("AddN needs at least one tensor");
-    at::Tensor acc = get(ids[0]).clone();
+    at::Tensor acc = widened(get(ids[0])).clone();
     for (size_t k = 1; k < ids.size(); k++) acc.add_(get(ids[k]));
     return ret_id(env, acc);
   });

@@ -11,13 +11,15 @@ static at::Tensor channels_last(const at::Tensor& x) { return x.dim() == 2 ? x :
 
 // bnTrain(x, gamma, beta, eps, residual|null, relu) -> [y, batchMean, batchVariance(biased), invstd]
 // with y = relu?(bn(x) + residual?), written into the batch norm's own output: as PyTorch's
-// in-place `out += identity; relu_(out)`, no separate tensor holds bn(x) or the sum.
+// in-place `out += identity; relu_(out)`, no separate tensor holds bn(x) or the sum. A bf16/fp16 x
+// (a conv's output under mixed precision) gives a y of its dtype, statistics in fp32, as ATen's
+// mixed-type batch norm (and so autocast) does.
 TT_FN(bnTrain) {
   return guarded(env, "bnTrain", [&] {
     Args a(env, info, 6);
-    at::Tensor x = a.t(0), gamma = a.t(1), beta = a.t(2);
+    at::Tensor x = a.stored(0), gamma = a.t(1), beta = a.t(2);
     double eps = a.f64(3);
-    at::Tensor residual = a.opt_t(4);
+    at::Tensor residual = a.opt_stored(4);
     auto r = at::native_batch_norm(channels_first(x), gamma, beta, c10::nullopt, c10::nullopt, true, 0.0, eps);
     at::Tensor y = std::get<0>(r);
     if (residual.defined()) y.add_(channels_first(residual));
@@ -34,9 +36,11 @@ TT_FN(bnTrain) {
 TT_FN(bnTrainGrad) {
   return guarded(env, "bnTrainGrad", [&] {
     Args a(env, info, 7);
-    at::Tensor dy = a.t(0), x = a.t(1), gamma = a.t(2), mean = a.t(3), invstd = a.t(4);
-    at::Tensor y = a.opt_t(6);
-    at::Tensor dz = y.defined() ? at::threshold_backward(dy, y, 0) : dy;
+    at::Tensor x = a.stored(1), gamma = a.t(2), mean = a.t(3), invstd = a.t(4);
+    // ATen's mixed-type backward wants dy in x's dtype (a gradient summed in fp32 by tfjs meets a bf16 x)
+    at::Tensor dy = a.stored(0).to(x.scalar_type());
+    at::Tensor y = a.opt_stored(6);
+    at::Tensor dz = y.defined() ? at::threshold_backward(dy, y.to(x.scalar_type()), 0) : dy;
     auto r = at::native_batch_norm_backward(channels_first(dz), channels_first(x), gamma, c10::nullopt, c10::nullopt,
                                             mean, invstd, true, a.f64(5), {true, true, true});
     return ret_ids(env, {channels_last(std::get<0>(r)), std::get<1>(r), std::get<2>(r), dz});
@@ -105,7 +109,7 @@ TT_FN(adamw) {
         check(env, napi_get_value_double(env, e, &h[j]));
       }
       double lr = h[0], mom = h[1], wd = h[2], d1 = h[3], d2 = h[4];
-      const at::Tensor &p = get(ps[k]), &g = get(gs[k]), &m = get(ms[k]), &v = get(vs[k]);
+      const at::Tensor &p = get(ps[k]), g = widened(get(gs[k])), &m = get(ms[k]), &v = get(vs[k]);
       bool in_place = may[k] && sole_owner(p) && p.is_same_size(g) && p.is_non_overlapping_and_dense() &&
                       !p.is_same(m) && !p.is_same(v) && !m.is_same(v);
       if (in_place) {

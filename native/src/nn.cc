@@ -8,7 +8,7 @@ namespace tt {
 TT_FN(matmul) {
   return guarded(env, "matmul", [&] {
     Args a(env, info, 8);
-    at::Tensor x = lowp(a.t(0)), y = lowp(a.t(1));
+    at::Tensor x = to_compute(a.t(0)), y = to_compute(a.t(1));
     if (a.b(2)) x = x.transpose(-1, -2);
     if (a.b(3)) y = y.transpose(-1, -2);
     Epilogue ep(a, 4);
@@ -19,7 +19,7 @@ TT_FN(matmul) {
       if (ep.bias.defined() || ep.activates()) throw std::runtime_error("an integer matmul takes no bias or activation");
       return ret_id(env, at::matmul(x.to(at::kDouble), y.to(at::kDouble)).round().to(at::kInt));
     }
-    return ret_id(env, ep.apply(fp32(fused_bias ? at::addmm(lowp(ep.bias), x, y) : at::matmul(x, y)), fused_bias));
+    return ret_id(env, ep.apply(fp32(fused_bias ? at::addmm(to_compute(ep.bias), x, y) : at::matmul(x, y)), fused_bias));
   });
 }
 

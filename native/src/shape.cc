@@ -49,7 +49,7 @@ TT_FN(concat) {
   return guarded(env, "concat", [&] {
     Args a(env, info, 2);
     std::vector<at::Tensor> ts;
-    for (auto id : a.ids(0)) ts.push_back(get(id));
+    for (auto id : a.ids(0)) ts.push_back(widened(get(id)));
     return ret_id(env, at::cat(ts, a.i64(1)));
   });
 }
@@ -57,7 +57,7 @@ TT_FN(stack) {
   return guarded(env, "stack", [&] {
     Args a(env, info, 2);
     std::vector<at::Tensor> ts;
-    for (auto id : a.ids(0)) ts.push_back(get(id));
+    for (auto id : a.ids(0)) ts.push_back(widened(get(id)));
     return ret_id(env, at::stack(ts, a.i64(1)));
   });
 }

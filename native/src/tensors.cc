@@ -42,6 +42,7 @@ const char* dtype_name(at::ScalarType t) {
     case at::kFloat: return "float32";
     case at::kInt: return "int32";
     case at::kBool: return "bool";
+    case at::kBFloat16: case at::kHalf: return "float32";  // a half-precision activation reads as float32
     default: return "other";
   }
 }
@@ -66,8 +67,10 @@ bool Args::is_nullish(size_t i) {
   return t == napi_null || t == napi_undefined;
 }
 int32_t Args::id(size_t i) { return static_cast<int32_t>(i64(i)); }
-at::Tensor& Args::t(size_t i) { return get(id(i)); }
-at::Tensor Args::opt_t(size_t i) { return is_nullish(i) ? at::Tensor() : get(id(i)); }
+at::Tensor Args::t(size_t i) { return widened(get(id(i))); }
+at::Tensor Args::opt_t(size_t i) { return is_nullish(i) ? at::Tensor() : widened(get(id(i))); }
+at::Tensor Args::stored(size_t i) { return get(id(i)); }
+at::Tensor Args::opt_stored(size_t i) { return is_nullish(i) ? at::Tensor() : get(id(i)); }
 int64_t Args::i64(size_t i) {
   if (i >= v.size()) throw std::runtime_error("missing argument " + std::to_string(i));
   int64_t x;
@@ -114,12 +117,18 @@ std::vector<int32_t> Args::ids(size_t i) {
 static int32_t* meta = nullptr;
 static const size_t META_LEN = 4096;
 static int32_t dtype_code(at::ScalarType t) {
-  switch (t) { case at::kFloat: return 0; case at::kInt: return 1; case at::kBool: return 2; default: return 3; }
+  switch (t) {
+    case at::kFloat: case at::kBFloat16: case at::kHalf: return 0;
+    case at::kInt: return 1;
+    case at::kBool: return 2;
+    default: return 3;
+  }
 }
-// tfjs has no int64/float64/half: results in those types come back as int32/float32.
+// tfjs has no int64/float64: results in those types come back as int32/float32. Half-precision
+// results (conv/batch-norm activations under bf16/fp16) stay as they are and read as float32.
 static at::Tensor to_tfjs_dtype(at::Tensor t) {
   switch (t.scalar_type()) {
-    case at::kFloat: case at::kInt: case at::kBool: return t;
+    case at::kFloat: case at::kInt: case at::kBool: case at::kBFloat16: case at::kHalf: return t;
     case at::kLong: case at::kShort: case at::kChar: case at::kByte: return t.to(at::kInt);
     default: return t.to(at::kFloat);
   }
@@ -233,7 +242,8 @@ TT_FN(liveBytes) {
 TT_FN(shapeOf) {
   return guarded(env, "shapeOf", [&] {
     Args a(env, info, 1);
-    auto sizes = a.t(0).sizes();
+    at::Tensor t = a.stored(0);
+    auto sizes = t.sizes();
     napi_value arr;
     check(env, napi_create_array_with_length(env, sizes.size(), &arr));
     for (size_t k = 0; k < sizes.size(); k++) check(env, napi_set_element(env, arr, k, ret_i64(env, sizes[k])));
@@ -241,11 +251,12 @@ TT_FN(shapeOf) {
   });
 }
 TT_FN(dtypeOf) {
-  return guarded(env, "dtypeOf", [&] { Args a(env, info, 1); return ret_str(env, dtype_name(a.t(0).scalar_type())); });
+  return guarded(env, "dtypeOf", [&] { Args a(env, info, 1); return ret_str(env, dtype_name(a.stored(0).scalar_type())); });
 }
 
 TT_FN(reshape) {
-  return guarded(env, "reshape", [&] { Args a(env, info, 2); return ret_id(env, a.t(0).reshape(a.ints(1))); });
+  // a view: a half-precision activation stays one
+  return guarded(env, "reshape", [&] { Args a(env, info, 2); return ret_id(env, a.stored(0).reshape(a.ints(1))); });
 }
 TT_FN(cast) {
   return guarded(env, "cast", [&] {

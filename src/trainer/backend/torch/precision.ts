@@ -1,7 +1,7 @@
 // Which half-precision training the running backend does for real (Show Backend Info, doctor,
 // --fp16/--bf16), and the switch the mixed-precision callback turns. tfjs-core has no float16
-// dtype: only the torch backend can compute in half precision, inside its conv/matmul kernels
-// (native/src/common.h lowp), while tfjs keeps seeing float32 tensors.
+// dtype: only the torch backend can compute in half precision, in its conv/matmul kernels, keeping
+// the activations between them in it while tfjs sees float32 tensors (native/src/common.h).
 import type { BackendKind } from '../index';
 import type { BackendInfo, ComputePrecision } from '../../../protocol/events';
 import { loadTorchAddon } from './addon';
