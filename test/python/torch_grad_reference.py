@@ -13,7 +13,7 @@ usage: /usr/bin/python3 torch_grad_reference.py OUT_DIR [--archs resnet18,resnet
 Writes OUT_DIR/<arch>-grad.safetensors: the state (body.* torchvision names with a 'body.' prefix,
 head.*), 'input' (NCHW), 'labels' (I64), and in float64: 'logits', 'loss', 'grad.<name>' for every
 parameter in torch layout; and 'fp32err.<name>' / 'fp32err.logits': PyTorch fp32's relative L2
-error against them.
+error against them ('fp32clerr.*': the same with the body in channels-last memory format).
 """
 import argparse
 import os
@@ -50,22 +50,26 @@ def main():
         state = {f'body.{k}': v.clone() for k, v in net.state_dict().items() if not k.startswith('fc.')}
         state.update({f'head.{k}': v.clone() for k, v in head.state_dict().items()})
         runs = {}
-        for dtype in (torch.float32, torch.float64):
-            b, h = body.to(dtype).train(), head.to(dtype).train()
+        # fp32 as PyTorch defaults to (contiguous NCHW), fp32 channels-last (the layout the torch
+        # backend computes in), and the float64 truth
+        for key, dtype, fmt in (('fp32', torch.float32, torch.contiguous_format), ('fp32cl', torch.float32, torch.channels_last),
+                                ('fp64', torch.float64, torch.contiguous_format)):
+            b, h = body.to(dtype).to(memory_format=fmt).train(), head.to(dtype).train()
             params = {f'body.{n}': p for n, p in net.named_parameters() if not n.startswith('fc.')}
             params.update({f'head.{n}': p for n, p in h.named_parameters()})
             for p in params.values():
                 p.grad = None
-            logits = h(b(x.to(dtype)))
+            logits = h(b(x.to(dtype).contiguous(memory_format=fmt)))
             loss = nn.functional.cross_entropy(logits, y)
             loss.backward()
-            runs[dtype] = (logits.detach().clone(), loss.detach().reshape(1).clone(), {n: p.grad.clone() for n, p in params.items()})
-        (l32, _, g32), (logits, loss, grads) = runs[torch.float32], runs[torch.float64]
+            runs[key] = (logits.detach().clone(), loss.detach().reshape(1).clone(), {n: p.grad.clone().contiguous() for n, p in params.items()})
+        (l32, _, g32), (lcl, _, gcl), (logits, loss, grads) = runs['fp32'], runs['fp32cl'], runs['fp64']
         rel = lambda a, b: ((a.double() - b).norm() / b.norm()).reshape(1)
         out = dict(state)
         out.update({f'grad.{n}': g for n, g in grads.items()})
         out.update({f'fp32err.{n}': rel(g32[n], g) for n, g in grads.items()})
-        out.update({'input': x, 'labels': y, 'logits': logits, 'loss': loss, 'fp32err.logits': rel(l32, logits)})
+        out.update({f'fp32clerr.{n}': rel(gcl[n], g) for n, g in grads.items()})
+        out.update({'input': x, 'labels': y, 'logits': logits, 'loss': loss, 'fp32err.logits': rel(l32, logits), 'fp32clerr.logits': rel(lcl, logits)})
         save_safetensors(os.path.join(args.out, f'{arch}-grad.safetensors'), out)
         print(f'{arch}: loss {loss.item():.6f}, {len(grads)} gradients, PyTorch fp32 worst gradient error {max(v.item() for k, v in out.items() if k.startswith("fp32err.grad") or k.startswith("fp32err.body") or k.startswith("fp32err.head")):.2e}')
 

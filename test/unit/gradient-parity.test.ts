@@ -39,7 +39,10 @@ const TOLERANCE = 1e-4;
  * ~1.6x PyTorch's error (features 1.28e-5), so some other channels-last op (conv or BN backward/
  * stats in the blocks) is next to find before resnet34/50 can meet the resnet18 rule. Until then
  * those two archs are held to 5e-2, so a real regression still fails here; the diagnostics print
- * the worst parameter. (The pool gradient to the features also differs, 1.3e-2: tfjs's Max
+ * the worst parameter. PyTorch's own fp32 in the channels-last layout this backend computes in is
+ * no more exact (the reference also reports it): resnet34 logits 8.8e-5 (ours 6.1e-5, contiguous
+ * 3.6e-5), worst gradient 1.3e-2 (ours 1.9e-2); resnet50 worst 2.1e-2 (ours 4.0e-2, contiguous 4.0e-2);
+ * where its ReLU decisions flip is luck, so a per-parameter rule against it would be no firmer. (The pool gradient to the features also differs, 1.3e-2: tfjs's Max
  * gradient feeds every tied maximum, here all-zero post-ReLU windows, where PyTorch feeds one;
  * the ReLU below zeroes those, so no parameter gradient should change; not checked separately.)
  */
@@ -95,7 +98,9 @@ for (const arch of ARCHS) {
         assert.ok(logitErr <= allowed(fp32Err('logits')), `logits relative error ${logitErr} (PyTorch fp32: ${fp32Err('logits')})`);
         assert.ok(lossErr <= allowed(fp32Err('logits')), `loss relative error ${lossErr}`);
         assert.equal(Object.keys(grads).length, model.params.length);
+        const clErr = (name: string) => ref.get(`fp32clerr.${name}`)!.data[0];
         let worst = { name: '', err: 0, torch32: 0 };
+        let worstCl = 0;
         let within1e4 = 0;
         for (const p of model.params) {
           const expected = ref.get(`grad.${p.name}`);
@@ -103,9 +108,10 @@ for (const arch of ARCHS) {
           const err = relativeL2(grads[p.variable.name], toModelLayout(expected));
           if (err > worst.err) worst = { name: p.name, err, torch32: fp32Err(p.name) };
           if (err <= TOLERANCE) within1e4++;
+          worstCl = Math.max(worstCl, clErr(p.name));
           assert.ok(err <= allowed(fp32Err(p.name)), `${p.name}: gradient relative error ${err} against float64; PyTorch fp32's is ${fp32Err(p.name)}`);
         }
-        t.diagnostic(`${arch} vs PyTorch float64: logits ${logitErr.toExponential(2)} (PyTorch fp32 ${fp32Err('logits').toExponential(2)}), loss ${lossErr.toExponential(2)}, ${within1e4}/${model.params.length} gradients within 1e-4, worst ${worst.err.toExponential(2)} at ${worst.name} (PyTorch fp32 there ${worst.torch32.toExponential(2)})`);
+        t.diagnostic(`${arch} vs PyTorch float64: logits ${logitErr.toExponential(2)} (PyTorch fp32 ${fp32Err('logits').toExponential(2)}), loss ${lossErr.toExponential(2)}, ${within1e4}/${model.params.length} gradients within 1e-4, worst ${worst.err.toExponential(2)} at ${worst.name} (PyTorch fp32 there ${worst.torch32.toExponential(2)}); PyTorch fp32 channels-last: logits ${clErr('logits').toExponential(2)}, worst gradient ${worstCl.toExponential(2)}`);
       });
     } finally {
       model.dispose();
