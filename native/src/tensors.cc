@@ -67,10 +67,10 @@ bool Args::is_nullish(size_t i) {
   return t == napi_null || t == napi_undefined;
 }
 int32_t Args::id(size_t i) { return static_cast<int32_t>(i64(i)); }
-at::Tensor Args::t(size_t i) { return widened(get(id(i))); }
-at::Tensor Args::opt_t(size_t i) { return is_nullish(i) ? at::Tensor() : widened(get(id(i))); }
 at::Tensor Args::stored(size_t i) { return get(id(i)); }
 at::Tensor Args::opt_stored(size_t i) { return is_nullish(i) ? at::Tensor() : get(id(i)); }
+at::Tensor Args::t(size_t i) { return widened(stored(i)); }
+at::Tensor Args::opt_t(size_t i) { return widened(opt_stored(i)); }
 int64_t Args::i64(size_t i) {
   if (i >= v.size()) throw std::runtime_error("missing argument " + std::to_string(i));
   int64_t x;
