@@ -84,8 +84,8 @@ const layoutProbe = () => {
 
 /**
  * Screenshots of the panel in dark and light, at 1400×900, at its full length (a window tall
- * enough that the panel does not scroll) and in a 700 px-wide column, kept in
- * .test-output/ui/screenshots/<panel>-<theme>-<1400x900|full|700col>.png, each measured by layoutProbe;
+ * enough that the panel does not scroll) and in a 700 px-wide column, also at its full length, kept in
+ * .test-output/ui/screenshots/<panel>-<theme>-<1400x900|full|700col|700col-full>.png, each measured by layoutProbe;
  * what it finds goes to `problems` (asserted once every panel has its screenshots). Back to dark
  * and 1400×900 afterwards.
  */
@@ -121,6 +121,16 @@ async function themed(page, workspace, outDir, name, kind, problems) {
       const narrow = (await webviewBox(page, kind)) ?? box;
       await page.screenshot({ path: path.join(shots, `${name}-${t}-700col.png`), clip: narrow });
       found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} ${Math.round(narrow.width)} px column: ${p}`));
+      // and the column's whole length: a narrow panel wraps into a longer page than the wide one
+      const narrowBelow = await (await panelFrame(page, kind)).evaluate(() => Math.max(0, document.documentElement.scrollHeight - window.innerHeight));
+      if (narrowBelow > 0) {
+        const width = page.viewportSize().width;
+        await page.setViewportSize({ width, height: Math.min(900 + narrowBelow + 40, 8000) });
+        await page.waitForTimeout(600);
+        const tall = (await webviewBox(page, kind)) ?? narrow;
+        await page.screenshot({ path: path.join(shots, `${name}-${t}-700col-full.png`), clip: tall });
+        found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} ${Math.round(tall.width)} px column, full length: ${p}`));
+      }
     }
   }
   await page.setViewportSize({ width: 1400, height: 900 });
