@@ -43,23 +43,19 @@ function activation(main: string, runs = 5): { requireMs: number; activateMs: nu
   return { requireMs: median(samples.map((s) => s.requireMs)), activateMs: median(samples.map((s) => s.activateMs)) };
 }
 
-function vsceBin(): string {
-  return path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
-}
+/** scripts/package-vsix.js: the one way the .vsix is made (this platform's target and ignore list). */
+const packaging = require(path.join(ROOT, 'scripts', 'package-vsix.js')) as { packagedFiles(): string[]; packageVsix(out?: string): number };
 
-/** The files `vsce` would put in the .vsix (after .vscodeignore). */
+/** The files `vsce` would put in the .vsix for this platform. */
 function packagedFiles(): { files: number; jsFiles: number; bytes: number } {
-  const r = spawnSync(process.execPath, [vsceBin(), 'ls'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`vsce ls failed: ${r.stderr}`);
-  const files = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l && fs.existsSync(path.join(ROOT, l)));
+  const files = packaging.packagedFiles().filter((l) => fs.existsSync(path.join(ROOT, l)));
   return { files: files.length, jsFiles: files.filter((f) => /\.(c|m)?js$/.test(f)).length, bytes: files.reduce((n, f) => n + fs.statSync(path.join(ROOT, f)).size, 0) };
 }
 
 function vsixBytes(): number {
   const out = path.join(ROOT, '.test-output', 'bench-package.vsix');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const r = spawnSync(process.execPath, [vsceBin(), 'package', '--target', 'linux-x64', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', out], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`vsce package failed: ${r.stderr}`);
+  if (packaging.packageVsix(out) !== 0) throw new Error('vsce package failed (its output above)');
   const size = fs.statSync(out).size;
   fs.rmSync(out, { force: true });
   return size;

@@ -7,18 +7,16 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawnSync } = require('child_process');
 const { ROOT, OUTPUT_DIR, startServer, launchBrowser, keep, findFiles } = require('./host');
+const { packageVsix: packageForThisPlatform } = require('../package-vsix');
 
 /** The .vsix exactly as `npm run package` makes it, minus the build step (npm test has just built). */
 function packageVsix(outDir) {
   const pkg = require(path.join(ROOT, 'package.json'));
   if (!fs.existsSync(path.join(ROOT, pkg.main))) throw new Error(`${pkg.main} not found. Fix: npm run build.`);
-  const vsce = pkg.scripts.package.replace(/^npm run build && /, '');
   const vsix = path.join(outDir, `${pkg.name}-${pkg.version}.vsix`);
-  console.log(`$ ${vsce} --out ${path.relative(ROOT, vsix)}`);
-  const r = spawnSync(`npx ${vsce} --out '${vsix}'`, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], shell: true, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`packaging failed:\n${r.stdout}`);
+  console.log(`$ node scripts/package-vsix.js --out ${path.relative(ROOT, vsix)}`);
+  if (packageForThisPlatform(vsix) !== 0) throw new Error('packaging failed (vsce output above)');
   return vsix;
 }
 
