@@ -15,7 +15,7 @@ const ROOT = path.resolve(__dirname, '../../..');
 /** Dependency edges that exist in package.json files but are never followed by a require at run time (besides every @types/ package). */
 const NOT_AT_RUN_TIME: Record<string, { deps: string[]; why: string }> = {
   '@tensorflow/tfjs': { deps: ['argparse', 'chalk', 'core-js', 'regenerator-runtime', 'yargs'], why: 'its converter CLI and browser polyfills; dist/tf.node.js requires none' },
-  'onnxruntime-node': { deps: ['global-agent'], why: 'script/install.js only, skipped by .npmrc' },
+  'onnxruntime-node': { deps: ['adm-zip', 'global-agent'], why: 'script/install.js only, skipped by .npmrc' },
 };
 
 interface Pkg {
