@@ -89,6 +89,24 @@ test('no leaks on torch: tfjs tensors, data ids and native tensors stay level ac
   await fs.rm(dir, { recursive: true, force: true });
 });
 
+test("a new or loaded model's weights leave the JS heap at once on torch (uploaded, not left to linger as garbage)", { skip }, async () => {
+  await tf.setBackend(TORCH_BACKEND);
+  const backend = tf.backend() as TorchBackend;
+  const model = createModel({ arch: 'resnet18', numClasses: 3, seed: 2 });
+  const tensors = () => [...model.params.map((p) => p.variable), ...model.buffers.values()];
+  assert.equal(backend.uploadNow(tensors()), 0, 'initial weights are still waiting on the host');
+  // as a checkpoint load makes them: fresh tensors from host arrays
+  const state = new Map([...model.stateDict()].map(([name, t]) => {
+    const fresh = tf.tensor(t.dataSync().slice(), t.shape, t.dtype);
+    t.dispose();
+    return [name, fresh] as const;
+  }));
+  model.loadStateDict(state);
+  assert.equal(backend.uploadNow(tensors()), 0, 'loaded weights are still waiting on the host');
+  state.forEach((t) => t.dispose());
+  model.dispose();
+});
+
 test('fused AdamW in place (variables it may overwrite) equals the copying update bit for bit, and spares a tensor still held elsewhere', { skip }, async () => {
   await tf.setBackend(TORCH_BACKEND);
   const rnd = new SeededRandom(5);

@@ -232,4 +232,5 @@ function nativeGpuName(): string | undefined {
 }
 export * from './memory';
 export { onTorch, torchBatchNormTrain, torchCrossEntropyPerItem, torchAdamW, type AdamWItem, type BatchNormPost } from './torch/fused';
+export { releaseHostCopies } from './host-copies';
 export { setTorchComputePrecision, torchComputePrecision, mixedPrecisionRefusal } from './torch/precision';

@@ -1,5 +1,5 @@
 // createModel: a torchvision resnet body + fastai head as one ClassifierModel.
-import { tf } from '../backend';
+import { releaseHostCopies, tf } from '../backend';
 import type { ArchName, ClassifierModel, ModelConfig, ModelParam } from './types';
 import { ARCHS, buildResNetBody } from './resnet';
 import { buildHead } from './head';
@@ -66,6 +66,12 @@ class ResNetClassifier implements ClassifierModel {
       config.ps,
       new SeededRandom(seed ^ 0x44524f50),
     );
+    this.releaseHostCopies();
+  }
+
+  /** The initial or loaded weights leave the JS heap (torch backend: they would linger as garbage). */
+  private releaseHostCopies(): void {
+    releaseHostCopies([...this.store.params.map((p) => p.variable), ...this.store.buffers.values()]);
   }
 
   get params(): ModelParam[] {
@@ -128,6 +134,7 @@ class ResNetClassifier implements ClassifierModel {
       }
     });
     this.bns.discard();
+    this.releaseHostCopies();
   }
 
   dispose(): void {

@@ -55,6 +55,19 @@ export class TorchBackend extends tf.KernelBackend {
     return d.handle;
   }
 
+  /** Uploads the host values of `tensors` still waiting for their first use; returns their bytes. */
+  uploadNow(tensors: readonly tf.TensorInfo[]): number {
+    let bytes = 0;
+    for (const t of tensors) {
+      if (!this.data.has(t.dataId)) continue;
+      const d = this.data.get(t.dataId);
+      if (d.handle !== 0 || !d.values) continue;
+      bytes += (d.values as ArrayBufferView).byteLength;
+      this.handle(t);
+    }
+    return bytes;
+  }
+
   /** Wraps the handle a kernel returned (shape and dtype from the addon's meta buffer, slot k). */
   output(h: Handle): tf.TensorInfo {
     return this.outputs([h])[0];
