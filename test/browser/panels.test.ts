@@ -337,6 +337,13 @@ test('Run comparison: two runs side by side', async () => {
   const err = await p.page.locator('[data-testid=metrics] tbody tr', { hasText: 'error_rate' }).locator('td').allTextContents();
   assert.deepEqual(err, ['error_rate', '0.062000', '0.055000 ★']);
   assert.equal(await p.page.locator('[data-testid=comparison-plot] canvas').count(), 1);
+  // each run's valid curve is dashed, and so is its legend marker: not its train twin's square
+  // (a line sample, wide enough for its dashes to show: a dashed border round a small square reads as solid)
+  const markers = await p.page.locator('[data-testid=comparison-plot] .u-legend .u-series .u-marker').evaluateAll((ms) =>
+    ms.slice(1).map((m) => ({ style: getComputedStyle(m).borderTopStyle, w: m.getBoundingClientRect().width, h: m.getBoundingClientRect().height })),
+  );
+  assert.deepEqual(markers.map((m) => m.style), ['solid', 'dashed', 'solid', 'dashed'], `legend markers: ${JSON.stringify(markers)}`);
+  for (const m of markers) assert.ok(m.w >= 3 * m.h && m.w >= 16, `a legend marker is ${m.w}×${m.h} px, not a line sample`);
   await screenshotBothThemes(p, 'run-comparison', ['dark', 'light']);
   await closeClean(p);
 });
