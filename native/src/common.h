@@ -41,6 +41,8 @@ inline at::Tensor to_compute(const at::Tensor& t) {
 }
 // A tensor as tfjs sees it: a half-precision activation as float32.
 inline at::Tensor widened(const at::Tensor& t) { return is_half(t) ? t.to(at::kFloat) : t; }
+// A new tensor holding t as tfjs sees it, in one copy (widening already copies a half-precision one).
+inline at::Tensor widened_copy(const at::Tensor& t) { return is_half(t) ? t.to(at::kFloat) : t.clone(); }
 // A kernel's result back in float32 (memory layout kept).
 inline at::Tensor fp32(const at::Tensor& t) { return t.scalar_type() == at::kFloat ? t : t.to(at::kFloat); }
 

@@ -152,7 +152,7 @@ TT_FN(addN) {
     Args a(env, info, 1);
     auto ids = a.ids(0);
     if (ids.empty()) throw std::runtime_error("AddN needs at least one tensor");
-    at::Tensor acc = widened(get(ids[0])).clone();
+    at::Tensor acc = widened_copy(get(ids[0]));
     for (size_t k = 1; k < ids.size(); k++) acc.add_(get(ids[k]));
     return ret_id(env, acc);
   });

@@ -262,13 +262,14 @@ TT_FN(cast) {
   return guarded(env, "cast", [&] {
     Args a(env, info, 2);
     auto dt = dtype_of(a.str(1));
-    at::Tensor x = a.t(0);
-    // tfjs truncates float -> int32 toward zero, like ATen's to().
-    return ret_id(env, x.scalar_type() == dt ? x.clone() : x.to(dt));
+    at::Tensor x = a.stored(0);
+    // tfjs truncates float -> int32 toward zero, like ATen's to(); a cast to the dtype tfjs already
+    // sees (float32 for a half-precision activation) is a copy
+    return ret_id(env, (is_half(x) ? at::kFloat : x.scalar_type()) == dt ? widened_copy(x) : x.to(dt));
   });
 }
 TT_FN(clone) {
-  return guarded(env, "clone", [&] { Args a(env, info, 1); return ret_id(env, a.t(0).clone()); });
+  return guarded(env, "clone", [&] { Args a(env, info, 1); return ret_id(env, widened_copy(a.stored(0))); });
 }
 // fill(shape, value, dtype)
 TT_FN(fill) {
