@@ -32,28 +32,29 @@ function ignoreFileFor(target) {
   return file;
 }
 
-/** The files the .vsix for this platform holds, relative to the repository root. */
-function packagedFiles() {
-  const ignore = ignoreFileFor(thisTarget());
+/** Runs `vsce <args>` with this platform's ignore file, removed afterwards. */
+function vsce(args, opts) {
+  const target = thisTarget();
+  const ignore = ignoreFileFor(target);
   try {
-    const r = spawnSync(process.execPath, [VSCE, 'ls', '--ignoreFile', ignore], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
-    if (r.status !== 0) throw new Error(`vsce ls failed: ${r.stderr}`);
-    return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    const common = ['--ignoreFile', ignore, ...(args[0] === 'package' ? ['--target', target] : [])];
+    return spawnSync(process.execPath, [VSCE, ...args, ...common], { cwd: ROOT, ...opts });
   } finally {
     fs.rmSync(path.dirname(ignore), { recursive: true, force: true });
   }
 }
 
+/** The files the .vsix for this platform holds, relative to the repository root. */
+function packagedFiles() {
+  const r = vsce(['ls'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`vsce ls failed: ${r.stderr}`);
+  return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
 /** Writes the .vsix (to `out`, else vsce's default name); returns vsce's exit status. */
 function packageVsix(out) {
-  const target = thisTarget();
-  const ignore = ignoreFileFor(target);
-  try {
-    const args = [VSCE, 'package', '--target', target, '--ignoreFile', ignore, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', ...(out ? ['--out', out] : [])];
-    return spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
-  } finally {
-    fs.rmSync(path.dirname(ignore), { recursive: true, force: true });
-  }
+  const args = ['package', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', ...(out ? ['--out', out] : [])];
+  return vsce(args, { stdio: 'inherit' }).status ?? 1;
 }
 
 module.exports = { thisTarget, ignoreFileFor, packagedFiles, packageVsix };
