@@ -21,6 +21,7 @@ const NOT_AT_RUN_TIME: Record<string, { deps: string[]; why: string }> = {
 interface Pkg {
   name: string;
   main?: string;
+  type?: string;
   exports?: unknown;
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
@@ -53,20 +54,25 @@ function entryFile(dir: string, pkg: Pkg): string | null {
     const t = target as Record<string, unknown>;
     target = t.node ?? t.require ?? t.import ?? t.default;
   }
-  const rel = typeof target === 'string' ? target : pkg.main ?? 'index.js';
-  for (const candidate of [rel, `${rel}.js`, path.join(rel, 'index.js')]) {
+  const entry = typeof target === 'string' ? target : pkg.main ?? 'index.js';
+  for (const candidate of [entry, `${entry}.js`, path.join(entry, 'index.js')]) {
     const file = path.join(dir, candidate);
     if (fs.existsSync(file) && fs.statSync(file).isFile()) return file;
   }
   return null;
 }
 
+/** The top-level dependencies the .vsix ships (the bundles keep them external), by name and folder. */
+function shippedDependencies(): { name: string; dir: string; pkg: Pkg }[] {
+  const top = readPkg(ROOT);
+  return Object.keys({ ...top.dependencies, ...top.optionalDependencies }).flatMap((name) => {
+    const dir = packageDir(name, ROOT);
+    return dir && packaged.has(rel(path.join(dir, 'package.json'))) ? [{ name, dir, pkg: readPkg(dir) }] : [];
+  });
+}
+
 /** The packages the .vsix loads from node_modules: the shipped top-level dependencies and what they need at run time. */
 function runtimeClosure(): Map<string, Pkg> {
-  const top = readPkg(ROOT);
-  const roots = Object.keys({ ...top.dependencies, ...top.optionalDependencies })
-    .map((name) => packageDir(name, ROOT))
-    .filter((dir): dir is string => dir !== null && packaged.has(rel(path.join(dir, 'package.json'))));
   const seen = new Map<string, Pkg>();
   const walk = (dir: string) => {
     if (seen.has(dir)) return;
@@ -79,7 +85,7 @@ function runtimeClosure(): Map<string, Pkg> {
       if (d) walk(d); // an optional dependency for another platform is not installed
     }
   };
-  roots.forEach(walk);
+  shippedDependencies().forEach(({ dir }) => walk(dir));
   return seen;
 }
 
@@ -100,12 +106,8 @@ test('every package the shipped dependencies need at run time is in the .vsix wi
 });
 
 test('every file Node resolves while loading the shipped CommonJS dependencies is in the .vsix', () => {
-  const top = readPkg(ROOT);
-  const roots = Object.keys({ ...top.dependencies, ...top.optionalDependencies }).filter((name) => {
-    const dir = packageDir(name, ROOT);
-    if (!dir || !packaged.has(rel(path.join(dir, 'package.json')))) return false;
-    return !(readPkg(dir) as { type?: string }).type?.startsWith('module'); // ESM-only (trash): the graph test covers it
-  });
+  // ESM-only packages (trash) are not required: the graph test covers them
+  const roots = shippedDependencies().filter(({ pkg }) => pkg.type !== 'module').map(({ name }) => name);
   const probe = `
     const Module = require('module');
     const seen = new Set();
@@ -126,7 +128,8 @@ test('the run-time exceptions name edges that exist', () => {
   for (const [name, { deps, why }] of Object.entries(NOT_AT_RUN_TIME)) {
     const dir = packageDir(name, ROOT);
     assert.ok(dir, `${name} (${why}) is no longer installed: drop it from NOT_AT_RUN_TIME and its lines in .vscodeignore`);
-    const declared = Object.keys({ ...readPkg(dir).dependencies, ...readPkg(dir).optionalDependencies });
+    const pkg = readPkg(dir);
+    const declared = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies });
     for (const dep of deps) assert.ok(declared.includes(dep), `${name} no longer depends on ${dep}: drop it from NOT_AT_RUN_TIME`);
   }
 });
