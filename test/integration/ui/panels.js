@@ -96,23 +96,28 @@ async function themed(page, workspace, outDir, name, kind, problems) {
   await palette(page, 'Notifications: Clear All Notifications').catch(() => undefined);
   await (await panelFrame(page, kind)).evaluate(() => document.fonts.ready.then(() => true));
   const found = [];
+  const probe = async (label) => found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${label}: ${p}`));
+  // the whole page, not only its top: a window tall enough that nothing in the panel scrolls, then back
+  const atFullLength = async (file, label, clipToPanel) => {
+    const below = await (await panelFrame(page, kind)).evaluate(() => Math.max(0, document.documentElement.scrollHeight - window.innerHeight));
+    if (below === 0) return;
+    const { width, height } = page.viewportSize();
+    await page.setViewportSize({ width, height: Math.min(height + below + 40, 8000) });
+    await page.waitForTimeout(600);
+    const clip = clipToPanel ? await webviewBox(page, kind) : null;
+    await page.screenshot({ path: path.join(shots, file), ...(clip ? { clip } : {}) });
+    await probe(label);
+    await page.setViewportSize({ width, height });
+    await page.waitForTimeout(300);
+  };
   for (const theme of ['Default Dark Modern', 'Default Light Modern']) {
     await setTheme(page, workspace, theme);
     const t = theme.includes('Light') ? 'light' : 'dark';
     await page.setViewportSize({ width: 1400, height: 900 });
     await page.waitForTimeout(600);
     await page.screenshot({ path: path.join(shots, `${name}-${t}-1400x900.png`) });
-    found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} 1400x900: ${p}`));
-    // the whole page, not only its top: a window tall enough that nothing in the panel scrolls
-    const below = await (await panelFrame(page, kind)).evaluate(() => Math.max(0, document.documentElement.scrollHeight - window.innerHeight));
-    if (below > 0) {
-      await page.setViewportSize({ width: 1400, height: Math.min(900 + below + 40, 6000) });
-      await page.waitForTimeout(600);
-      await page.screenshot({ path: path.join(shots, `${name}-${t}-full.png`) });
-      found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} full length: ${p}`));
-      await page.setViewportSize({ width: 1400, height: 900 });
-      await page.waitForTimeout(300);
-    }
+    await probe(`${t} 1400x900`);
+    await atFullLength(`${name}-${t}-full.png`, `${t} full length`, false);
     // a 700 px-wide column: resize the window until the panel's column is 700 px wide
     const box = await webviewBox(page, kind);
     if (box) {
@@ -120,17 +125,9 @@ async function themed(page, workspace, outDir, name, kind, problems) {
       await page.waitForTimeout(800); // plots follow their container (ResizeObserver)
       const narrow = (await webviewBox(page, kind)) ?? box;
       await page.screenshot({ path: path.join(shots, `${name}-${t}-700col.png`), clip: narrow });
-      found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} ${Math.round(narrow.width)} px column: ${p}`));
+      await probe(`${t} ${Math.round(narrow.width)} px column`);
       // and the column's whole length: a narrow panel wraps into a longer page than the wide one
-      const narrowBelow = await (await panelFrame(page, kind)).evaluate(() => Math.max(0, document.documentElement.scrollHeight - window.innerHeight));
-      if (narrowBelow > 0) {
-        const width = page.viewportSize().width;
-        await page.setViewportSize({ width, height: Math.min(900 + narrowBelow + 40, 8000) });
-        await page.waitForTimeout(600);
-        const tall = (await webviewBox(page, kind)) ?? narrow;
-        await page.screenshot({ path: path.join(shots, `${name}-${t}-700col-full.png`), clip: tall });
-        found.push(...(await (await panelFrame(page, kind)).evaluate(layoutProbe)).map((p) => `${t} ${Math.round(tall.width)} px column, full length: ${p}`));
-      }
+      await atFullLength(`${name}-${t}-700col-full.png`, `${t} ${Math.round(narrow.width)} px column, full length`, true);
     }
   }
   await page.setViewportSize({ width: 1400, height: 900 });
