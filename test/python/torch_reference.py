@@ -50,6 +50,24 @@ def save_safetensors(path, tensors, dtype=None):
     os.replace(tmp, path)
 
 
+def load_safetensors(path):
+    """The tensors of a .safetensors file (the dtypes of DTYPES), by name."""
+    with open(path, 'rb') as f:
+        size = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(size))
+        data = f.read()
+    by_code = {code: dtype for dtype, code in DTYPES.items()}
+    by_code['I32'] = torch.int32
+    out = {}
+    for name, entry in header.items():
+        if name == '__metadata__':
+            continue
+        start, end = entry['data_offsets']
+        raw = bytearray(data[start:end])
+        out[name] = torch.frombuffer(raw, dtype=by_code[entry['dtype']]).reshape(entry['shape']) if raw else torch.zeros(entry['shape'], dtype=by_code[entry['dtype']])
+    return out
+
+
 class AdaptiveConcatPool2d(nn.Module):
     def forward(self, x):
         return torch.cat([nn.functional.adaptive_max_pool2d(x, 1), nn.functional.adaptive_avg_pool2d(x, 1)], 1)
