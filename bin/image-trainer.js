@@ -19,4 +19,6 @@ if (!fs.existsSync(entry)) {
     process.exit(1);
   }
 }
-require(entry).main(process.argv);
+// jemalloc keeps a training step's freed memory in check, and must be there from the start (src/trainer/backend/allocator.ts)
+const { relaunchOnJemalloc } = require(path.join(root, 'out', 'src', 'trainer', 'backend', 'allocator.js'));
+if (!relaunchOnJemalloc(process.argv)) require(entry).main(process.argv);

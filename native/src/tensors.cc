@@ -2,6 +2,8 @@
 // dispose, reshape/cast/fill, and what the addon knows about itself (version, threads, devices).
 #include "common.h"
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <malloc.h>
 #include <unordered_map>
 #include <cstring>
 
@@ -348,6 +350,23 @@ TT_FN(computePrecision) {
   return guarded(env, "computePrecision", [&] { return ret_str(env, precision_name(g_compute)); });
 }
 
+// Hands the freed memory the allocator keeps back to the kernel, once a job is done. Under a
+// preloaded jemalloc (purging off during a job, src/trainer/backend/allocator.ts) every arena is
+// purged; under glibc its heaps are trimmed. -> which allocator it asked.
+TT_FN(releaseFreeMemory) {
+  return guarded(env, "releaseFreeMemory", [&] {
+    using mallctl_fn = int (*)(const char*, void*, size_t*, void*, size_t);
+    auto mallctl = reinterpret_cast<mallctl_fn>(dlsym(RTLD_DEFAULT, "mallctl"));
+    if (mallctl) {
+      // MALLCTL_ARENAS_ALL (jemalloc 5) names every arena
+      if (mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0) != 0) throw std::runtime_error("jemalloc refused arena.4096.purge");
+      return ret_str(env, "jemalloc");
+    }
+    malloc_trim(0);
+    return ret_str(env, "glibc");
+  });
+}
+
 void init_tensors(napi_env env, napi_value exports) {
   // A V8-owned buffer (external buffers are refused inside Electron's memory cage), kept alive
   // by a reference for the life of the module.
@@ -364,7 +383,7 @@ void init_tensors(napi_env env, napi_value exports) {
     {"liveBytes", liveBytes}, {"shapeOf", shapeOf}, {"dtypeOf", dtypeOf}, {"reshape", reshape},
     {"cast", cast}, {"clone", clone}, {"fill", fill}, {"range", range}, {"setThreads", setThreads},
     {"about", about}, {"useDevice", useDevice}, {"setComputePrecision", setComputePrecision},
-    {"computePrecision", computePrecision},
+    {"computePrecision", computePrecision}, {"releaseFreeMemory", releaseFreeMemory},
   });
 }
 

@@ -2,6 +2,7 @@
 // events (run history, views, status bar, panels), keeps the per-workspace state, and turns a
 // crash into a notification with a Restart action that brings the dataset and learner back.
 import * as vscode from 'vscode';
+import * as fs from 'fs';
 import { TrainerClient, ExitInfo, TrainerRequestError } from './trainerClient';
 import { RunStore, RunRecord } from './runs';
 import { createProgressGate } from './throttle';
@@ -11,6 +12,7 @@ import type { LrSpec } from '../protocol/lr';
 import type { DatasetSummary } from '../protocol/dataset';
 import type { BackendInfo, TrainerEvent } from '../protocol/events';
 import type { DataOptions, LearnerSummary, Method, ParamsOf, ResultOf } from '../protocol/requests';
+import { allocatorEnv, findJemalloc } from '../protocol/trainer-launch';
 
 /** The learner as the trainer last described it. */
 export type LearnerState = LearnerSummary;
@@ -250,7 +252,7 @@ export class TrainerService implements vscode.Disposable {
         this.recentLog.push(line);
         if (this.recentLog.length > 50) this.recentLog.shift();
       },
-      env: { IMAGE_TRAINER_PARENT: 'vscode' },
+      env: { IMAGE_TRAINER_PARENT: 'vscode', ...allocatorEnv(process.env, findJemalloc(fs.existsSync, process.platform)) },
     });
     client.onEvent((e) => this.receive(e));
     client.onExit((info) => this.exited(info));

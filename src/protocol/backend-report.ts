@@ -18,6 +18,8 @@ export const BackendReport = z.object({
   libtorchError: z.string().optional(), // why the addon did not load, when libtorch is null
   cpu: z.object({ model: z.string().optional(), cores: z.number().int().optional(), bf16: z.boolean(), amx: z.boolean() }),
   gpu: z.object({ name: z.string(), capability: z.string().optional(), driver: z.string().optional() }).optional(),
+  /** The trainer process's memory allocator: jemalloc where the machine has it, or why not. */
+  allocator: z.object({ name: z.enum(['jemalloc', 'system']), path: z.string().optional(), why: z.string().optional(), fix: z.string().optional() }).optional(),
   /** Which mixed precision training modes the running backend does for real. */
   precision: z.object({ fp16: z.boolean(), bf16: z.boolean(), note: z.string() }),
   /** Backends faster than the one running that are not running, each with why and the fix. */
@@ -40,6 +42,10 @@ export function formatBackendReport(r: BackendReport): string {
   }
   lines.push(`cpu: ${r.cpu.model ?? 'unknown'}${r.cpu.cores ? `, ${r.cpu.cores} cores` : ''}; AVX512_BF16: ${yes(r.cpu.bf16)}; AMX: ${yes(r.cpu.amx)}`);
   lines.push(r.gpu ? `gpu: ${r.gpu.name}${r.gpu.capability ? `, compute capability ${r.gpu.capability}` : ''}${r.gpu.driver ? `, driver ${r.gpu.driver}` : ''}` : 'gpu: none visible (nvidia-smi found no NVIDIA GPU)');
+  if (r.allocator) {
+    const a = r.allocator;
+    lines.push(`allocator: ${a.name}${a.path ? ` (${a.path})` : ''}${a.why ? ` (${a.why})` : ''}${a.fix ? `\n  fix: ${a.fix} (jemalloc: up to 1.5x faster torch training in less memory)` : ''}`);
+  }
   lines.push(`mixed precision: fp16 ${yes(r.precision.fp16)}, bf16 ${yes(r.precision.bf16)} (${r.precision.note})`);
   if (!r.faster.length) lines.push('faster backends: none (this is the fastest available here)');
   for (const f of r.faster) lines.push(`not running ${f.kind}: ${f.why}${f.fix ? `\n  fix: ${f.fix}` : ''}`);

@@ -14,6 +14,7 @@ export const BackendInfo = z.object({
   bf16: z.boolean().optional(), // whether it can train in bf16 mixed precision (torch on AVX512_BF16 CPUs, Ampere+ GPUs); absent: no
   reason: z.string().optional(), // why better backends were not used
   libtorch: z.string().optional(), // libtorch version and where it was found (torch backend)
+  allocator: z.enum(['jemalloc', 'system']).optional(), // the process's malloc (torch backend; src/protocol/trainer-launch.ts)
 });
 export type BackendInfo = z.infer<typeof BackendInfo>;
 
@@ -30,6 +31,7 @@ export function formatBackend(b: BackendInfo): string {
     ...(b.simd !== undefined ? [b.simd ? 'SIMD' : 'no SIMD'] : []),
     `fp16 ${b.fp16 ? 'yes' : 'no'}`,
     `bf16 ${b.bf16 ? 'yes' : 'no'}`,
+    ...(b.allocator ? [b.allocator === 'jemalloc' ? 'jemalloc' : 'system malloc'] : []),
   ];
   return `${b.name} (${details.join(', ')})${b.reason ? ` — ${b.reason}` : ''}`;
 }

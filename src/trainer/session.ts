@@ -15,6 +15,7 @@ import type { AnyPredictor } from './export';
 import { parseRequest } from './service/dispatch';
 import { TrainerError } from './service/errors';
 import { JobLock } from './service/job-lock';
+import { releaseFreeMemory } from './backend/allocator';
 import { acquireRunLock } from './io/run-lock';
 import { swapLoaders } from './service/loader-swap';
 import { fitBatchToMemory } from './service/memory-guard';
@@ -71,6 +72,11 @@ export class TrainerSession {
   }
 
   private exclusive<T>(method: Method, run: () => Promise<T>): Promise<T> {
+    // released inside the lock: a refused request must not purge under a running fit
+    return this.locked(method, () => run().finally(releaseFreeMemory));
+  }
+
+  private locked<T>(method: Method, run: () => Promise<T>): Promise<T> {
     const holder = this.runLockHolder;
     if (holder === undefined || !WRITING_JOBS.has(method) || !this.dataset) return this.lock.run(method, run);
     return this.lock.run(method, async () => {

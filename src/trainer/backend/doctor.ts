@@ -5,6 +5,7 @@ import type { BackendReport } from '../../protocol/backend-report';
 import { BACKEND_FIXES, BACKEND_KINDS, selectBackend } from './index';
 import { libtorchBuildInfo, loadTorchAddon, mixedPrecisionSupport, torchLoadError } from './torch';
 import { cpuFeatures, nvidiaGpu } from './host';
+import { processAllocator } from './allocator';
 
 export { formatBackendReport as formatReport } from '../../protocol/backend-report';
 export type { BackendReport };
@@ -33,7 +34,7 @@ export async function backendReport(opts: { prefer?: string; threads?: number } 
   const cpu = cpuFeatures();
   const gpu = nvidiaGpu();
   return {
-    running, libtorch, ...(libtorch ? {} : { libtorchError: String(torchLoadError()) }), cpu, ...(gpu ? { gpu } : {}),
+    running, libtorch, ...(libtorch ? {} : { libtorchError: String(torchLoadError()) }), cpu, ...(gpu ? { gpu } : {}), allocator: processAllocator(),
     precision: mixedPrecisionSupport(running.kind, cpu.bf16, gpu?.capability), faster,
   };
 }

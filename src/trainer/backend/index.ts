@@ -14,6 +14,7 @@ import { patchBatchNormGradient } from './batchnorm-grad';
 import { freeSavedTensorsDuringBackward } from './free-saved';
 import { libtorchBuildInfo, loadTorchAddon, mixedPrecisionSupport, registerTorchBackend, torchLoadError, TORCH_FIX } from './torch';
 import { cpuFeatures, nvidiaGpu } from './host';
+import { processAllocator, type AllocatorInfo } from './allocator';
 
 export { tf };
 
@@ -133,6 +134,14 @@ function noteTorchMissingOnce(running: BackendKind): void {
   process.stderr.write(`image-trainer: running on the ${running} backend; the torch backend (libtorch, PyTorch speed) is not available: ${torchLoadError()}. Fix: ${TORCH_FIX}.\n`);
 }
 
+/** When torch runs on the system allocator for want of jemalloc, say so once, with the fix. */
+let allocatorNoteShown = false;
+function noteSystemAllocatorOnce(allocator: AllocatorInfo): void {
+  if (allocatorNoteShown || !allocator.fix || process.env.IMAGE_TRAINER_QUIET_BACKEND) return;
+  allocatorNoteShown = true;
+  process.stderr.write(`image-trainer: the torch backend runs on the system allocator (${allocator.why}); on jemalloc it trains up to 1.5x faster in less memory. Fix: ${allocator.fix}.\n`);
+}
+
 async function startTorch(device: 'cuda' | 'cpu', opts: SelectBackendOptions): Promise<BackendInfo> {
   const addon = loadTorchAddon();
   if (!addon) throw new Error(`${torchLoadError()}; fix: ${TORCH_FIX}`);
@@ -147,8 +156,10 @@ async function startTorch(device: 'cuda' | 'cpu', opts: SelectBackendOptions): P
   const libtorch = built?.version ? `libtorch ${built.version} (${built.source}: ${built.lib})` : undefined;
   const kind = device === 'cuda' ? 'torch-gpu' : 'torch-cpu';
   const precision = mixedPrecisionSupport(kind, device === 'cpu' && cpuFeatures().bf16, device === 'cuda' ? nvidiaGpu()?.capability : undefined);
+  const allocator = processAllocator();
+  noteSystemAllocatorOnce(allocator);
   return {
-    name: 'torch', kind, threads: reg.threads, fp16: precision.fp16, bf16: precision.bf16,
+    name: 'torch', kind, threads: reg.threads, fp16: precision.fp16, bf16: precision.bf16, allocator: allocator.name,
     ...(device === 'cuda' ? { device: 'cuda' } : {}), ...(libtorch ? { libtorch } : {}),
   };
 }

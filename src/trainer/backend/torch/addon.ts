@@ -38,6 +38,8 @@ export interface TorchAddon {
   /** What conv/matmul compute in from now on ('fp32' | 'bf16' | 'fp16'; fp16 throws on the CPU); returns it. */
   setComputePrecision(precision: string): string;
   computePrecision(): string;
+  /** Hands freed memory the allocator keeps back to the kernel: which allocator it asked. */
+  releaseFreeMemory(): 'jemalloc' | 'glibc';
   unary(code: number, x: Handle, p1: number, p2: number): Handle;
   binary(code: number, a: Handle, b: Handle, outDtype: string): Handle;
   select(c: Handle, a: Handle, b: Handle): Handle;
@@ -117,6 +119,11 @@ export function loadTorchAddon(): TorchAddon | null {
     }
   }
   return cached.addon;
+}
+
+/** The addon if something has loaded it already (null otherwise: nothing here loads libtorch). */
+export function loadedTorchAddon(): TorchAddon | null {
+  return cached?.addon ?? null;
 }
 
 export function torchLoadError(): string | null {
