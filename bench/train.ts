@@ -1,7 +1,9 @@
 // Training bench: images/second of the Learner's training step (forward, cross-entropy, backward,
 // AdamW) on resnet34, batch 32, at 64, 128 and 224 px, on the torch backend and on wasm — beside
 // Debian's PyTorch training torchvision's resnet34 with AdamW on the same machine, same threads, in
-// the same run. Every row runs in its own process so its peak RSS is its own.
+// the same run, as it runs by default (glibc malloc) and, where the machine has jemalloc, on the
+// jemalloc our rows run on (src/trainer/backend/allocator.ts): the allocator alone moves both by
+// 1.5x at 224 px. Every row runs in its own process so its peak RSS is its own.
 // Run: npm run bench:train   (options: --sizes 64,128,224 --bs 32 --warmup 2 --steps 3 --arch resnet34
 //      --backends torch,wasm --precisions fp32,bf16). bf16 rows: ours through learn.toBf16() on the
 //      torch backend, PyTorch's under torch.autocast('cpu', torch.bfloat16); wasm runs fp32 only.
@@ -13,6 +15,7 @@ import { selectBackend, tf } from '../src/trainer/backend';
 import { createModel, type ArchName } from '../src/trainer/models';
 import { Learner, type Callback } from '../src/trainer/learner';
 import type { Batch, DataBunch, DataLoader } from '../src/trainer/data/types';
+import { allocatorEnv } from '../src/trainer/backend/allocator';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PYTHON = '/usr/bin/python3';
@@ -107,24 +110,25 @@ async function benchTfjs(size: number, backendName: string, precision: 'fp32' | 
   };
 }
 
-function benchTorch(size: number, precision: 'fp32' | 'bf16'): Row | { system: string; size: number; error: string } {
+function benchTorch(size: number, precision: 'fp32' | 'bf16', allocator: Record<string, string> = {}): Row | { system: string; size: number; error: string } {
   const script = path.join(ROOT, 'bench', 'train_torch.py');
   const r = spawnSync(PYTHON, [script, ARCH, String(size), String(BS), String(STEPS), String(WARMUP), String(os.availableParallelism()), precision], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     // the same OpenMP wait policy the torch backend uses (spinning is ruinous on a busy machine)
-    env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' },
+    env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE', ...allocator },
   });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) return { system: 'PyTorch', size, error: `exit ${r.status}${r.error ? `: ${r.error.message}` : ''}` };
   const o = JSON.parse(line.slice(7));
-  return { system: `PyTorch ${o.torch} (torchvision ${o.torchvision}), ${o.threads} threads, AdamW, ${precision}`, size, stepMs: o.trainStepMs, imgPerSec: o.trainImgPerSec, peakRssMB: o.peakRssMB };
+  return { system: `PyTorch ${o.torch} (torchvision ${o.torchvision}), ${o.threads} threads, AdamW, ${precision}${allocator.LD_PRELOAD ? ', jemalloc' : ''}`, size, stepMs: o.trainStepMs, imgPerSec: o.trainImgPerSec, peakRssMB: o.peakRssMB };
 }
 
 /** One tfjs row in a child process (`--row BACKEND SIZE`), so peak RSS is that row's alone. */
 function tfjsRow(backend: string, size: number, precision: 'fp32' | 'bf16'): Row | { system: string; size: number; error: string } {
   const args = [__filename, '--row', backend, String(size), precision, '--bs', String(BS), '--warmup', String(WARMUP), '--steps', String(STEPS), '--arch', ARCH];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  // on the allocator image-trainer and the extension start the trainer on (IMAGE_TRAINER_ALLOCATOR=system: glibc)
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...allocatorEnv() } });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) return { system: `tfjs ${backend}`, size, error: `exit ${r.status}` };
   return JSON.parse(line.slice(7)) as Row;
@@ -137,28 +141,35 @@ async function row(backend: string, size: number, precision: 'fp32' | 'bf16'): P
 }
 
 const fmt = (r: Row | { error: string }) => ('imgPerSec' in r ? `${r.imgPerSec.toFixed(2)} | ${r.peakRssMB ?? '?'} MB` : `n/a (${r.error}) | `);
+/** speed ratio (peak RSS ratio) of a row against a reference */
 const ratio = (a: Row | { error: string }, b: Row | { error: string }) =>
-  'imgPerSec' in a && 'imgPerSec' in b ? `${(a.imgPerSec / b.imgPerSec).toFixed(2)}×` : 'n/a';
+  'imgPerSec' in a && 'imgPerSec' in b ? `${(a.imgPerSec / b.imgPerSec).toFixed(2)}× (${a.peakRssMB && b.peakRssMB ? (a.peakRssMB / b.peakRssMB).toFixed(2) : '?'}×)` : 'n/a';
+type Result = Row | { system: string; size: number; error: string };
 
 async function main(): Promise<void> {
   const rowAt = process.argv.indexOf('--row');
   if (rowAt > 0) return row(process.argv[rowAt + 1], Number(process.argv[rowAt + 2]), (process.argv[rowAt + 3] === 'bf16' ? 'bf16' : 'fp32'));
   const load = os.loadavg()[0].toFixed(1);
   console.log(`${ARCH} training, batch ${BS}, ${WARMUP} warm-up + ${STEPS} timed steps, ${THREADS} cores/threads, load average ${load} at start`);
-  const results: { size: number; precision: 'fp32' | 'bf16'; torch: ReturnType<typeof benchTorch>; rows: Record<string, ReturnType<typeof tfjsRow>> }[] = [];
+  const jemalloc = allocatorEnv();
+  const refs = Object.keys(jemalloc).length ? ['PyTorch', 'PyTorch on jemalloc'] : ['PyTorch'];
+  const results: { size: number; precision: 'fp32' | 'bf16'; refs: Result[]; rows: Record<string, Result> }[] = [];
   for (const size of SIZES) {
     for (const precision of PRECISIONS) {
-      const rows: Record<string, ReturnType<typeof tfjsRow>> = {};
+      const rows: Record<string, Result> = {};
       // tfjs tensors stay float32 on wasm: its bf16 row would be its fp32 row again
       for (const b of BACKENDS) rows[b] = precision === 'fp32' || b === 'torch' ? tfjsRow(b, size, precision) : { system: `tfjs ${b}`, size, error: 'fp32 only' };
-      results.push({ size, precision, torch: benchTorch(size, precision), rows });
+      const torchRefs = [benchTorch(size, precision)];
+      if (refs.length > 1) torchRefs.push(benchTorch(size, precision, jemalloc));
+      results.push({ size, precision, refs: torchRefs, rows });
     }
   }
-  const head = BACKENDS.map((b) => `tfjs ${b} img/s | peak RSS | ${b} / PyTorch`).join(' | ');
-  console.log(`\n| px | precision | PyTorch img/s | peak RSS | ${head} |`);
-  console.log(`| --- | --- | --- | --- | ${BACKENDS.map(() => '--- | --- | ---').join(' | ')} |`);
+  const head = [...refs.map((r) => `${r} img/s | peak RSS`), ...BACKENDS.map((b) => `tfjs ${b} img/s | peak RSS | ${refs.map((r) => `${b} / ${r} (RSS)`).join(' | ')}`)].join(' | ');
+  console.log(`\n| px | precision | ${head} |`);
+  console.log(`| --- | --- | ${Array(refs.length * 2 + BACKENDS.length * (2 + refs.length)).fill('---').join(' | ')} |`);
   for (const r of results) {
-    console.log(`| ${r.size} | ${r.precision} | ${fmt(r.torch)} | ${BACKENDS.map((b) => `${fmt(r.rows[b])} | ${ratio(r.rows[b], r.torch)}`).join(' | ')} |`);
+    const mine = BACKENDS.map((b) => [fmt(r.rows[b]), ...r.refs.map((ref) => ratio(r.rows[b], ref))].join(' | '));
+    console.log(`| ${r.size} | ${r.precision} | ${[...r.refs.map(fmt), ...mine].join(' | ')} |`);
   }
   console.log(`load average ${os.loadavg()[0].toFixed(1)} at the end`);
   const out = path.join(ROOT, 'bench', 'out', 'train.json');
