@@ -20,5 +20,8 @@ if (!fs.existsSync(entry)) {
   }
 }
 // jemalloc keeps a training step's freed memory in check, and must be there from the start (src/trainer/backend/allocator.ts)
-const { relaunchOnJemalloc } = require(path.join(root, 'out', 'src', 'trainer', 'backend', 'allocator.js'));
-if (!relaunchOnJemalloc(process.argv)) require(entry).main(process.argv);
+const { relaunchOnJemalloc, stopWithLauncher } = require(path.join(root, 'out', 'src', 'trainer', 'backend', 'allocator.js'));
+if (!relaunchOnJemalloc(process.argv)) {
+  stopWithLauncher();
+  require(entry).main(process.argv);
+}

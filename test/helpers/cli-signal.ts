@@ -3,8 +3,15 @@
 // once let the process exit 0), send the signal, and hand back what it printed and how it exited.
 import { spawn } from 'node:child_process';
 
-export async function signalAfterFirstEpoch(args: string[], signal: NodeJS.Signals, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface SignalOptions {
+  /** Signal the whole process group, as a terminal's Ctrl-C does (the CLI starts in a group of its own). */
+  group?: boolean;
+  /** Instead of signalling: what to do to the started process once the epoch is done (it gets its pid). */
+  act?: (pid: number) => void | Promise<void>;
+}
+
+export async function signalAfterFirstEpoch(args: string[], signal: NodeJS.Signals, timeoutMs: number, opts: SignalOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.group ?? false });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -19,7 +26,9 @@ export async function signalAfterFirstEpoch(args: string[], signal: NodeJS.Signa
       }
     });
   });
-  child.kill(signal);
+  if (opts.act) await opts.act(child.pid!);
+  else if (opts.group) process.kill(-child.pid!, signal);
+  else child.kill(signal);
   const code = await exited;
   return { code, stdout, stderr };
 }

@@ -13,9 +13,14 @@ import { exportFashionMnist, fashionMnistAvailable, type ExportedDataset } from 
 import { makeTempDir, removeDir } from '../helpers/images';
 import { requires } from '../helpers/requires';
 import { signalAfterFirstEpoch } from '../helpers/cli-signal';
+import { findJemalloc, JEMALLOC_FIX } from '../../src/trainer/backend/allocator';
 
 const MAIN = path.join(__dirname, '../../src/trainer/cli/main.js');
 const skip = requires(fashionMnistAvailable(), 'Fashion-MNIST', 'apt-get install dataset-fashion-mnist');
+const BIN = path.join(__dirname, '../../../bin/image-trainer.js');
+// image-trainer relaunches itself on jemalloc as a child where Node has no process.execve (< 22.15)
+const relaunchesAsChild = findJemalloc() !== null && typeof (process as { execve?: unknown }).execve !== 'function';
+const skipRelaunch = skip || requires(findJemalloc() !== null, 'libjemalloc.so.2', JEMALLOC_FIX) || (relaunchesAsChild ? false : 'this Node replaces the process (process.execve): no child to check');
 const PATTERN = '/([^/]+)_\\d+\\.png$';
 // Four visually distinct classes (chance error 0.75), 60 images each: a few epochs suffice.
 const CLASSES = ['trouser', 'bag', 'sneaker', 't_shirt'];
@@ -119,4 +124,37 @@ test('Ctrl-C stops at the next batch, writes metrics.json and exits 130', { skip
   assert.ok(events.some((e) => e.type === 'fit_end' && e.status === 'stopped'));
   const m = readMetrics(out);
   assert.ok(m.epochs.length >= 1 && m.epochs.length < 10000);
+});
+
+test('a terminal\'s Ctrl-C reaches image-trainer and its jemalloc child at once: still one graceful stop, exit 130', { skip: skipRelaunch, timeout: 180_000 }, async () => {
+  const out = path.join(work, 'sigint-group');
+  const { code, stdout, stderr } = await signalAfterFirstEpoch([BIN, 'train', ...common(out), '--epochs', '10000', '--json'], 'SIGINT', 120_000, { group: true });
+  assert.equal(code, 130, stderr);
+  const events = stdout.trim().split('\n').map((l) => TrainerEvent.parse(JSON.parse(l)));
+  assert.ok(events.some((e) => e.type === 'fit_end' && e.status === 'stopped'), 'stopped at the next batch, not quit at once');
+  assert.ok(readMetrics(out).epochs.length >= 1);
+});
+
+test('image-trainer killed (SIGKILL): its jemalloc child stops as on SIGTERM instead of running on unseen', { skip: skipRelaunch, timeout: 180_000 }, async () => {
+  const out = path.join(work, 'orphan');
+  let trainer = 0;
+  await signalAfterFirstEpoch([BIN, 'train', ...common(out), '--epochs', '10000', '--json'], 'SIGKILL', 120_000, {
+    act: async (pid) => {
+      trainer = Number(fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      assert.ok(trainer > 0, 'image-trainer runs the command in a child');
+      process.kill(pid, 'SIGKILL');
+    },
+  });
+  const alive = () => {
+    try {
+      process.kill(trainer, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let waited = 0; alive() && waited < 60_000; waited += 200) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(!alive(), `the child (pid ${trainer}) still runs a minute after image-trainer was killed`);
+  const m = readMetrics(out);
+  assert.equal(m.status, 'stopped');
 });

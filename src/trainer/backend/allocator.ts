@@ -60,20 +60,30 @@ export function releaseFreeMemory(): void {
   loadedTorchAddon()?.releaseFreeMemory();
 }
 
+/** A signal this soon after the last one is the same one passed on by the relaunching process. */
+export const SIGNAL_ECHO_MS = 300;
+
+/** Set in a relaunched child: the pid of the image-trainer process waiting for it. */
+const LAUNCHER_PID = 'IMAGE_TRAINER_LAUNCHER_PID';
+
 /**
- * Runs this command again in a child process that starts on jemalloc, when this one does not and
- * the machine has it: the child gets the terminal, and signals sent to this process are passed on;
- * this process exits as the child does. Returns false (nothing started) where there is nothing
- * to gain.
+ * Runs this command again on jemalloc, when this process does not run on it and the machine has
+ * it. Where Node has process.execve (22.15+) this process becomes the new one. Elsewhere a child
+ * gets the terminal; this process passes on the signals sent to it and exits as the child does. A
+ * terminal's Ctrl-C reaches both, so the child gets it twice at once: the CLI counts signals
+ * within SIGNAL_ECHO_MS as one (src/trainer/cli/run.ts). Returns false (nothing started) where
+ * there is nothing to gain.
  */
 export function relaunchOnJemalloc(argv: string[] = process.argv): boolean {
   const extra = allocatorEnv();
   if (Object.keys(extra).length === 0) return false;
   // the parent holds any inspector port: the child takes the other flags (--max-old-space-size, …)
-  const flags = process.execArgv.filter((flag) => !/^--inspect/.test(flag));
-  const child = spawn(process.execPath, [...flags, ...argv.slice(1)], { stdio: 'inherit', env: { ...process.env, ...extra } });
-  const pass = (signal: NodeJS.Signals) => () => child.kill(signal);
-  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, pass(signal)] as const);
+  const args = [...process.execArgv.filter((flag) => !/^--inspect/.test(flag)), ...argv.slice(1)];
+  const env = { ...process.env, ...extra };
+  const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
+  if (execve) execve(process.execPath, [process.execPath, ...args], env);
+  const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...env, [LAUNCHER_PID]: String(process.pid) } });
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, () => child.kill(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
   child.on('error', (err) => {
     console.error(`image-trainer: could not start on jemalloc (${err.message}); set ${ALLOCATOR_SWITCH}=system to skip it`);
@@ -85,4 +95,21 @@ export function relaunchOnJemalloc(argv: string[] = process.argv): boolean {
     else process.exit(code ?? 1);
   });
   return true;
+}
+
+/**
+ * In a relaunched child: if the image-trainer process that started it dies (SIGKILL, a closed
+ * terminal), stop as on SIGTERM, at the next batch with what finished written, instead of running on
+ * unseen.
+ */
+export function stopWithLauncher(): void {
+  const launcher = Number(process.env[LAUNCHER_PID]);
+  delete process.env[LAUNCHER_PID];
+  if (!launcher || process.ppid !== launcher) return;
+  const watch = setInterval(() => {
+    if (process.ppid === launcher) return;
+    clearInterval(watch);
+    process.kill(process.pid, 'SIGTERM');
+  }, 1000);
+  watch.unref();
 }

@@ -20,6 +20,7 @@ import { checkCheckpointPlace, prepareRunFolder } from '../io/run-folder';
 import { assertCheckpointName } from '../learner/checkpoint';
 import { assertDirectory } from '../data/discover';
 import { SaveModelCallback } from '../learner/callbacks';
+import { SIGNAL_ECHO_MS } from '../backend/allocator';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -66,8 +67,16 @@ class CliRun {
   /** The checkpoint this run wrote, relative to the run folder. */
   checkpoint: string | null = null;
   private readonly startedAt = Date.now();
-  /** SIGINT (Ctrl-C) and SIGTERM: stop at the next batch, write what finished; a second one quits at once. */
+  private lastSignalAt = 0;
+  /**
+   * SIGINT (Ctrl-C) and SIGTERM: stop at the next batch, write what finished; a second one quits at
+   * once. One within SIGNAL_ECHO_MS of the last is the same Ctrl-C, passed on by image-trainer's
+   * relaunching process as well as sent by the terminal.
+   */
   private readonly onSignal = (signal: NodeJS.Signals): void => {
+    const echo = Date.now() - this.lastSignalAt < SIGNAL_ECHO_MS;
+    this.lastSignalAt = Date.now();
+    if (echo) return;
     if (this.interrupted) {
       this.renderer.close();
       process.exit(signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED); // the lock goes with the process's exit hook
