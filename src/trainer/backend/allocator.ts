@@ -57,7 +57,11 @@ function readMaps(): string {
  * outside the JS heap.
  */
 export function releaseFreeMemory(): void {
-  loadedTorchAddon()?.releaseFreeMemory();
+  try {
+    loadedTorchAddon()?.releaseFreeMemory();
+  } catch {
+    // a job that finished must not fail for this: the memory stays with the allocator, for reuse
+  }
 }
 
 /** A signal this soon after the last one is the same one passed on by the relaunching process. */
