@@ -4,7 +4,8 @@
 // in float64 on the same weights, input and labels, taking the ReLU decisions our run took
 // (test/python/torch_grad_reference.py says why: a pre-activation within rounding of zero flips
 // under any change of summation order, and where that happens is luck). Logits, loss and every
-// parameter gradient must then be within 1e-4 relative L2 of float64 in fp32.
+// parameter gradient must then be within 1e-4 relative L2 of float64 in fp32, and of the same step
+// on tfjs's cpu backend, which replays those decisions.
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -52,8 +53,7 @@ function python(step: string, ...args: string[]): void {
 
 /**
  * Runs `fn` with every ReLU of the torch backend recorded, in call order, as a 0/1 mask of its
- * output in NCHW (the layout the reference runs in): the block ReLUs fused into the training batch
- * norm and the plain ones.
+ * output (NHWC): the block ReLUs fused into the training batch norm and the plain ones.
  */
 function recordingReluMasks<T>(fn: () => T): { result: T; masks: Map<string, HostTensor> } {
   const masks = new Map<string, HostTensor>();
@@ -72,13 +72,52 @@ function recordingReluMasks<T>(fn: () => T): { result: T; masks: Map<string, Hos
     return original;
   });
   try {
-    const result = fn();
-    return { result, masks: toNchw(masks) };
+    return { result: fn(), masks };
   } finally {
     for (const original of wrapped) {
       tf.unregisterKernel(original.kernelName, 'torch');
       tf.registerKernel(original);
     }
+  }
+}
+
+/**
+ * Runs `fn` on the cpu backend with every ReLU taking the next of `masks` instead of deciding:
+ * y = x·mask forward, dy·mask back. The cpu path runs its ReLUs as plain Relu kernels, in the order
+ * the torch path runs its fused ones.
+ */
+function replayingReluMasks<T>(masks: Map<string, HostTensor>, fn: () => T): T {
+  const queue = [...masks.values()];
+  const byOutput = new Map<object, tf.Tensor>();
+  const kernel = tf.getKernel('Relu', 'cpu')!;
+  const gradient = tf.getGradient('Relu');
+  tf.unregisterKernel('Relu', 'cpu');
+  tf.unregisterGradient('Relu');
+  tf.registerKernel({
+    kernelName: 'Relu', backendName: 'cpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as tf.TensorInfo;
+      const mask = queue.shift();
+      assert.ok(mask, 'the cpu path runs more ReLUs than the torch path did');
+      assert.deepEqual(x.shape, mask.shape, 'a ReLU of another shape: the two paths differ');
+      const values = (backend as tf.KernelBackend).readSync(x.dataId) as Float32Array;
+      const cpu = backend as unknown as { makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo };
+      const y = cpu.makeTensorInfo(x.shape, 'float32', Float32Array.from(values, (v, i) => v * mask.data[i]));
+      byOutput.set(y.dataId, tf.keep(tf.tensor(mask.data, mask.shape)));
+      return y;
+    },
+  });
+  tf.registerGradient({ kernelName: 'Relu', outputsToSave: [true], gradFunc: (dy, saved) => ({ x: () => tf.mul(dy as tf.Tensor, byOutput.get(saved[0].dataId)!) }) });
+  try {
+    const result = fn();
+    assert.equal(queue.length, 0, 'the cpu path ran fewer ReLUs than the torch path did');
+    return result;
+  } finally {
+    tf.dispose([...byOutput.values()]);
+    tf.unregisterKernel('Relu', 'cpu');
+    tf.unregisterGradient('Relu');
+    tf.registerKernel(kernel);
+    tf.registerGradient(gradient);
   }
 }
 
@@ -98,31 +137,52 @@ function toNchw(masks: Map<string, HostTensor>): Map<string, HostTensor> {
   }));
 }
 
+interface Step {
+  logits: tf.Tensor;
+  value: tf.Scalar;
+  grads: tf.NamedTensorMap;
+}
+
+/** One training-mode forward and backward of `model`: logits, mean cross-entropy, every parameter's gradient. */
+function trainingStep(model: ReturnType<typeof createModel>, x: tf.Tensor4D, y: tf.Tensor1D): Step {
+  let logits: tf.Tensor | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.forward(x, true) as tf.Tensor2D;
+    logits = tf.keep(out);
+    return tf.mean(crossEntropyPerItem(out, y)) as tf.Scalar;
+  }, model.params.map((p) => p.variable));
+  return { logits: logits!, value, grads };
+}
+
+const disposeStep = (s: Step) => tf.dispose([s.logits, s.value, ...Object.values(s.grads)]);
+
+/** The reference's model on torch, with its input (NHWC) and labels. */
+function referenceModel(arch: ArchName) {
+  const saved = readSafetensorsSync(path.join(dir, `${arch}-state.safetensors`)).tensors;
+  const state = new Map([...saved].filter(([n]) => n.startsWith('body.') || n.startsWith('head.')));
+  const model = createModel({ arch, numClasses: CLASSES, ps: [0, 0], seed: 1 });
+  const report = loadTorchState(model, state, `${arch} reference`, { scope: 'all', strict: true });
+  assert.deepEqual(report.missing, []);
+  assert.deepEqual(report.unexpected, []);
+  const input = saved.get('input')!;
+  const x = tf.tidy(() => tf.transpose(tf.tensor4d(input.data, input.shape as [number, number, number, number]), [0, 2, 3, 1]));
+  const y = tf.tensor1d(Int32Array.from(saved.get('labels')!.data), 'int32');
+  return { model, x, y, dispose: () => (model.dispose(), tf.dispose([x, y])) };
+}
+
 for (const arch of ARCHS) {
   test(`${arch}: training-mode logits, loss and every parameter gradient on torch match PyTorch autograd in float64 (rel. L2 <= 1e-4)`, { timeout: 300_000 }, async (t) => {
     if (skipReason) return t.skip(skipReason);
-    const saved = readSafetensorsSync(path.join(dir, `${arch}-state.safetensors`)).tensors;
-    const state = new Map([...saved].filter(([n]) => n.startsWith('body.') || n.startsWith('head.')));
-    const model = createModel({ arch, numClasses: CLASSES, ps: [0, 0], seed: 1 });
+    const { model, x, y, dispose } = referenceModel(arch);
     try {
-      const report = loadTorchState(model, state, `${arch} reference`, { scope: 'all', strict: true });
-      assert.deepEqual(report.missing, []);
-      assert.deepEqual(report.unexpected, []);
-      const input = saved.get('input')!;
-      const x = tf.tidy(() => tf.transpose(tf.tensor4d(input.data, input.shape as [number, number, number, number]), [0, 2, 3, 1]));
-      const y = tf.tensor1d(Int32Array.from(saved.get('labels')!.data), 'int32');
-      let logits: tf.Tensor | undefined;
-      const { result: { value, grads }, masks } = recordingReluMasks(() => tf.variableGrads(() => {
-        const out = model.forward(x, true) as tf.Tensor2D;
-        logits = tf.keep(out);
-        return tf.mean(crossEntropyPerItem(out, y)) as tf.Scalar;
-      }, model.params.map((p) => p.variable)));
+      const { result: step, masks } = recordingReluMasks(() => trainingStep(model, x, y));
+      const { logits, value, grads } = step;
       const masksFile = path.join(dir, `${arch}-masks.safetensors`);
-      await writeSafetensors(masksFile, masks);
+      await writeSafetensors(masksFile, toNchw(masks));
       python('grad', '--arch', arch, '--masks', masksFile);
       const ref = readSafetensorsSync(path.join(dir, `${arch}-grad.safetensors`)).tensors;
       const fp32Err = (name: string) => ref.get(`fp32err.${name}`)!.data[0];
-      const logitErr = tf.tidy(() => relativeL2(logits!, tf.tensor(ref.get('logits')!.data, ref.get('logits')!.shape)));
+      const logitErr = tf.tidy(() => relativeL2(logits, tf.tensor(ref.get('logits')!.data, ref.get('logits')!.shape)));
       const lossErr = Math.abs(value.dataSync()[0] - ref.get('loss')!.data[0]) / Math.abs(ref.get('loss')!.data[0]);
       assert.ok(logitErr <= TOLERANCE, `logits relative error ${logitErr} (PyTorch fp32: ${fp32Err('logits')})`);
       assert.ok(lossErr <= TOLERANCE, `loss relative error ${lossErr}`);
@@ -136,9 +196,43 @@ for (const arch of ARCHS) {
         assert.ok(err <= TOLERANCE, `${p.name}: gradient relative error ${err} against float64; PyTorch fp32's is ${fp32Err(p.name)}`);
       }
       t.diagnostic(`${arch} vs PyTorch float64 (${masks.size} ReLU masks): logits ${logitErr.toExponential(2)} (PyTorch fp32 ${fp32Err('logits').toExponential(2)}), loss ${lossErr.toExponential(2)}, worst of ${model.params.length} gradients ${worst.err.toExponential(2)} at ${worst.name} (PyTorch fp32 there ${worst.torch32.toExponential(2)})`);
-      tf.dispose([x, y, logits!, value, ...Object.values(grads)]);
+      disposeStep(step);
     } finally {
-      model.dispose();
+      dispose();
+    }
+  });
+
+  // tfjs's cpu backend runs the portable path (no fused ops) in fp32, replaying torch's ReLU
+  // decisions; 32 px crops of the input, as its kernels are plain JavaScript
+  test(`${arch}: the same training step on torch and on tfjs's cpu backend (rel. L2 <= 1e-4)`, { timeout: 300_000 }, async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const { model, x, y, dispose } = referenceModel(arch);
+    const crop = x.slice([0, 0, 0, 0], [-1, 32, 32, -1]);
+    try {
+      const { result: torch, masks } = recordingReluMasks(() => trainingStep(model, crop, y));
+      const host = (v: tf.Tensor) => ({ shape: v.shape, data: (v.dataSync() as Float32Array).slice() });
+      const expected = { logits: host(torch.logits), grads: new Map(model.params.map((p) => [p.name, host(torch.grads[p.variable.name])])) };
+      disposeStep(torch);
+      await tf.setBackend('cpu');
+      try {
+        const cpu = replayingReluMasks(masks, () => trainingStep(model, crop, y));
+        const err = (a: { shape: number[]; data: Float32Array }, b: tf.Tensor) => tf.tidy(() => relativeL2(tf.tensor(a.data, a.shape), b));
+        const logitErr = err(expected.logits, cpu.logits);
+        assert.ok(logitErr <= TOLERANCE, `logits: torch against cpu ${logitErr}`);
+        let worst = { name: '', err: 0 };
+        for (const p of model.params) {
+          const e = err(expected.grads.get(p.name)!, cpu.grads[p.variable.name]);
+          if (e > worst.err) worst = { name: p.name, err: e };
+          assert.ok(e <= TOLERANCE, `${p.name}: gradient on torch against the cpu backend ${e}`);
+        }
+        t.diagnostic(`${arch} torch vs cpu backend, 8x32x32 (${masks.size} ReLU decisions replayed): logits ${logitErr.toExponential(2)}, worst of ${model.params.length} gradients ${worst.err.toExponential(2)} at ${worst.name}`);
+        disposeStep(cpu);
+      } finally {
+        await tf.setBackend('torch');
+      }
+    } finally {
+      crop.dispose();
+      dispose();
     }
   });
 }
