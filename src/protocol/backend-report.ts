@@ -3,6 +3,7 @@
 // not running, why not and the fix. One schema and one formatter for both.
 import { z } from 'zod';
 import { BackendInfo } from './events';
+import { JEMALLOC_GAIN } from './trainer-launch';
 
 export const BackendReport = z.object({
   running: BackendInfo,
@@ -44,7 +45,7 @@ export function formatBackendReport(r: BackendReport): string {
   lines.push(r.gpu ? `gpu: ${r.gpu.name}${r.gpu.capability ? `, compute capability ${r.gpu.capability}` : ''}${r.gpu.driver ? `, driver ${r.gpu.driver}` : ''}` : 'gpu: none visible (nvidia-smi found no NVIDIA GPU)');
   if (r.allocator) {
     const a = r.allocator;
-    lines.push(`allocator: ${a.name}${a.path ? ` (${a.path})` : ''}${a.why ? ` (${a.why})` : ''}${a.fix ? `\n  fix: ${a.fix} (jemalloc: up to 1.5x faster torch training in less memory)` : ''}`);
+    lines.push(`allocator: ${a.name}${a.path ? ` (${a.path})` : ''}${a.why ? ` (${a.why})` : ''}${a.fix ? `\n  fix: ${a.fix} (${JEMALLOC_GAIN})` : ''}`);
   }
   lines.push(`mixed precision: fp16 ${yes(r.precision.fp16)}, bf16 ${yes(r.precision.bf16)} (${r.precision.note})`);
   if (!r.faster.length) lines.push('faster backends: none (this is the fastest available here)');

@@ -15,6 +15,7 @@ import { freeSavedTensorsDuringBackward } from './free-saved';
 import { libtorchBuildInfo, loadTorchAddon, mixedPrecisionSupport, registerTorchBackend, torchLoadError, TORCH_FIX } from './torch';
 import { cpuFeatures, nvidiaGpu } from './host';
 import { processAllocator, type AllocatorInfo } from './allocator';
+import { JEMALLOC_GAIN } from '../../protocol/trainer-launch';
 
 export { tf };
 
@@ -139,7 +140,7 @@ let allocatorNoteShown = false;
 function noteSystemAllocatorOnce(allocator: AllocatorInfo): void {
   if (allocatorNoteShown || !allocator.fix || process.env.IMAGE_TRAINER_QUIET_BACKEND) return;
   allocatorNoteShown = true;
-  process.stderr.write(`image-trainer: the torch backend runs on the system allocator (${allocator.why}); on jemalloc it trains up to 1.5x faster in less memory. Fix: ${allocator.fix}.\n`);
+  process.stderr.write(`image-trainer: the torch backend runs on the system allocator (${allocator.why}); ${JEMALLOC_GAIN}. Fix: ${allocator.fix}.\n`);
 }
 
 async function startTorch(device: 'cuda' | 'cpu', opts: SelectBackendOptions): Promise<BackendInfo> {
