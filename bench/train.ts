@@ -110,18 +110,24 @@ async function benchTfjs(size: number, backendName: string, precision: 'fp32' | 
   };
 }
 
-function benchTorch(size: number, precision: 'fp32' | 'bf16', allocator: Record<string, string> = {}): Row | { system: string; size: number; error: string } {
+/** A PyTorch reference: its name in the table and what its process's environment adds. */
+interface Reference {
+  name: string;
+  env: Record<string, string>;
+}
+
+function benchTorch(size: number, precision: 'fp32' | 'bf16', ref: Reference): Row | { system: string; size: number; error: string } {
   const script = path.join(ROOT, 'bench', 'train_torch.py');
   const r = spawnSync(PYTHON, [script, ARCH, String(size), String(BS), String(STEPS), String(WARMUP), String(os.availableParallelism()), precision], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     // the same OpenMP wait policy the torch backend uses (spinning is ruinous on a busy machine)
-    env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE', ...allocator },
+    env: { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE', ...ref.env },
   });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) return { system: 'PyTorch', size, error: `exit ${r.status}${r.error ? `: ${r.error.message}` : ''}` };
   const o = JSON.parse(line.slice(7));
-  return { system: `PyTorch ${o.torch} (torchvision ${o.torchvision}), ${o.threads} threads, AdamW, ${precision}${allocator.LD_PRELOAD ? ', jemalloc' : ''}`, size, stepMs: o.trainStepMs, imgPerSec: o.trainImgPerSec, peakRssMB: o.peakRssMB };
+  return { system: `PyTorch ${o.torch} (torchvision ${o.torchvision}), ${o.threads} threads, AdamW, ${precision}${ref.env.LD_PRELOAD ? ', jemalloc' : ''}`, size, stepMs: o.trainStepMs, imgPerSec: o.trainImgPerSec, peakRssMB: o.peakRssMB };
 }
 
 /** One tfjs row in a child process (`--row BACKEND SIZE`), so peak RSS is that row's alone. */
@@ -152,19 +158,17 @@ async function main(): Promise<void> {
   const load = os.loadavg()[0].toFixed(1);
   console.log(`${ARCH} training, batch ${BS}, ${WARMUP} warm-up + ${STEPS} timed steps, ${THREADS} cores/threads, load average ${load} at start`);
   const jemalloc = allocatorEnv();
-  const refs = Object.keys(jemalloc).length ? ['PyTorch', 'PyTorch on jemalloc'] : ['PyTorch'];
+  const refs: Reference[] = [{ name: 'PyTorch', env: {} }, ...(Object.keys(jemalloc).length ? [{ name: 'PyTorch on jemalloc', env: jemalloc }] : [])];
   const results: { size: number; precision: 'fp32' | 'bf16'; refs: Result[]; rows: Record<string, Result> }[] = [];
   for (const size of SIZES) {
     for (const precision of PRECISIONS) {
       const rows: Record<string, Result> = {};
       // tfjs tensors stay float32 on wasm: its bf16 row would be its fp32 row again
       for (const b of BACKENDS) rows[b] = precision === 'fp32' || b === 'torch' ? tfjsRow(b, size, precision) : { system: `tfjs ${b}`, size, error: 'fp32 only' };
-      const torchRefs = [benchTorch(size, precision)];
-      if (refs.length > 1) torchRefs.push(benchTorch(size, precision, jemalloc));
-      results.push({ size, precision, refs: torchRefs, rows });
+      results.push({ size, precision, refs: refs.map((ref) => benchTorch(size, precision, ref)), rows });
     }
   }
-  const head = [...refs.map((r) => `${r} img/s | peak RSS`), ...BACKENDS.map((b) => `tfjs ${b} img/s | peak RSS | ${refs.map((r) => `${b} / ${r} (RSS)`).join(' | ')}`)].join(' | ');
+  const head = [...refs.map((r) => `${r.name} img/s | peak RSS`), ...BACKENDS.map((b) => `tfjs ${b} img/s | peak RSS | ${refs.map((r) => `${b} / ${r.name} (RSS)`).join(' | ')}`)].join(' | ');
   console.log(`\n| px | precision | ${head} |`);
   console.log(`| --- | --- | ${Array(refs.length * 2 + BACKENDS.length * (2 + refs.length)).fill('---').join(' | ')} |`);
   for (const r of results) {
