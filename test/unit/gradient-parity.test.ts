@@ -51,16 +51,31 @@ function python(step: string, ...args: string[]): void {
   assert.equal(run.status, 0, `torch_grad_reference.py ${step} failed: ${run.stderr}`);
 }
 
+/** Runs `fn` with these kernels and gradients registered in place of the current ones, which come back after. */
+function withKernels<T>(kernels: tf.KernelConfig[], gradients: tf.GradConfig[], fn: () => T): T {
+  const swapKernel = (k: tf.KernelConfig) => (tf.unregisterKernel(k.kernelName, k.backendName), tf.registerKernel(k));
+  const swapGradient = (g: tf.GradConfig) => (tf.unregisterGradient(g.kernelName), tf.registerGradient(g));
+  const kernelsBefore = kernels.map((k) => tf.getKernel(k.kernelName, k.backendName)!);
+  const gradientsBefore = gradients.map((g) => tf.getGradient(g.kernelName));
+  kernels.forEach(swapKernel);
+  gradients.forEach(swapGradient);
+  try {
+    return fn();
+  } finally {
+    kernelsBefore.forEach(swapKernel);
+    gradientsBefore.forEach(swapGradient);
+  }
+}
+
 /**
  * Runs `fn` with every ReLU of the torch backend recorded, in call order, as a 0/1 mask of its
  * output (NHWC): the block ReLUs fused into the training batch norm and the plain ones.
  */
 function recordingReluMasks<T>(fn: () => T): { result: T; masks: Map<string, HostTensor> } {
   const masks = new Map<string, HostTensor>();
-  const wrapped = [FUSED.batchNormTrain, 'Relu'].map((name) => {
+  const recording = [FUSED.batchNormTrain, 'Relu'].map((name): tf.KernelConfig => {
     const original = tf.getKernel(name, 'torch')!;
-    tf.unregisterKernel(name, 'torch');
-    tf.registerKernel({
+    return {
       ...original,
       kernelFunc: (args) => {
         const out = original.kernelFunc(args);
@@ -68,17 +83,9 @@ function recordingReluMasks<T>(fn: () => T): { result: T; masks: Map<string, Hos
         if (name === 'Relu' || args.attrs?.relu) masks.set(`mask.${masks.size}`, maskOf(args.backend as tf.KernelBackend, y));
         return out;
       },
-    });
-    return original;
+    };
   });
-  try {
-    return { result: fn(), masks };
-  } finally {
-    for (const original of wrapped) {
-      tf.unregisterKernel(original.kernelName, 'torch');
-      tf.registerKernel(original);
-    }
-  }
+  return { result: withKernels(recording, [], fn), masks };
 }
 
 /**
@@ -89,11 +96,7 @@ function recordingReluMasks<T>(fn: () => T): { result: T; masks: Map<string, Hos
 function replayingReluMasks<T>(masks: Map<string, HostTensor>, fn: () => T): T {
   const queue = [...masks.values()];
   const byOutput = new Map<object, tf.Tensor>();
-  const kernel = tf.getKernel('Relu', 'cpu')!;
-  const gradient = tf.getGradient('Relu');
-  tf.unregisterKernel('Relu', 'cpu');
-  tf.unregisterGradient('Relu');
-  tf.registerKernel({
+  const replay: tf.KernelConfig = {
     kernelName: 'Relu', backendName: 'cpu',
     kernelFunc: ({ inputs, backend }) => {
       const x = inputs.x as tf.TensorInfo;
@@ -106,18 +109,14 @@ function replayingReluMasks<T>(masks: Map<string, HostTensor>, fn: () => T): T {
       byOutput.set(y.dataId, tf.keep(tf.tensor(mask.data, mask.shape)));
       return y;
     },
-  });
-  tf.registerGradient({ kernelName: 'Relu', outputsToSave: [true], gradFunc: (dy, saved) => ({ x: () => tf.mul(dy as tf.Tensor, byOutput.get(saved[0].dataId)!) }) });
+  };
+  const replayGradient: tf.GradConfig = { kernelName: 'Relu', outputsToSave: [true], gradFunc: (dy, saved) => ({ x: () => tf.mul(dy as tf.Tensor, byOutput.get(saved[0].dataId)!) }) };
   try {
-    const result = fn();
+    const result = withKernels([replay], [replayGradient], fn);
     assert.equal(queue.length, 0, 'the cpu path ran fewer ReLUs than the torch path did');
     return result;
   } finally {
     tf.dispose([...byOutput.values()]);
-    tf.unregisterKernel('Relu', 'cpu');
-    tf.unregisterGradient('Relu');
-    tf.registerKernel(kernel);
-    tf.registerGradient(gradient);
   }
 }
 
